@@ -1,0 +1,110 @@
+#pragma once
+// Configuration from the environment and an optional .env file, with the original server's
+// variable names (FLASK_ENV, SECRET_KEY, DATABASE_URL, ...) plus Parley's own PARLEY_* names.
+// Every variable is documented in docs/configuration.md and .env.example.
+
+#include <boost/json/object.hpp>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/error.hpp"
+#include "core/log.hpp"
+
+namespace parley::core {
+
+/// The variables the process sees: its real environment, plus entries of a .env file for names
+/// the real environment does not set (the real environment wins).
+class Environment {
+ public:
+  Environment() = default;
+  explicit Environment(std::map<std::string, std::string> vars) : vars_(vars.begin(), vars.end()) {}
+
+  /// Snapshot of the process environment (`environ`).
+  static Environment from_process();
+
+  /// Adds the file's entries that are not set yet. A missing file is not an error; a syntax
+  /// error is (Errc::validation_failed, naming the file and line).
+  Result<void> merge_dotenv_file(const std::string& path);
+  void merge_missing(const std::map<std::string, std::string>& entries);
+
+  std::optional<std::string> get(std::string_view name) const;
+
+ private:
+  std::map<std::string, std::string, std::less<>> vars_;
+};
+
+/// Parses .env syntax: `KEY=value`, optional `export `, `#` comments, single quotes (literal),
+/// double quotes (with \n \t \" \\ escapes), unquoted values trimmed and cut at ` #`.
+Result<std::map<std::string, std::string>> parse_dotenv(std::string_view text);
+
+enum class RunMode { development, production };
+
+struct Config {
+  RunMode mode = RunMode::development;
+
+  // Secrets. In development a missing secret is generated per process (sessions do not survive a
+  // restart); production refuses to start without strong ones.
+  std::string secret_key;
+  std::string jwt_secret_key;
+  bool secrets_generated = false;
+
+  std::string database_url = "sqlite:///instance/parley.db";
+  std::optional<std::string> redis_url;
+
+  std::string bind_address = "127.0.0.1";
+  std::uint16_t port = 5000;
+  unsigned threads = 0;          ///< network threads; 0 never survives loading (defaults to cores)
+  unsigned worker_threads = 0;   ///< blocking-work pool; defaults to cores
+  std::size_t worker_queue = 1024;
+  unsigned db_pool_size = 4;
+
+  std::string frontend_url;  ///< defaults to backend_url (same origin)
+  std::string backend_url = "http://localhost:5000";
+  std::vector<std::string> cors_origins;  ///< exact origins allowed cross-origin
+
+  LogLevel log_level = LogLevel::info;
+  std::string upload_dir = "uploads";
+  std::string web_dir = "web";
+
+  std::size_t max_header_bytes = 16 * 1024;
+  std::size_t max_body_bytes = 1024 * 1024;
+  std::size_t max_upload_bytes = 25 * 1024 * 1024;
+  std::chrono::milliseconds read_timeout{15'000};
+  std::chrono::milliseconds idle_timeout{60'000};
+  std::chrono::milliseconds request_timeout{30'000};
+  std::chrono::milliseconds shutdown_timeout{20'000};
+
+  // External services (used by later modules; only shape-checked here).
+  std::string google_client_id;
+  std::string google_client_secret;
+  std::string google_discovery_url = "https://accounts.google.com/.well-known/openid-configuration";
+  std::string stripe_secret_key;
+  std::string stripe_publishable_key;
+  std::string stripe_webhook_secret;
+  std::string stripe_price_monthly;
+  std::string stripe_price_yearly;
+  std::string stripe_api_base = "https://api.stripe.com";
+  std::string openai_api_key;
+  std::string openai_base_url = "https://api.openai.com/v1";
+  std::string elevenlabs_api_key;
+  std::string elevenlabs_base_url = "https://api.elevenlabs.io";
+
+  bool protocol_conformance = false;
+};
+
+/// Reads and validates every variable. The first problem found is returned as
+/// Errc::validation_failed with a one-line message naming the variable; secrets are never
+/// echoed in messages.
+Result<Config> load_config(const Environment& env);
+
+/// The configuration as JSON for the start-up log, with every secret replaced by "(set)" or
+/// "(unset)".
+boost::json::object describe(const Config& config);
+
+}  // namespace parley::core

@@ -1,0 +1,72 @@
+#pragma once
+// The HTTP/1.1 server: one coroutine per connection on its own strand, keep-alive, header and
+// body limits decided per route before the body is read, read/idle/handler deadlines, CORS,
+// request ids, an access log line per request, and graceful shutdown.
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+
+#include "core/log.hpp"
+#include "net/cors.hpp"
+#include "net/router.hpp"
+#include "net/static_files.hpp"
+
+namespace parley::net {
+
+struct ServerOptions {
+  std::size_t max_header_bytes = 16 * 1024;
+  std::size_t max_body_bytes = 1024 * 1024;  ///< default for routes without their own limit
+  std::chrono::milliseconds read_timeout{15'000};    ///< to receive a whole request
+  std::chrono::milliseconds idle_timeout{60'000};    ///< between keep-alive requests
+  std::chrono::milliseconds request_timeout{30'000};  ///< for a handler to produce a response
+  std::size_t max_connections = 20'000;
+  bool strict_transport_security = false;  ///< send HSTS (when served over https)
+};
+
+class HttpServer {
+ public:
+  /// `router`, `cors`, `static_files` (may be null) and `log` must outlive the server and every
+  /// connection it started, i.e. until the io_context has stopped running.
+  HttpServer(boost::asio::io_context& io, ServerOptions options, const Router& router,
+             const CorsPolicy& cors, const StaticFiles* static_files, core::Logger& log);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  /// Binds and listens; port 0 picks a free port. Errors: Errc::unavailable (address in use,
+  /// permission denied), with the system's reason.
+  Result<boost::asio::ip::tcp::endpoint> listen(const boost::asio::ip::address& address,
+                                                std::uint16_t port);
+
+  /// Starts accepting on the io_context. Call once, after listen().
+  void start();
+
+  /// Graceful shutdown; thread-safe, idempotent. Stops accepting, closes idle keep-alive
+  /// connections, lets requests in flight finish (their responses carry Connection: close),
+  /// and after `grace` closes whatever is left. `done` runs once, on the io_context, when no
+  /// connection remains.
+  void shutdown(std::chrono::milliseconds grace, std::function<void()> done);
+
+  std::size_t connection_count() const;
+
+  struct Registry;  // connection bookkeeping shared with the connections themselves
+
+ private:
+  boost::asio::awaitable<void> accept_loop();
+
+  boost::asio::io_context& io_;
+  ServerOptions options_;
+  const Router& router_;
+  const CorsPolicy& cors_;
+  const StaticFiles* static_files_;
+  core::Logger& log_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  std::shared_ptr<Registry> registry_;
+};
+
+}  // namespace parley::net

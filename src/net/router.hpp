@@ -1,0 +1,64 @@
+#pragma once
+// Maps (method, path) to a handler. Patterns are literal segments and `{name}` captures, e.g.
+// "/api/user-chatrooms/{user_id}". Routes are registered at start-up, then only read, so lookups
+// need no lock.
+
+#include <boost/asio/awaitable.hpp>
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "net/http.hpp"
+
+namespace parley::net {
+
+using Handler = std::function<boost::asio::awaitable<Response>(RequestContext&)>;
+
+struct RouteOptions {
+  /// Largest request body this route accepts; nullopt means the server's default limit.
+  std::optional<std::size_t> max_body_bytes;
+};
+
+class Router {
+ public:
+  struct Route {
+    http::verb method;
+    std::string pattern;
+    std::vector<std::string> segments;  // "{name}" marks a capture
+    Handler handler;
+    RouteOptions options;
+  };
+
+  struct Match {
+    const Route* route;
+    PathParams params;
+  };
+  struct MethodNotAllowed {
+    std::string allow;  ///< e.g. "GET, HEAD, OPTIONS"
+  };
+  struct NotFound {};
+  using Lookup = std::variant<Match, MethodNotAllowed, NotFound>;
+
+  /// Registers a route. Throws std::invalid_argument for a malformed pattern or a duplicate:
+  /// both are programmer errors found at start-up.
+  void add(http::verb method, std::string pattern, Handler handler, RouteOptions options = {});
+
+  /// HEAD falls back to the GET route of the same path.
+  Lookup find(http::verb method, std::string_view path) const;
+
+  /// Methods registered for a path ("GET, HEAD, POST, OPTIONS"), empty when none.
+  std::string allowed_methods(std::string_view path) const;
+
+  const std::vector<Route>& routes() const { return routes_; }
+
+ private:
+  static bool matches(const Route& route, const std::vector<std::string_view>& parts,
+                      PathParams* params);
+  std::vector<Route> routes_;
+};
+
+}  // namespace parley::net

@@ -1,0 +1,181 @@
+#include <gtest/gtest.h>
+
+#include <boost/json/serialize.hpp>
+
+#include "core/config.hpp"
+
+namespace parley::core {
+namespace {
+
+const std::string kStrongSecret(40, 'k');
+const std::string kOtherSecret(40, 'j');
+
+Result<Config> load(std::map<std::string, std::string> vars) {
+  return load_config(Environment(std::move(vars)));
+}
+
+// Asserts that loading fails and the one-line message names `variable`.
+void expect_rejected(std::map<std::string, std::string> vars, const std::string& variable) {
+  auto config = load(vars);
+  ASSERT_FALSE(config) << "expected " << variable << " to be rejected";
+  EXPECT_EQ(config.error().code, Errc::validation_failed);
+  EXPECT_TRUE(config.error().message.starts_with(variable + " "))
+      << "message should start with the variable name: " << config.error().message;
+  EXPECT_EQ(config.error().message.find('\n'), std::string::npos);
+}
+
+TEST(Config, DefaultsWorkWithNoConfigurationAtAll) {
+  auto config = load({});
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->mode, RunMode::development);
+  EXPECT_EQ(config->database_url, "sqlite:///instance/parley.db");
+  EXPECT_EQ(config->port, 5000);
+  EXPECT_EQ(config->bind_address, "127.0.0.1");
+  EXPECT_GE(config->threads, 1u);
+  EXPECT_TRUE(config->secrets_generated);
+  EXPECT_EQ(config->secret_key.size(), 64u);
+  EXPECT_NE(config->secret_key, config->jwt_secret_key);
+  EXPECT_EQ(config->frontend_url, config->backend_url);
+  ASSERT_EQ(config->cors_origins.size(), 1u);
+  EXPECT_EQ(config->cors_origins[0], "http://localhost:5000");
+  EXPECT_EQ(config->log_level, LogLevel::info);
+}
+
+TEST(Config, ReadsTheOriginalVariableNames) {
+  auto config = load({{"FLASK_ENV", "production"},
+                      {"SECRET_KEY", kStrongSecret},
+                      {"JWT_SECRET_KEY", kOtherSecret},
+                      {"DATABASE_URL", "postgresql://u:p@db:5432/parley"},
+                      {"GOOGLE_CLIENT_ID", "id.apps.googleusercontent.com"},
+                      {"GOOGLE_CLIENT_SECRET", "gsecret"},
+                      {"STRIPE_SECRET_KEY", "sk_test_123"},
+                      {"STRIPE_PUBLISHABLE_KEY", "pk_test_123"},
+                      {"OPENAI_API_KEY", "sk-openai"},
+                      {"ELEVENLABS_API_KEY", "el-key"},
+                      {"FRONTEND_URL", "https://app.example.com/"},
+                      {"BACKEND_URL", "https://api.example.com"}});
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->mode, RunMode::production);
+  EXPECT_FALSE(config->secrets_generated);
+  EXPECT_EQ(config->database_url, "postgresql://u:p@db:5432/parley");
+  EXPECT_EQ(config->frontend_url, "https://app.example.com");
+  EXPECT_EQ(config->cors_origins.at(0), "https://app.example.com");
+  EXPECT_EQ(config->stripe_publishable_key, "pk_test_123");
+  EXPECT_EQ(config->google_client_id, "id.apps.googleusercontent.com");
+}
+
+TEST(Config, ReadsParleysOwnVariables) {
+  auto config = load({{"PARLEY_BIND", "0.0.0.0"},
+                      {"PARLEY_PORT", "0"},
+                      {"PARLEY_THREADS", "3"},
+                      {"PARLEY_WORKERS", "5"},
+                      {"LOG_LEVEL", "debug"},
+                      {"UPLOAD_DIR", "/var/lib/parley/uploads"},
+                      {"PARLEY_MAX_BODY_BYTES", "2048"},
+                      {"PARLEY_READ_TIMEOUT_MS", "1500"},
+                      {"PARLEY_CORS_ORIGINS", "http://a.test:8080, https://B.test"},
+                      {"REDIS_URL", "redis://127.0.0.1:6379/0"}});
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->bind_address, "0.0.0.0");
+  EXPECT_EQ(config->port, 0);
+  EXPECT_EQ(config->threads, 3u);
+  EXPECT_EQ(config->worker_threads, 5u);
+  EXPECT_EQ(config->log_level, LogLevel::debug);
+  EXPECT_EQ(config->upload_dir, "/var/lib/parley/uploads");
+  EXPECT_EQ(config->max_body_bytes, 2048u);
+  EXPECT_EQ(config->read_timeout.count(), 1500);
+  ASSERT_EQ(config->cors_origins.size(), 3u);
+  EXPECT_EQ(config->cors_origins[1], "http://a.test:8080");
+  EXPECT_EQ(config->cors_origins[2], "https://b.test");
+  EXPECT_EQ(config->redis_url, "redis://127.0.0.1:6379/0");
+}
+
+TEST(Config, EveryValidationErrorNamesItsVariable) {
+  expect_rejected({{"FLASK_ENV", "staging"}}, "FLASK_ENV");
+  expect_rejected({{"PARLEY_ENV", "prod"}}, "PARLEY_ENV");
+  expect_rejected({{"PARLEY_PORT", "abc"}}, "PARLEY_PORT");
+  expect_rejected({{"PARLEY_PORT", "70000"}}, "PARLEY_PORT");
+  expect_rejected({{"PARLEY_PORT", "-1"}}, "PARLEY_PORT");
+  expect_rejected({{"PARLEY_PORT", "80x"}}, "PARLEY_PORT");
+  expect_rejected({{"PARLEY_THREADS", "0"}}, "PARLEY_THREADS");
+  expect_rejected({{"PARLEY_WORKERS", "many"}}, "PARLEY_WORKERS");
+  expect_rejected({{"PARLEY_WORKER_QUEUE", "0"}}, "PARLEY_WORKER_QUEUE");
+  expect_rejected({{"PARLEY_DB_POOL_SIZE", "0"}}, "PARLEY_DB_POOL_SIZE");
+  expect_rejected({{"PARLEY_BIND", "localhost:80"}}, "PARLEY_BIND");
+  expect_rejected({{"DATABASE_URL", "mysql://x"}}, "DATABASE_URL");
+  expect_rejected({{"REDIS_URL", "http://x"}}, "REDIS_URL");
+  expect_rejected({{"FRONTEND_URL", "not a url"}}, "FRONTEND_URL");
+  expect_rejected({{"FRONTEND_URL", "ftp://files.example.com"}}, "FRONTEND_URL");
+  expect_rejected({{"BACKEND_URL", "localhost:5000"}}, "BACKEND_URL");
+  expect_rejected({{"PARLEY_CORS_ORIGINS", "https://ok.test,bad"}}, "PARLEY_CORS_ORIGINS");
+  expect_rejected({{"LOG_LEVEL", "verbose"}}, "LOG_LEVEL");
+  expect_rejected({{"UPLOAD_DIR", "  "}}, "UPLOAD_DIR");
+  expect_rejected({{"PARLEY_MAX_BODY_BYTES", "10"}}, "PARLEY_MAX_BODY_BYTES");
+  expect_rejected({{"PARLEY_MAX_HEADER_BYTES", "1"}}, "PARLEY_MAX_HEADER_BYTES");
+  expect_rejected({{"PARLEY_MAX_UPLOAD_BYTES", "x"}}, "PARLEY_MAX_UPLOAD_BYTES");
+  expect_rejected({{"PARLEY_READ_TIMEOUT_MS", "0"}}, "PARLEY_READ_TIMEOUT_MS");
+  expect_rejected({{"PARLEY_IDLE_TIMEOUT_MS", "soon"}}, "PARLEY_IDLE_TIMEOUT_MS");
+  expect_rejected({{"PARLEY_REQUEST_TIMEOUT_MS", "-5"}}, "PARLEY_REQUEST_TIMEOUT_MS");
+  expect_rejected({{"PARLEY_SHUTDOWN_TIMEOUT_MS", ""}}, "PARLEY_SHUTDOWN_TIMEOUT_MS");
+  expect_rejected({{"GOOGLE_CLIENT_ID", "only-the-id"}}, "GOOGLE_CLIENT_SECRET");
+  expect_rejected({{"GOOGLE_CLIENT_SECRET", "only-the-secret"}}, "GOOGLE_CLIENT_ID");
+  expect_rejected({{"GOOGLE_DISCOVERY_URL", "nope"}}, "GOOGLE_DISCOVERY_URL");
+  expect_rejected({{"STRIPE_SECRET_KEY", "pk_test_wrong_kind"}}, "STRIPE_SECRET_KEY");
+  expect_rejected({{"STRIPE_PUBLISHABLE_KEY", "sk_test_wrong_kind"}}, "STRIPE_PUBLISHABLE_KEY");
+  expect_rejected({{"STRIPE_WEBHOOK_SECRET", "secret"}}, "STRIPE_WEBHOOK_SECRET");
+  expect_rejected({{"STRIPE_API_BASE", "stripe"}}, "STRIPE_API_BASE");
+  expect_rejected({{"OPENAI_BASE_URL", "/v1"}}, "OPENAI_BASE_URL");
+  expect_rejected({{"ELEVENLABS_BASE_URL", "x"}}, "ELEVENLABS_BASE_URL");
+  expect_rejected({{"PARLEY_PROTOCOL_CONFORMANCE", "yes"}}, "PARLEY_PROTOCOL_CONFORMANCE");
+}
+
+TEST(Config, ProductionRefusesMissingDefaultOrWeakSecrets) {
+  const std::map<std::string, std::string> prod{{"FLASK_ENV", "production"}};
+  auto with = [&](std::map<std::string, std::string> extra) {
+    auto vars = prod;
+    vars.insert(extra.begin(), extra.end());
+    return vars;
+  };
+  expect_rejected(prod, "SECRET_KEY");
+  expect_rejected(with({{"SECRET_KEY", kStrongSecret}}), "JWT_SECRET_KEY");
+  expect_rejected(with({{"SECRET_KEY", "your-secret-key-here"}, {"JWT_SECRET_KEY", kOtherSecret}}),
+                  "SECRET_KEY");
+  expect_rejected(with({{"SECRET_KEY", kStrongSecret}, {"JWT_SECRET_KEY", "your-jwt-secret-key"}}),
+                  "JWT_SECRET_KEY");
+  expect_rejected(with({{"SECRET_KEY", "short"}, {"JWT_SECRET_KEY", kOtherSecret}}), "SECRET_KEY");
+  expect_rejected(with({{"SECRET_KEY", kStrongSecret}, {"JWT_SECRET_KEY", kStrongSecret}}),
+                  "JWT_SECRET_KEY");
+  expect_rejected(with({{"SECRET_KEY", kStrongSecret},
+                        {"JWT_SECRET_KEY", kOtherSecret},
+                        {"PARLEY_PROTOCOL_CONFORMANCE", "1"}}),
+                  "PARLEY_PROTOCOL_CONFORMANCE");
+  // PARLEY_ENV wins over FLASK_ENV.
+  auto dev = load({{"FLASK_ENV", "production"}, {"PARLEY_ENV", "development"}});
+  ASSERT_TRUE(dev);
+  EXPECT_EQ(dev->mode, RunMode::development);
+  expect_rejected({{"PARLEY_ENV", "production"}}, "SECRET_KEY");
+}
+
+TEST(Config, SecretsNeverAppearInMessagesOrTheDescription) {
+  const std::string secret = "sk_live_" + std::string(40, 'z');
+  auto config = load({{"SECRET_KEY", kStrongSecret},
+                      {"JWT_SECRET_KEY", kOtherSecret},
+                      {"STRIPE_SECRET_KEY", secret},
+                      {"OPENAI_API_KEY", "sk-openai-secret-value"},
+                      {"DATABASE_URL", "postgresql://user:db-password@host/db"}});
+  ASSERT_TRUE(config);
+  const auto text = boost::json::serialize(describe(*config));
+  for (const std::string& s : {kStrongSecret, kOtherSecret, secret,
+                               std::string("sk-openai-secret-value"),
+                               std::string("db-password")}) {
+    EXPECT_EQ(text.find(s), std::string::npos) << "leaked: " << s;
+  }
+  EXPECT_NE(text.find("\"stripe\":\"(set)\""), std::string::npos);
+
+  auto bad = load({{"SECRET_KEY", kStrongSecret}, {"STRIPE_SECRET_KEY", "oops_" + kOtherSecret}});
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message.find(kOtherSecret), std::string::npos);
+}
+
+}  // namespace
+}  // namespace parley::core

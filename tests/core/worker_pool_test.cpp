@@ -1,0 +1,87 @@
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <future>
+#include <thread>
+
+#include "core/worker_pool.hpp"
+
+namespace parley::core {
+namespace {
+
+namespace asio = boost::asio;
+
+TEST(WorkerPool, RunsOffTheCallingThreadAndResumesOnIt) {
+  asio::io_context io;
+  WorkerPool pool(2, 8);
+  const auto io_thread = std::this_thread::get_id();
+  std::thread::id worker_thread;
+  std::thread::id resumed_thread;
+  int value = 0;
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        auto r = co_await pool.run([&]() -> Result<int> {
+          worker_thread = std::this_thread::get_id();
+          return 42;
+        });
+        resumed_thread = std::this_thread::get_id();
+        value = r.value();
+      },
+      asio::detached);
+  io.run();
+  EXPECT_EQ(value, 42);
+  EXPECT_NE(worker_thread, io_thread);
+  EXPECT_EQ(resumed_thread, io_thread);
+}
+
+TEST(WorkerPool, FailsFastWithBusyWhenFull) {
+  asio::io_context io;
+  WorkerPool pool(1, 2);
+  std::promise<void> release;
+  auto gate = release.get_future().share();
+  std::atomic<int> busy{0};
+  std::atomic<int> done{0};
+  for (int i = 0; i < 5; ++i) {
+    asio::co_spawn(
+        io,
+        [&, gate]() -> asio::awaitable<void> {
+          auto r = co_await pool.run([gate]() -> Result<int> {
+            gate.wait();
+            return 1;
+          });
+          if (!r && r.error().code == Errc::busy) ++busy;
+          if (r) ++done;
+          if (busy + done == 5) co_return;
+        },
+        asio::detached);
+  }
+  // Let the coroutines start; the first two occupy the pool, the other three are refused.
+  io.poll();
+  EXPECT_EQ(busy.load(), 3);
+  release.set_value();
+  io.run();
+  EXPECT_EQ(done.load(), 2);
+  EXPECT_EQ(pool.pending(), 0u);
+}
+
+TEST(WorkerPool, AnExceptionBecomesAnInternalError) {
+  asio::io_context io;
+  WorkerPool pool(1, 4);
+  Result<int> outcome = 0;
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        outcome = co_await pool.run([]() -> Result<int> { throw std::runtime_error("boom"); });
+      },
+      asio::detached);
+  io.run();
+  ASSERT_FALSE(outcome);
+  EXPECT_EQ(outcome.error().code, Errc::internal);
+}
+
+}  // namespace
+}  // namespace parley::core
