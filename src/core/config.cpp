@@ -298,7 +298,10 @@ Result<Config> load_config(const Environment& env) {
   if (!pool) return pool.error();
   c.db_pool_size = *pool;
 
-  auto backend = http_url("BACKEND_URL", text(env, "BACKEND_URL", c.backend_url));
+  // Unset, the backend's own URL follows the port it listens on.
+  const std::string default_backend =
+      "http://localhost:" + std::to_string(c.port == 0 ? 5000 : c.port);
+  auto backend = http_url("BACKEND_URL", text(env, "BACKEND_URL", default_backend));
   if (!backend) return backend.error();
   c.backend_url = *backend;
   auto frontend = http_url("FRONTEND_URL", text(env, "FRONTEND_URL", c.backend_url));

@@ -1,6 +1,7 @@
 #include "net/http_server.hpp"
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -299,14 +300,14 @@ class Session {
     stream.expires_never();
     conn_->in_request = false;
 
-    const auto elapsed = std::chrono::duration<double, std::milli>(
+    const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(
         std::chrono::steady_clock::now() - started);
     log_.info("http_request", {{"request_id", request_id},
                                {"method", request.method_string()},
                                {"path", path},
                                {"status", status},
                                {"bytes", bytes},
-                               {"duration_ms", std::round(elapsed.count() * 100) / 100},
+                               {"duration_us", elapsed.count()},
                                {"remote", remote_.to_string()}});
     co_return ok && keep_alive && !conn_->closing;
   }
@@ -413,16 +414,23 @@ asio::awaitable<void> HttpServer::accept_loop() {
 }
 
 void HttpServer::shutdown(std::chrono::milliseconds grace, std::function<void()> done) {
-  asio::post(acceptor_.get_executor(), [this] {
-    beast::error_code ec;
-    acceptor_.close(ec);
-  });
+  // Closing the acceptor may leave the io_context without work for an instant, and an
+  // io_context without work stops running: hold work until `done` has run.
+  auto work = std::make_shared<asio::executor_work_guard<asio::io_context::executor_type>>(
+      io_.get_executor());
   std::vector<std::shared_ptr<Connection>> snapshot;
   {
     std::lock_guard lock(registry_->mutex);
     if (registry_->draining) return;
     registry_->draining = true;
-    registry_->on_drained = std::move(done);
+    registry_->on_drained = [done = std::move(done), work] {
+      done();
+      work->reset();
+    };
+    asio::post(acceptor_.get_executor(), [this] {
+      beast::error_code ec;
+      acceptor_.close(ec);
+    });
     snapshot.assign(registry_->connections.begin(), registry_->connections.end());
     if (snapshot.empty()) {
       asio::post(io_, std::exchange(registry_->on_drained, {}));

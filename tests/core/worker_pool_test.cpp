@@ -38,33 +38,35 @@ TEST(WorkerPool, RunsOffTheCallingThreadAndResumesOnIt) {
   EXPECT_EQ(resumed_thread, io_thread);
 }
 
-TEST(WorkerPool, FailsFastWithBusyWhenFull) {
-  asio::io_context io;
-  WorkerPool pool(1, 2);
-  std::promise<void> release;
-  auto gate = release.get_future().share();
+struct Tally {
   std::atomic<int> busy{0};
   std::atomic<int> done{0};
-  for (int i = 0; i < 5; ++i) {
-    asio::co_spawn(
-        io,
-        [&, gate]() -> asio::awaitable<void> {
-          auto r = co_await pool.run([gate]() -> Result<int> {
-            gate.wait();
-            return 1;
-          });
-          if (!r && r.error().code == Errc::busy) ++busy;
-          if (r) ++done;
-          if (busy + done == 5) co_return;
-        },
-        asio::detached);
-  }
+};
+
+// A spawned coroutine takes what it uses by value or by pointer to something that outlives it,
+// never through lambda captures (the lambda object may be gone when the coroutine resumes).
+asio::awaitable<void> occupy(WorkerPool* pool, std::shared_future<void> gate, Tally* tally) {
+  auto r = co_await pool->run([gate]() -> Result<int> {
+    gate.wait();
+    return 1;
+  });
+  if (!r && r.error().code == Errc::busy) ++tally->busy;
+  if (r) ++tally->done;
+}
+
+TEST(WorkerPool, FailsFastWithBusyWhenFull) {
+  Tally tally;
+  std::promise<void> release;
+  auto gate = release.get_future().share();
+  WorkerPool pool(1, 2);
+  asio::io_context io;
+  for (int i = 0; i < 5; ++i) asio::co_spawn(io, occupy(&pool, gate, &tally), asio::detached);
   // Let the coroutines start; the first two occupy the pool, the other three are refused.
   io.poll();
-  EXPECT_EQ(busy.load(), 3);
+  EXPECT_EQ(tally.busy.load(), 3);
   release.set_value();
   io.run();
-  EXPECT_EQ(done.load(), 2);
+  EXPECT_EQ(tally.done.load(), 2);
   EXPECT_EQ(pool.pending(), 0u);
 }
 

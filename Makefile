@@ -1,0 +1,42 @@
+# The two commands: `make run` and `make test`. Everything else is a step they share.
+# Presets: run uses `release`; test uses `asan` (ASan + UBSan), override with TEST_PRESET=debug.
+
+RUN_PRESET  ?= release
+TEST_PRESET ?= asan
+JOBS        ?= $(shell nproc)
+
+.PHONY: run test deps deps-test build build-test format format-check bench clean
+
+run: deps
+	cmake --preset $(RUN_PRESET)
+	cmake --build build/$(RUN_PRESET) --target parley -j $(JOBS)
+	./build/$(RUN_PRESET)/parley migrate
+	exec ./build/$(RUN_PRESET)/parley serve
+
+test: deps-test
+	cmake --preset $(TEST_PRESET)
+	cmake --build build/$(TEST_PRESET) -j $(JOBS)
+	scripts/run-tests.sh $(TEST_PRESET)
+
+deps:
+	scripts/install-deps.sh build
+
+deps-test:
+	scripts/install-deps.sh build test
+
+build: deps
+	cmake --preset $(RUN_PRESET)
+	cmake --build build/$(RUN_PRESET) -j $(JOBS)
+
+bench: deps
+	scripts/install-deps.sh build bench
+	bench/http/run.sh
+
+format:
+	git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
+
+format-check:
+	git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run --Werror
+
+clean:
+	rm -rf build

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages Parley needs, and only those that are missing.
+# Usage: scripts/install-deps.sh [build] [test] [bench]   (default: build)
+# Idempotent: when everything is present it changes nothing and needs no network.
+set -euo pipefail
+
+declare -A WHY=(
+  # --- build: compiling and linking parley -----------------------------------------------
+  [g++]="the C++20 compiler (g++ 12)"
+  [cmake]="the build system (presets need >= 3.25)"
+  [ninja-build]="the generator named by CMakePresets.json"
+  [pkg-config]="locating C libraries"
+  [libboost1.81-dev]="Boost.Asio and Boost.Beast 1.81 headers (networking, HTTP, WebSocket)"
+  [libboost-json1.81-dev]="Boost.JSON: every request and response body"
+  [libboost-url1.81-dev]="Boost.URL: request targets and configured URLs"
+  [libboost-system1.81-dev]="Boost.System: error codes and result<T>"
+  [libsqlite3-dev]="SQLite, the embedded default database"
+  [libpq-dev]="libpq, the PostgreSQL client for production deployments"
+  [libssl-dev]="OpenSSL: the CSPRNG for ids and secrets"
+  [libgtest-dev]="GoogleTest, linked by the test binaries (built with the project)"
+  # --- test: what make test starts or calls ------------------------------------------------
+  [postgresql]="a real PostgreSQL 15 server that the tests start on 127.0.0.1"
+  [curl]="HTTP checks in the shell-level tests"
+  # --- bench ---------------------------------------------------------------------------------
+  [wrk]="HTTP load generator used by bench/http"
+)
+
+groups=("$@")
+[ ${#groups[@]} -eq 0 ] && groups=(build)
+
+packages=()
+for group in "${groups[@]}"; do
+  case "$group" in
+    build) packages+=(g++ cmake ninja-build pkg-config libboost1.81-dev libboost-json1.81-dev
+                      libboost-url1.81-dev libboost-system1.81-dev libsqlite3-dev libpq-dev
+                      libssl-dev libgtest-dev) ;;
+    test)  packages+=(postgresql curl) ;;
+    bench) packages+=(wrk curl) ;;
+    *) echo "install-deps: unknown group '$group' (build, test, bench)" >&2; exit 2 ;;
+  esac
+done
+
+missing=()
+for pkg in "${packages[@]}"; do
+  [ -n "${WHY[$pkg]:-}" ] || { echo "install-deps: $pkg has no reason listed" >&2; exit 2; }
+  status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+  [ "$status" = "install ok installed" ] || missing+=("$pkg")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: not root; run: sudo apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"

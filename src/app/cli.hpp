@@ -1,0 +1,27 @@
+#pragma once
+// Command-line parsing for the `parley` executable. Pure: no I/O, so every case is unit-tested.
+
+#include <optional>
+#include <variant>
+#include <string>
+#include <vector>
+
+namespace parley::app {
+
+enum class Command { serve, migrate, version, help };
+
+struct CommandLine {
+  Command command = Command::help;
+  std::optional<std::string> env_file;  ///< --env-file PATH (default: PARLEY_ENV_FILE or .env)
+};
+
+struct CliError {
+  std::string message;  ///< one line, shown before the usage text
+};
+
+/// Parses argv[1..]. `parley` alone prints help; unknown commands and flags are errors.
+std::variant<CommandLine, CliError> parse_command_line(const std::vector<std::string>& args);
+
+std::string usage_text();
+
+}  // namespace parley::app

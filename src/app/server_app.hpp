@@ -1,0 +1,63 @@
+#pragma once
+// The composition root: the only place that turns configuration into concrete backends
+// (SQLite or PostgreSQL, ...), wires services to routes and owns every long-lived object.
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <memory>
+
+#include "core/config.hpp"
+#include "core/error.hpp"
+#include "core/log.hpp"
+#include "core/worker_pool.hpp"
+#include "net/cors.hpp"
+#include "net/http_server.hpp"
+#include "net/router.hpp"
+#include "net/static_files.hpp"
+#include "store/database.hpp"
+
+namespace parley::app {
+
+struct ServeOptions {
+  bool handle_signals = true;  ///< SIGINT/SIGTERM start a graceful shutdown
+};
+
+class ServerApp {
+ public:
+  /// Opens the database, applies pending migrations in development (in production a pending
+  /// migration is an error telling the operator to run `parley migrate`), prepares the upload
+  /// folders, registers every route and binds the listener. Errors are start-up failures with a
+  /// one-line message.
+  static Result<std::unique_ptr<ServerApp>> create(core::Config config, core::Logger& log,
+                                                   ServeOptions options = {});
+  ~ServerApp();
+
+  boost::asio::ip::tcp::endpoint endpoint() const { return endpoint_; }
+
+  /// Serves on config.threads threads (the caller's included) until a graceful shutdown has
+  /// drained every connection. Returns normally after SIGTERM/SIGINT or request_shutdown().
+  void run();
+
+  /// Thread-safe: starts the graceful shutdown that SIGTERM starts.
+  void request_shutdown();
+
+ private:
+  ServerApp(core::Config config, core::Logger& log, ServeOptions options);
+
+  core::Config config_;
+  core::Logger& log_;
+  ServeOptions options_;
+  boost::asio::io_context io_;
+  std::unique_ptr<store::Database> database_;
+  std::unique_ptr<core::WorkerPool> workers_;
+  net::Router router_;
+  std::unique_ptr<net::CorsPolicy> cors_;
+  std::unique_ptr<net::StaticFiles> static_files_;
+  std::unique_ptr<net::HttpServer> http_;
+  boost::asio::ip::tcp::endpoint endpoint_;
+};
+
+/// `parley migrate`: applies pending migrations and reports what it did.
+Result<void> run_migrations(const core::Config& config, core::Logger& log);
+
+}  // namespace parley::app

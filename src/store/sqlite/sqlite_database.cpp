@@ -1,0 +1,391 @@
+// SQLite backend: sqlite3 C API behind store::Database / store::Connection.
+//
+// Connections are opened in multi-thread mode (SQLITE_OPEN_NOMUTEX): each connection is used by
+// one thread at a time (its lease holder), so SQLite's per-connection mutex would be pure cost.
+
+#include "store/sqlite/sqlite_database.hpp"
+
+#include <sqlite3.h>
+
+#include <chrono>
+#include <limits>
+#include <list>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "store/detail/connection_pool.hpp"
+
+namespace parley::store::sqlite {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct DbCloser {
+  void operator()(sqlite3* db) const noexcept { sqlite3_close_v2(db); }
+};
+struct StmtFinalizer {
+  void operator()(sqlite3_stmt* stmt) const noexcept { sqlite3_finalize(stmt); }
+};
+using DbPtr = std::unique_ptr<sqlite3, DbCloser>;
+using StmtPtr = std::unique_ptr<sqlite3_stmt, StmtFinalizer>;
+
+// Parameter buffers outlive every sqlite3_step() of the call that binds them (bindings are
+// cleared before returning), so SQLite need not copy them: SQLITE_STATIC, which is a null
+// destructor (the macro itself is a C-style cast, which -Wold-style-cast rejects).
+constexpr sqlite3_destructor_type kStatic = nullptr;
+
+/// Maps a SQLite (extended) result code to a store error. The SQLite message is kept for logs.
+Error to_error(int code, std::string_view message) {
+  Errc errc = Errc::internal;
+  switch (code) {
+    case SQLITE_CONSTRAINT_UNIQUE:
+    case SQLITE_CONSTRAINT_PRIMARYKEY:
+    case SQLITE_CONSTRAINT_ROWID:
+      errc = Errc::conflict;
+      break;
+    default:
+      switch (code & 0xff) {
+        case SQLITE_CONSTRAINT:  // FOREIGNKEY, NOTNULL, CHECK, TRIGGER, ...
+        case SQLITE_MISMATCH:
+        case SQLITE_TOOBIG:
+          errc = Errc::validation_failed;
+          break;
+        case SQLITE_BUSY:  // only after busy_timeout elapsed
+        case SQLITE_LOCKED:
+          errc = Errc::busy;
+          break;
+        case SQLITE_INTERRUPT:  // our progress handler: statement_timeout passed
+          errc = Errc::timeout;
+          break;
+        default:
+          break;
+      }
+  }
+  return fail(errc, "sqlite: " + std::string(message) + " (code " + std::to_string(code) + ")");
+}
+
+class SqliteConnection final : public detail::PooledConnection {
+ public:
+  static Result<std::unique_ptr<detail::PooledConnection>> open(const std::string& path,
+                                                                const DatabaseOptions& options) {
+    sqlite3* raw = nullptr;
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+    DbPtr db(raw);  // sqlite3_open_v2 may allocate a handle even on failure
+    if (rc != SQLITE_OK) {
+      std::string message = db ? sqlite3_errmsg(db.get()) : sqlite3_errstr(rc);
+      return fail(Errc::internal, "sqlite: cannot open database '" + path + "': " + message);
+    }
+    sqlite3_extended_result_codes(db.get(), 1);
+    std::unique_ptr<SqliteConnection> connection(new SqliteConnection(std::move(db), options));
+    if (auto configured = connection->configure(path == ":memory:"); !configured) {
+      return configured.error();
+    }
+    return std::unique_ptr<detail::PooledConnection>(std::move(connection));
+  }
+
+  Result<void> begin() override {
+    if (in_transaction()) return fail(Errc::internal, "a transaction is already open");
+    // IMMEDIATE takes the write lock now: a DEFERRED transaction that reads then writes can
+    // fail with SQLITE_BUSY on upgrade without the busy handler ever being called.
+    return exec("BEGIN IMMEDIATE");
+  }
+
+  Result<void> commit() override {
+    if (!in_transaction()) return fail(Errc::internal, "commit without a transaction");
+    return exec("COMMIT");
+  }
+
+  Result<void> rollback() override {
+    if (!in_transaction()) return {};
+    return exec("ROLLBACK");
+  }
+
+  [[nodiscard]] bool in_transaction() const noexcept override {
+    return sqlite3_get_autocommit(db_.get()) == 0;
+  }
+
+  [[nodiscard]] Dialect dialect() const noexcept override { return Dialect::sqlite; }
+
+  // A SQLite connection is a file handle: it does not break the way a socket does.
+  [[nodiscard]] bool healthy() noexcept override { return true; }
+
+ private:
+  SqliteConnection(DbPtr db, const DatabaseOptions& options)
+      : db_(std::move(db)),
+        statement_timeout_(options.statement_timeout),
+        cache_capacity_(options.statement_cache_size),
+        busy_timeout_(options.busy_timeout) {
+    // Checked every 10k virtual-machine steps: cheap, and bounds a runaway statement.
+    sqlite3_progress_handler(db_.get(), 10000, &SqliteConnection::on_progress, this);
+  }
+
+  Result<void> configure(bool in_memory) {
+    constexpr auto kMaxMs = std::numeric_limits<int>::max();
+    const int busy_ms =
+        busy_timeout_.count() > kMaxMs ? kMaxMs : static_cast<int>(busy_timeout_.count());
+    if (int rc = sqlite3_busy_timeout(db_.get(), busy_ms); rc != SQLITE_OK) {
+      return to_error(rc, sqlite3_errmsg(db_.get()));
+    }
+    // WAL: readers do not block the writer nor the writer the readers; one writer at a time.
+    auto mode = query("PRAGMA journal_mode=WAL");
+    if (!mode) return mode.error();
+    auto mode_name = mode->empty() ? Result<std::string>(std::string())
+                                   : (*mode)[0].get<std::string>(std::size_t{0});
+    const std::string expected = in_memory ? "memory" : "wal";
+    if (!mode_name || *mode_name != expected) {
+      return fail(Errc::internal, "sqlite: could not enable WAL journal mode");
+    }
+    // synchronous=FULL: in WAL mode NORMAL may lose the last committed transactions on power
+    // loss or OS crash (the WAL is only fsynced at checkpoints). A message or payment we have
+    // acknowledged must survive a crash, so every commit fsyncs the WAL.
+    if (auto done = exec("PRAGMA synchronous=FULL"); !done) return done;
+    // SQLite leaves foreign keys off by default, per connection.
+    if (auto done = exec("PRAGMA foreign_keys=ON"); !done) return done;
+    return {};
+  }
+
+  static int on_progress(void* self) noexcept {
+    auto* connection = static_cast<SqliteConnection*>(self);
+    return connection->deadline_ != Clock::time_point{} && Clock::now() > connection->deadline_ ? 1
+                                                                                                : 0;
+  }
+
+  /// Sets the statement deadline for the lifetime of one call.
+  class DeadlineScope {
+   public:
+    explicit DeadlineScope(SqliteConnection& connection) : connection_(connection) {
+      if (connection_.statement_timeout_.count() > 0) {
+        connection_.deadline_ = Clock::now() + connection_.statement_timeout_;
+      }
+    }
+    ~DeadlineScope() { connection_.deadline_ = {}; }
+    DeadlineScope(const DeadlineScope&) = delete;
+    DeadlineScope& operator=(const DeadlineScope&) = delete;
+
+   private:
+    SqliteConnection& connection_;
+  };
+
+  /// Resets a cached statement and clears its bindings when a call is done with it.
+  class StatementUse {
+   public:
+    explicit StatementUse(sqlite3_stmt* stmt) : stmt_(stmt) {}
+    ~StatementUse() {
+      sqlite3_reset(stmt_);
+      sqlite3_clear_bindings(stmt_);
+    }
+    StatementUse(const StatementUse&) = delete;
+    StatementUse& operator=(const StatementUse&) = delete;
+
+   private:
+    sqlite3_stmt* stmt_;
+  };
+
+  Error last_error(int rc) const { return to_error(rc, sqlite3_errmsg(db_.get())); }
+
+  Result<void> exec(const char* sql) {
+    DeadlineScope deadline(*this);
+    char* message = nullptr;
+    int rc = sqlite3_exec(db_.get(), sql, nullptr, nullptr, &message);
+    std::unique_ptr<char, decltype(&sqlite3_free)> owned(message, &sqlite3_free);
+    if (rc != SQLITE_OK) {
+      return to_error(sqlite3_extended_errcode(db_.get()),
+                      owned ? owned.get() : sqlite3_errstr(rc));
+    }
+    return {};
+  }
+
+  /// Returns a prepared statement for `sql` from the LRU cache, preparing it on a miss.
+  Result<sqlite3_stmt*> prepare(std::string_view sql) {
+    std::string key(sql);
+    if (auto it = index_.find(key); it != index_.end()) {
+      lru_.splice(lru_.begin(), lru_, it->second);  // most recently used first
+      return it->second->second.get();
+    }
+    sqlite3_stmt* raw = nullptr;
+    const char* tail = nullptr;
+    int rc = sqlite3_prepare_v3(db_.get(), sql.data(), static_cast<int>(sql.size()),
+                                SQLITE_PREPARE_PERSISTENT, &raw, &tail);
+    StmtPtr stmt(raw);
+    if (rc != SQLITE_OK) return last_error(rc);
+    if (!stmt) return fail(Errc::internal, "sqlite: empty statement");
+    std::string_view rest(tail, static_cast<std::size_t>(sql.data() + sql.size() - tail));
+    if (rest.find_first_not_of(" \t\r\n;") != std::string_view::npos) {
+      return fail(Errc::internal,
+                  "sqlite: query() takes exactly one statement; use execute_script() for more");
+    }
+    if (cache_capacity_ == 0) {
+      uncached_ = std::move(stmt);
+      return uncached_.get();
+    }
+    if (lru_.size() >= cache_capacity_) {
+      index_.erase(lru_.back().first);
+      lru_.pop_back();
+    }
+    lru_.emplace_front(std::move(key), std::move(stmt));
+    index_.emplace(lru_.front().first, lru_.begin());
+    return lru_.front().second.get();
+  }
+
+  Result<void> bind(sqlite3_stmt* stmt, std::span<const Value> params) {
+    const int expected = sqlite3_bind_parameter_count(stmt);
+    if (static_cast<std::size_t>(expected) != params.size()) {
+      return fail(Errc::internal, "sqlite: statement has " + std::to_string(expected) +
+                                      " placeholders but " + std::to_string(params.size()) +
+                                      " parameters were given");
+    }
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      const std::string name = "$" + std::to_string(i + 1);
+      const int index = sqlite3_bind_parameter_index(stmt, name.c_str());
+      if (index == 0) {
+        return fail(Errc::internal, "sqlite: placeholder " + name +
+                                        " is not used in the statement (only $1..$N are allowed)");
+      }
+      const Value& value = params[i];
+      int rc = SQLITE_OK;
+      if (std::holds_alternative<Null>(value)) {
+        rc = sqlite3_bind_null(stmt, index);
+      } else if (const auto* integer = std::get_if<std::int64_t>(&value)) {
+        rc = sqlite3_bind_int64(stmt, index, *integer);
+      } else if (const auto* real = std::get_if<double>(&value)) {
+        rc = sqlite3_bind_double(stmt, index, *real);
+      } else if (const auto* text = std::get_if<std::string>(&value)) {
+        rc = sqlite3_bind_text64(stmt, index, text->data(), text->size(), kStatic, SQLITE_UTF8);
+      } else if (const auto* blob = std::get_if<Blob>(&value)) {
+        // A null pointer would bind SQL NULL, so an empty blob is bound explicitly.
+        rc = blob->empty() ? sqlite3_bind_zeroblob(stmt, index, 0)
+                           : sqlite3_bind_blob64(stmt, index, blob->data(), blob->size(), kStatic);
+      }
+      if (rc != SQLITE_OK) return last_error(rc);
+    }
+    return {};
+  }
+
+  static Value column_value(sqlite3_stmt* stmt, int column) {
+    switch (sqlite3_column_type(stmt, column)) {
+      case SQLITE_INTEGER:
+        return Value{static_cast<std::int64_t>(sqlite3_column_int64(stmt, column))};
+      case SQLITE_FLOAT:
+        return Value{sqlite3_column_double(stmt, column)};
+      case SQLITE_TEXT: {
+        const auto* text = sqlite3_column_text(stmt, column);
+        const auto size = static_cast<std::size_t>(sqlite3_column_bytes(stmt, column));
+        return Value{std::string(reinterpret_cast<const char*>(text), size)};
+      }
+      case SQLITE_BLOB: {
+        const auto* data = static_cast<const std::byte*>(sqlite3_column_blob(stmt, column));
+        const auto size = static_cast<std::size_t>(sqlite3_column_bytes(stmt, column));
+        return Value{size == 0 ? Blob{} : Blob(data, data + size)};
+      }
+      default:
+        return Value{null_value};
+    }
+  }
+
+  /// Binds, steps to completion and (if `rows` is given) collects the rows.
+  Result<void> run(std::string_view sql, std::span<const Value> params, Rows* rows) {
+    auto prepared = prepare(sql);
+    if (!prepared) return prepared.error();
+    sqlite3_stmt* stmt = *prepared;
+    StatementUse use(stmt);
+    if (auto bound = bind(stmt, params); !bound) return bound.error();
+    DeadlineScope deadline(*this);
+
+    const int columns = sqlite3_column_count(stmt);
+    std::shared_ptr<std::vector<std::string>> names;
+    std::vector<Row> collected;
+    if (rows != nullptr) {
+      names = std::make_shared<std::vector<std::string>>();
+      names->reserve(static_cast<std::size_t>(columns));
+      for (int c = 0; c < columns; ++c) {
+        const char* name = sqlite3_column_name(stmt, c);
+        names->emplace_back(name != nullptr ? name : "");
+      }
+    }
+    for (;;) {
+      int rc = sqlite3_step(stmt);
+      if (rc == SQLITE_DONE) break;
+      if (rc != SQLITE_ROW) return last_error(rc);
+      if (rows == nullptr) continue;
+      std::vector<Value> values;
+      values.reserve(static_cast<std::size_t>(columns));
+      for (int c = 0; c < columns; ++c) values.push_back(column_value(stmt, c));
+      collected.emplace_back(names, std::move(values));
+    }
+    if (rows != nullptr) *rows = Rows(std::move(names), std::move(collected));
+    return {};
+  }
+
+  Result<Rows> do_query(std::string_view sql, std::span<const Value> params) override {
+    Rows rows;
+    if (auto done = run(sql, params, &rows); !done) return done.error();
+    return rows;
+  }
+
+  Result<std::int64_t> do_execute(std::string_view sql, std::span<const Value> params) override {
+    if (auto done = run(sql, params, nullptr); !done) return done.error();
+    return static_cast<std::int64_t>(sqlite3_changes64(db_.get()));
+  }
+
+  Result<void> do_execute_script(std::string_view sql) override {
+    return exec(std::string(sql).c_str());
+  }
+
+  DbPtr db_;
+  std::chrono::milliseconds statement_timeout_;
+  std::size_t cache_capacity_;
+  std::chrono::milliseconds busy_timeout_;
+  Clock::time_point deadline_{};
+  // LRU statement cache. Declared after db_ so it is destroyed first: statements must be
+  // finalized before the connection closes.
+  std::list<std::pair<std::string, StmtPtr>> lru_;
+  std::unordered_map<std::string_view, std::list<std::pair<std::string, StmtPtr>>::iterator> index_;
+  StmtPtr uncached_;
+};
+
+class SqliteDatabase final : public Database {
+ public:
+  SqliteDatabase(const std::string& path, const DatabaseOptions& options)
+      : options_(options), pool_(options.pool_size, [path, options] {
+          return SqliteConnection::open(path, options);
+        }) {}
+
+  Result<ConnectionLease> acquire() override {
+    return pool_.acquire(Clock::now() + options_.acquire_timeout);
+  }
+  Result<ConnectionLease> acquire(Clock::time_point deadline) override {
+    return pool_.acquire(deadline);
+  }
+  Result<void> ping() override {
+    auto lease = acquire();
+    if (!lease) return lease.error();
+    auto rows = (*lease)->query("SELECT 1");
+    if (!rows) return rows.error();
+    return {};
+  }
+  [[nodiscard]] Dialect dialect() const noexcept override { return Dialect::sqlite; }
+  [[nodiscard]] std::size_t pool_size() const noexcept override { return pool_.size(); }
+
+  Result<void> warm_up() { return pool_.warm_up(); }
+
+ private:
+  DatabaseOptions options_;
+  detail::ConnectionPool pool_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Database>> open(const std::string& path, const DatabaseOptions& options) {
+  auto database = std::make_unique<SqliteDatabase>(path, options);
+  // :memory: must open now: its single connection is the database.
+  if (options.connect_eagerly || path == ":memory:") {
+    if (auto warmed = database->warm_up(); !warmed) return warmed.error();
+  }
+  return std::unique_ptr<Database>(std::move(database));
+}
+
+}  // namespace parley::store::sqlite

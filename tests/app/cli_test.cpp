@@ -1,0 +1,39 @@
+#include <gtest/gtest.h>
+
+#include "app/cli.hpp"
+
+namespace parley::app {
+namespace {
+
+CommandLine parsed(std::vector<std::string> args) {
+  auto r = parse_command_line(args);
+  EXPECT_TRUE(std::holds_alternative<CommandLine>(r));
+  return std::get<CommandLine>(r);
+}
+
+std::string error_of(std::vector<std::string> args) {
+  auto r = parse_command_line(args);
+  EXPECT_TRUE(std::holds_alternative<CliError>(r));
+  return std::holds_alternative<CliError>(r) ? std::get<CliError>(r).message : "";
+}
+
+TEST(Cli, Commands) {
+  EXPECT_EQ(parsed({}).command, Command::help);
+  EXPECT_EQ(parsed({"serve"}).command, Command::serve);
+  EXPECT_EQ(parsed({"migrate"}).command, Command::migrate);
+  EXPECT_EQ(parsed({"--version"}).command, Command::version);
+  EXPECT_EQ(parsed({"--help"}).command, Command::help);
+  auto with_env = parsed({"--env-file", "/etc/parley.env", "serve"});
+  EXPECT_EQ(with_env.env_file, "/etc/parley.env");
+  EXPECT_EQ(parsed({"serve", "--env-file=x.env"}).env_file, "x.env");
+}
+
+TEST(Cli, UnknownFlagsAndCommandsAreErrors) {
+  EXPECT_EQ(error_of({"--port=80"}), "unknown option: --port=80");
+  EXPECT_EQ(error_of({"start"}), "unknown command: start");
+  EXPECT_EQ(error_of({"--env-file"}), "--env-file needs a path");
+  EXPECT_NE(error_of({"serve", "migrate"}).find("only one command"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace parley::app

@@ -1,0 +1,268 @@
+// What only one backend has: SQLite PRAGMAs, paths and :memory:; PostgreSQL reconnection.
+// Also URL parsing, which needs no server.
+
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+#include <vector>
+
+#include "store/database.hpp"
+#include "store/migrations/migrator.hpp"
+#include "store_test_support.hpp"
+
+namespace parley::store::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+// --- SQLite --------------------------------------------------------------------------------------
+
+class SqliteTest : public StoreTest {};
+
+TEST_P(SqliteTest, PragmasAreInEffectOnEveryPooledConnection) {
+  std::vector<ConnectionLease> leases;
+  for (std::size_t i = 0; i < db().pool_size(); ++i) {
+    auto lease = db().acquire();
+    PARLEY_ASSERT_OK(lease);
+    leases.push_back(std::move(*lease));
+  }
+  for (auto& lease : leases) {
+    auto pragma = [&](const std::string& name) -> Value {
+      auto rows = lease->query("PRAGMA " + name);
+      EXPECT_TRUE(rows) << rows.error().message;
+      return rows && !rows->empty() ? (*rows)[0][0] : Value{};
+    };
+    EXPECT_EQ(pragma("journal_mode"), Value{std::string("wal")});
+    EXPECT_EQ(pragma("foreign_keys"), Value{std::int64_t{1}});
+    EXPECT_EQ(pragma("synchronous"), Value{std::int64_t{2}});  // FULL
+    EXPECT_EQ(pragma("busy_timeout"), Value{std::int64_t{5000}});
+  }
+}
+
+TEST_P(SqliteTest, BusyTimeoutIsConfigurableAndLockWaitEndsInBusy) {
+  DatabaseOptions options;
+  options.busy_timeout = 100ms;
+  auto quick = open(options);
+  ASSERT_TRUE(quick);
+  auto holder = db().acquire();
+  PARLEY_ASSERT_OK(holder);
+  PARLEY_ASSERT_OK((*holder)->begin());  // BEGIN IMMEDIATE holds the write lock
+  auto waiter = quick->acquire();
+  PARLEY_ASSERT_OK(waiter);
+  auto rows = (*waiter)->query("PRAGMA busy_timeout");
+  PARLEY_ASSERT_OK(rows);
+  EXPECT_EQ((*rows)[0][0], Value{std::int64_t{100}});
+  const auto start = std::chrono::steady_clock::now();
+  PARLEY_EXPECT_ERRC((*waiter)->begin(), Errc::busy);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
+  PARLEY_ASSERT_OK((*holder)->rollback());
+  PARLEY_EXPECT_OK((*waiter)->begin());
+}
+
+TEST_P(SqliteTest, StatementCacheServesRepeatedQueries) {
+  DatabaseOptions options;
+  options.statement_cache_size = 2;  // force evictions
+  auto small = open(options);
+  ASSERT_TRUE(small);
+  auto lease = small->acquire();
+  PARLEY_ASSERT_OK(lease);
+  for (int round = 0; round < 3; ++round) {
+    for (std::int64_t i = 0; i < 5; ++i) {
+      auto rows = (*lease)->query("SELECT $1 + " + std::to_string(i), {i});
+      PARLEY_ASSERT_OK(rows);
+      EXPECT_EQ((*rows)[0][0], Value{2 * i});
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Backend, SqliteTest, ::testing::Values(Backend::sqlite), backend_name);
+
+TEST(SqliteUrlTest, MemoryDatabaseIsOneSharedConnection) {
+  DatabaseOptions options;
+  options.acquire_timeout = 50ms;
+  auto db = open_database("sqlite:///:memory:", options);
+  PARLEY_ASSERT_OK(db);
+  EXPECT_EQ((*db)->pool_size(), 1u);
+  {
+    auto lease = (*db)->acquire();
+    PARLEY_ASSERT_OK(lease);
+    PARLEY_ASSERT_OK(
+        (*lease)->execute_script("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1);"));
+    PARLEY_EXPECT_ERRC((*db)->acquire(), Errc::busy);
+  }
+  auto lease = (*db)->acquire();
+  PARLEY_ASSERT_OK(lease);
+  auto rows = (*lease)->query("SELECT x FROM t");
+  PARLEY_ASSERT_OK(rows);
+  EXPECT_EQ(rows->size(), 1u);
+  lease->reset();
+  auto migrated = migrate(**db);
+  PARLEY_EXPECT_OK(migrated);
+}
+
+TEST(SqliteUrlTest, RelativePathIsRelativeToCwdAndParentsAreCreated) {
+  std::string pattern =
+      (std::filesystem::temp_directory_path() / "parley-store-cwd-XXXXXX").string();
+  ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+  const auto dir = std::filesystem::path(pattern);
+  const auto old_cwd = std::filesystem::current_path();
+  std::filesystem::current_path(dir);
+  {
+    auto db = open_database("sqlite:///instance/nested/parley.db");
+    std::filesystem::current_path(old_cwd);
+    PARLEY_EXPECT_OK(db);
+    if (db) PARLEY_EXPECT_OK((*db)->ping());
+  }
+  EXPECT_TRUE(std::filesystem::exists(dir / "instance" / "nested" / "parley.db"));
+  {
+    auto absolute = open_database("sqlite:///" + (dir / "abs" / "x.db").string());
+    PARLEY_EXPECT_OK(absolute);
+  }
+  EXPECT_TRUE(std::filesystem::exists(dir / "abs" / "x.db"));
+  std::filesystem::remove_all(dir);
+}
+
+TEST(DatabaseUrlTest, BadUrlsAreValidationErrors) {
+  for (const char* url :
+       {"", "parley.db", "mysql://localhost/db", "sqlite://parley.db", "sqlite:///",
+        "sqlite:///dir/", "sqlite:///x.db?mode=ro", "http://example.com",
+        "postgresql://host:notaport/db", "postgresql://u@h/db?bogus_option=1"}) {
+    auto db = open_database(url);
+    ASSERT_FALSE(db) << url;
+    EXPECT_EQ(db.error().code, Errc::validation_failed) << url << ": " << db.error().message;
+  }
+  DatabaseOptions zero;
+  zero.pool_size = 0;
+  PARLEY_EXPECT_ERRC(open_database("sqlite:///:memory:", zero), Errc::validation_failed);
+}
+
+TEST(DatabaseUrlTest, ErrorsDoNotEchoPasswords) {
+  auto db = open_database("postgresql://user:s3cret%zz@host/db");
+  ASSERT_FALSE(db);
+  EXPECT_EQ(db.error().message.find("s3cret"), std::string::npos) << db.error().message;
+  auto other = open_database("s3cret://x");
+  ASSERT_FALSE(other);
+}
+
+TEST(DatabaseUrlTest, UnreachablePostgresIsUnavailable) {
+  DatabaseOptions options;
+  options.connect_timeout = 2s;
+  // Port 1 on loopback: nothing listens, the connection is refused at once.
+  auto db = open_database("postgresql://postgres@127.0.0.1:1/postgres", options);
+  PARLEY_EXPECT_ERRC(db, Errc::unavailable);
+  options.connect_eagerly = false;
+  auto lazy = open_database("postgres://postgres@127.0.0.1:1/postgres", options);
+  PARLEY_ASSERT_OK(lazy);
+  PARLEY_EXPECT_ERRC((*lazy)->ping(), Errc::unavailable);
+  PARLEY_EXPECT_ERRC((*lazy)->acquire(), Errc::unavailable);  // the slot was given back
+}
+
+// --- PostgreSQL ----------------------------------------------------------------------------------
+
+class PostgresTest : public StoreTest {
+ protected:
+  std::int64_t backend_pid(Connection& c) {
+    auto rows = c.query("SELECT pg_backend_pid()");
+    EXPECT_TRUE(rows) << rows.error().message;
+    return rows ? (*rows)[0].get<std::int64_t>(std::size_t{0}).value() : -1;
+  }
+
+  /// Terminates a backend through the admin connection and waits until it is gone.
+  void terminate(std::int64_t pid) {
+    auto admin = admin_->acquire();
+    PARLEY_ASSERT_OK(admin);
+    PARLEY_ASSERT_OK((*admin)->query("SELECT pg_terminate_backend($1::integer)", {pid}));
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    for (;;) {
+      auto rows =
+          (*admin)->query("SELECT COUNT(*) FROM pg_stat_activity WHERE pid = $1::integer", {pid});
+      PARLEY_ASSERT_OK(rows);
+      if ((*rows)[0].get<std::int64_t>(std::size_t{0}).value() == 0) break;
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "backend " << pid << " lingers";
+      std::this_thread::sleep_for(20ms);
+    }
+  }
+};
+
+TEST_P(PostgresTest, IdleBrokenConnectionIsReplacedOnAcquire) {
+  DatabaseOptions options;
+  options.pool_size = 1;
+  auto single = open(options);
+  ASSERT_TRUE(single);
+  std::int64_t pid = 0;
+  {
+    auto lease = single->acquire();
+    PARLEY_ASSERT_OK(lease);
+    pid = backend_pid(**lease);
+  }
+  terminate(pid);
+  auto lease = single->acquire();
+  PARLEY_ASSERT_OK(lease);
+  auto new_pid = backend_pid(**lease);
+  EXPECT_GT(new_pid, 0);
+  EXPECT_NE(new_pid, pid);
+}
+
+TEST_P(PostgresTest, ConnectionBrokenWhileLeasedFailsUnavailableThenRecovers) {
+  DatabaseOptions options;
+  options.pool_size = 1;
+  auto single = open(options);
+  ASSERT_TRUE(single);
+  {
+    auto lease = single->acquire();
+    PARLEY_ASSERT_OK(lease);
+    terminate(backend_pid(**lease));
+    PARLEY_EXPECT_ERRC((*lease)->query("SELECT 1"), Errc::unavailable);
+  }
+  auto lease = single->acquire();
+  PARLEY_ASSERT_OK(lease);
+  PARLEY_EXPECT_OK((*lease)->query("SELECT 1"));
+  lease->reset();
+  PARLEY_EXPECT_OK(single->ping());
+}
+
+TEST_P(PostgresTest, DeadlockIsBusy) {
+  PARLEY_ASSERT_OK(db().acquire().value()->execute_script(
+      "CREATE TABLE locks (id INTEGER PRIMARY KEY, v INTEGER);"
+      "INSERT INTO locks VALUES (1, 0), (2, 0);"));
+  auto a = db().acquire();
+  auto b = db().acquire();
+  PARLEY_ASSERT_OK(a);
+  PARLEY_ASSERT_OK(b);
+  PARLEY_ASSERT_OK((*a)->begin());
+  PARLEY_ASSERT_OK((*b)->begin());
+  PARLEY_ASSERT_OK((*a)->execute("UPDATE locks SET v = 1 WHERE id = 1"));
+  PARLEY_ASSERT_OK((*b)->execute("UPDATE locks SET v = 1 WHERE id = 2"));
+  // Each side rolls back when it is the victim: its locks are held until then.
+  Result<std::int64_t> from_a = std::int64_t{0};
+  std::thread t([&] {
+    from_a = (*a)->execute("UPDATE locks SET v = 2 WHERE id = 2");
+    if (!from_a) (void)(*a)->rollback();
+  });
+  std::this_thread::sleep_for(100ms);
+  auto from_b = (*b)->execute("UPDATE locks SET v = 2 WHERE id = 1");
+  if (!from_b) (void)(*b)->rollback();
+  t.join();
+  ASSERT_NE(static_cast<bool>(from_a), static_cast<bool>(from_b)) << "one deadlock victim";
+  const Error& victim = from_a ? from_b.error() : from_a.error();
+  EXPECT_EQ(victim.code, Errc::busy) << victim.message;
+  PARLEY_EXPECT_OK((from_a ? *a : *b)->commit());
+}
+
+TEST_P(PostgresTest, CommitOfAbortedTransactionIsAnError) {
+  auto lease = db().acquire();
+  PARLEY_ASSERT_OK(lease);
+  PARLEY_ASSERT_OK((*lease)->begin());
+  PARLEY_EXPECT_ERRC((*lease)->query("SELECT * FROM no_such_table"), Errc::internal);
+  auto committed = (*lease)->commit();
+  PARLEY_EXPECT_ERRC(committed, Errc::internal);
+  EXPECT_NE(committed.error().message.find("rolled back"), std::string::npos);
+  EXPECT_FALSE((*lease)->in_transaction());
+}
+
+INSTANTIATE_TEST_SUITE_P(Backend, PostgresTest, ::testing::Values(Backend::postgres), backend_name);
+
+}  // namespace
+}  // namespace parley::store::testing
