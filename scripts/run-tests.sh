@@ -6,4 +6,5 @@ preset=${1:-asan}
 cd "$(dirname "$0")/.."
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+scripts/lint.sh
 exec scripts/with-postgres.sh ctest --preset "$preset" --timeout 300 -j 2
