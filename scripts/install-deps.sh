@@ -18,9 +18,12 @@ declare -A WHY=(
   [libpq-dev]="libpq, the PostgreSQL client for production deployments"
   [libssl-dev]="OpenSSL: the CSPRNG for ids and secrets"
   [libgtest-dev]="GoogleTest, linked by the test binaries (built with the project)"
+  [libcrypt-dev]="libxcrypt: bcrypt password hashes (crypt_rn), compatible with Flask-Bcrypt's"
   # --- test: what make test starts or calls ------------------------------------------------
   [postgresql]="a real PostgreSQL 15 server that the tests start on 127.0.0.1"
   [curl]="HTTP checks in the shell-level tests"
+  [clang]="clang 14 builds the libFuzzer targets (scripts/run-fuzzers.sh)"
+  [libclang-rt-14-dev]="libFuzzer and the sanitizer runtimes for clang"
   # --- bench ---------------------------------------------------------------------------------
   [wrk]="HTTP load generator used by bench/http"
 )
@@ -33,8 +36,8 @@ for group in "${groups[@]}"; do
   case "$group" in
     build) packages+=(g++ cmake ninja-build pkg-config libboost1.81-dev libboost-json1.81-dev
                       libboost-url1.81-dev libboost-system1.81-dev libsqlite3-dev libpq-dev
-                      libssl-dev libgtest-dev) ;;
-    test)  packages+=(postgresql curl) ;;
+                      libssl-dev libgtest-dev libcrypt-dev) ;;
+    test)  packages+=(postgresql curl clang libclang-rt-14-dev) ;;
     bench) packages+=(wrk curl) ;;
     *) echo "install-deps: unknown group '$group' (build, test, bench)" >&2; exit 2 ;;
   esac

@@ -7,4 +7,6 @@ cd "$(dirname "$0")/.."
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 scripts/lint.sh
-exec scripts/with-postgres.sh ctest --preset "$preset" --timeout 300 -j 2
+scripts/with-postgres.sh ctest --preset "$preset" --timeout 300 -j 2
+# Parsers of untrusted input, fuzzed for a bounded time (FUZZ_SECONDS per target).
+scripts/run-fuzzers.sh "${FUZZ_SECONDS:-15}"

@@ -1,5 +1,7 @@
 #include "app/server_app.hpp"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <filesystem>
 #include <thread>
@@ -7,6 +9,7 @@
 
 #include "api/health.hpp"
 #include "api/misc.hpp"
+#include "api/openapi.hpp"
 #include "app/version.hpp"
 #include "store/migrations/migrator.hpp"
 
@@ -84,8 +87,47 @@ Result<std::unique_ptr<ServerApp>> ServerApp::create(core::Config config, core::
   app->cors_ = std::make_unique<net::CorsPolicy>(cfg.cors_origins);
   app->static_files_ = std::make_unique<net::StaticFiles>(cfg.web_dir);
 
+  // Accounts: hashing, tokens, sessions and the service over them.
+  app->limiter_ = std::make_unique<core::InMemoryRateLimiter>(app->clock_);
+  auth::PasswordHasherOptions hasher_options;
+  hasher_options.cost = cfg.bcrypt_cost;
+  hasher_options.pepper = cfg.password_pepper;
+  hasher_options.legacy_long_password_mode = cfg.bcrypt_legacy_long_passwords;
+  app->hasher_ = std::make_unique<auth::PasswordHasher>(
+      cfg.bcrypt_cost < auth::PasswordHasher::kMinCost
+          ? auth::PasswordHasher::insecure_for_tests(hasher_options)
+          : auth::PasswordHasher(hasher_options));
+  app->policy_ = std::make_unique<auth::PasswordPolicy>();
+  auth::AccessTokenOptions token_options;
+  token_options.issuer = cfg.backend_url;
+  token_options.audience = "parley";
+  token_options.lifetime = cfg.access_token_ttl;
+  app->tokens_ = std::make_unique<auth::AccessTokens>(
+      auth::AccessKeySet::from_secrets(cfg.jwt_secret_key), token_options, app->clock_);
+  app->users_ = std::make_unique<auth::UserStore>(*app->database_, app->clock_);
+  app->sessions_ = std::make_unique<auth::SessionStore>(
+      *app->database_, app->clock_, cfg.refresh_token_ttl, cfg.refresh_token_ttl);
+  auth::AccountSettings account_settings;
+  account_settings.session_lifetime = cfg.refresh_token_ttl;
+  account_settings.refresh_lifetime = cfg.refresh_token_ttl;
+  account_settings.guest_idle_lifetime = cfg.guest_idle_ttl;
+  account_settings.limits.login_per_ip = {cfg.login_per_minute, std::chrono::minutes(1),
+                                          std::max(1u, cfg.login_per_minute / 2)};
+  account_settings.limits.register_per_ip = {cfg.register_per_hour, std::chrono::hours(1),
+                                             std::max(1u, cfg.register_per_hour / 2)};
+  account_settings.limits.guest_per_ip = {cfg.guests_per_hour, std::chrono::hours(1),
+                                          std::max(1u, cfg.guests_per_hour / 2)};
+  app->accounts_ = std::make_unique<auth::AccountService>(
+      *app->users_, *app->sessions_, *app->hasher_, *app->policy_, *app->tokens_,
+      *app->limiter_, app->clock_, account_settings);
+  app->account_routes_ = std::make_unique<api::AccountRoutesDeps>(api::AccountRoutesDeps{
+      *app->accounts_, *app->workers_, *app->database_, log, cfg.backend_url,
+      std::filesystem::path(cfg.upload_dir) / "avatars", cfg.max_upload_bytes});
+
   api::add_health_routes(app->router_, {*app->database_, *app->workers_});
   api::add_misc_routes(app->router_, cfg);
+  api::add_openapi_route(app->router_);
+  api::add_account_routes(app->router_, *app->account_routes_);
 
   net::ServerOptions server_options;
   server_options.max_header_bytes = cfg.max_header_bytes;
@@ -103,14 +145,57 @@ Result<std::unique_ptr<ServerApp>> ServerApp::create(core::Config config, core::
 }
 
 void ServerApp::request_shutdown() {
+  asio::post(io_, [this] {
+    if (maintenance_timer_) maintenance_timer_->cancel();
+  });
   http_->shutdown(config_.shutdown_timeout, [this] {
     log_.info("server_stopped", {});
     io_.stop();
   });
 }
 
+namespace {
+
+// Hourly housekeeping on the worker pool: idle guests and ended sessions are deleted.
+asio::awaitable<void> maintenance_loop(asio::steady_timer& timer, core::WorkerPool& workers,
+                                       auth::AccountService& accounts, auth::SessionStore& sessions,
+                                       std::filesystem::path avatar_folder, core::Logger& log) {
+  for (;;) {
+    auto job = [&accounts, &sessions, avatar_folder]() -> Result<std::size_t> {
+      auto avatars = accounts.remove_idle_guests();
+      if (!avatars) return avatars.error();
+      for (const auto& name : *avatars) {
+        std::error_code ec;
+        std::filesystem::remove(avatar_folder / name, ec);
+      }
+      if (auto purged = sessions.purge_expired(); !purged) return purged.error();
+      return avatars->size();
+    };
+    auto removed = co_await workers.run(std::move(job));
+    if (!removed) {
+      log.warning("maintenance_failed", {{"error", removed.error().message}});
+    } else if (*removed > 0) {
+      log.info("idle_guests_removed", {{"count", *removed}});
+    }
+    timer.expires_after(std::chrono::hours(1));
+    auto [ec] = co_await timer.async_wait(net::use_nothrow);
+    if (ec) co_return;  // cancelled: shutting down
+  }
+}
+
+}  // namespace
+
+void ServerApp::start_maintenance() {
+  maintenance_timer_ = std::make_unique<asio::steady_timer>(io_);
+  asio::co_spawn(io_,
+                 maintenance_loop(*maintenance_timer_, *workers_, *accounts_, *sessions_,
+                                  std::filesystem::path(config_.upload_dir) / "avatars", log_),
+                 asio::detached);
+}
+
 void ServerApp::run() {
   http_->start();
+  start_maintenance();
   std::unique_ptr<asio::signal_set> signals;
   if (options_.handle_signals) {
     signals = std::make_unique<asio::signal_set>(io_, SIGINT, SIGTERM);

@@ -4,9 +4,14 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <memory>
 
+#include "api/account_routes.hpp"
+#include "auth/accounts.hpp"
+#include "core/clock.hpp"
 #include "core/config.hpp"
+#include "core/rate_limiter.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/worker_pool.hpp"
@@ -33,6 +38,7 @@ class ServerApp {
   ~ServerApp();
 
   boost::asio::ip::tcp::endpoint endpoint() const { return endpoint_; }
+  const net::Router& router() const { return router_; }
 
   /// Serves on config.threads threads (the caller's included) until a graceful shutdown has
   /// drained every connection. Returns normally after SIGTERM/SIGINT or request_shutdown().
@@ -43,6 +49,7 @@ class ServerApp {
 
  private:
   ServerApp(core::Config config, core::Logger& log, ServeOptions options);
+  void start_maintenance();
 
   core::Config config_;
   core::Logger& log_;
@@ -50,6 +57,16 @@ class ServerApp {
   boost::asio::io_context io_;
   std::unique_ptr<store::Database> database_;
   std::unique_ptr<core::WorkerPool> workers_;
+  core::SystemClock clock_;
+  std::unique_ptr<core::InMemoryRateLimiter> limiter_;
+  std::unique_ptr<auth::PasswordHasher> hasher_;
+  std::unique_ptr<auth::PasswordPolicy> policy_;
+  std::unique_ptr<auth::AccessTokens> tokens_;
+  std::unique_ptr<auth::UserStore> users_;
+  std::unique_ptr<auth::SessionStore> sessions_;
+  std::unique_ptr<auth::AccountService> accounts_;
+  std::unique_ptr<api::AccountRoutesDeps> account_routes_;
+  std::unique_ptr<boost::asio::steady_timer> maintenance_timer_;
   net::Router router_;
   std::unique_ptr<net::CorsPolicy> cors_;
   std::unique_ptr<net::StaticFiles> static_files_;

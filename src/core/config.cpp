@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 #include "core/random.hpp"
 
@@ -256,6 +257,10 @@ Result<Config> load_config(const Environment& env) {
   auto jwt_key = secret(env, "JWT_SECRET_KEY", c.mode, c.secrets_generated);
   if (!jwt_key) return jwt_key.error();
   c.jwt_secret_key = *jwt_key;
+  if (c.jwt_secret_key.size() < kMinSecretBytes) {
+    // An HS256 key shorter than the hash output is brute-forceable (RFC 7518 3.2), in any mode.
+    return bad("JWT_SECRET_KEY", "must be at least 32 characters of random data");
+  }
   if (c.mode == RunMode::production && c.jwt_secret_key == c.secret_key) {
     return bad("JWT_SECRET_KEY", "must differ from SECRET_KEY");
   }
@@ -392,6 +397,34 @@ Result<Config> load_config(const Environment& env) {
   }
   c.openai_api_key = text(env, "OPENAI_API_KEY");
   c.elevenlabs_api_key = text(env, "ELEVENLABS_API_KEY");
+
+  // bcrypt below 10 is for fast tests only (ASVS 2.4.4): production refuses it.
+  auto cost = integer<int>(env, "PARLEY_BCRYPT_COST", c.bcrypt_cost,
+                           c.mode == RunMode::production ? 10 : 4, 31);
+  if (!cost) return cost.error();
+  c.bcrypt_cost = *cost;
+  const auto long_mode = text(env, "BCRYPT_HANDLE_LONG_PASSWORDS", "false");
+  if (long_mode != "true" && long_mode != "false" && long_mode != "True" && long_mode != "False" &&
+      long_mode != "1" && long_mode != "0") {
+    return bad("BCRYPT_HANDLE_LONG_PASSWORDS", "must be true or false");
+  }
+  c.bcrypt_legacy_long_passwords = long_mode == "true" || long_mode == "True" || long_mode == "1";
+  c.password_pepper = text(env, "PARLEY_PASSWORD_PEPPER");
+  for (auto [name, field, min, max] :
+       {std::tuple{"PARLEY_ACCESS_TOKEN_TTL_S", &c.access_token_ttl, 60LL, 24LL * 3600},
+        std::tuple{"PARLEY_REFRESH_TOKEN_TTL_S", &c.refresh_token_ttl, 300LL, 365LL * 24 * 3600},
+        std::tuple{"PARLEY_GUEST_IDLE_TTL_S", &c.guest_idle_ttl, 60LL, 365LL * 24 * 3600}}) {
+    auto v = integer<std::int64_t>(env, name, field->count(), min, max);
+    if (!v) return v.error();
+    *field = std::chrono::seconds(*v);
+  }
+  for (auto [name, field] : {std::pair{"PARLEY_LOGIN_PER_MINUTE", &c.login_per_minute},
+                             std::pair{"PARLEY_REGISTER_PER_HOUR", &c.register_per_hour},
+                             std::pair{"PARLEY_GUESTS_PER_HOUR", &c.guests_per_hour}}) {
+    auto v = integer<unsigned>(env, name, *field, 1, 1'000'000);
+    if (!v) return v.error();
+    *field = *v;
+  }
 
   const auto conformance = text(env, "PARLEY_PROTOCOL_CONFORMANCE", "0");
   if (conformance != "0" && conformance != "1") {

@@ -95,6 +95,17 @@ struct Config {
   std::string elevenlabs_api_key;
   std::string elevenlabs_base_url = "https://api.elevenlabs.io";
 
+  // Accounts.
+  int bcrypt_cost = 12;                       ///< PARLEY_BCRYPT_COST
+  bool bcrypt_legacy_long_passwords = false;  ///< BCRYPT_HANDLE_LONG_PASSWORDS (Flask-Bcrypt)
+  std::string password_pepper;                ///< PARLEY_PASSWORD_PEPPER (optional secret)
+  std::chrono::seconds access_token_ttl{900};
+  std::chrono::seconds refresh_token_ttl{30LL * 24 * 3600};
+  std::chrono::seconds guest_idle_ttl{7LL * 24 * 3600};
+  unsigned login_per_minute = 60;     ///< per client address
+  unsigned register_per_hour = 20;    ///< per client address
+  unsigned guests_per_hour = 30;      ///< per client address
+
   bool protocol_conformance = false;
 };
 

@@ -3,6 +3,7 @@
 // Exceptions are kept for start-up, configuration and programmer errors.
 
 #include <boost/system/result.hpp>
+#include <chrono>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -36,9 +37,13 @@ std::string_view to_code(Errc code) noexcept;
 struct Error {
   Errc code = Errc::internal;
   std::string message;
+  /// For Errc::rate_limited and Errc::busy: when trying again makes sense (Retry-After).
+  std::chrono::milliseconds retry_after{0};
 
   Error() = default;
   Error(Errc c, std::string msg) : code(c), message(std::move(msg)) {}
+  Error(Errc c, std::string msg, std::chrono::milliseconds retry)
+      : code(c), message(std::move(msg)), retry_after(retry) {}
 };
 
 /// boost::system::result calls this (found by ADL) when value() is taken from an error:

@@ -47,7 +47,12 @@ Response error_response(const Error& error, std::string_view request_id, unsigne
     return error_response(status, to_code(error.code), message, version);
   }
   auto res = error_response(status, to_code(error.code), error.message, version);
-  if (error.code == Errc::busy || error.code == Errc::unavailable) {
+  if (error.retry_after.count() > 0) {
+    // Whole seconds, rounded up: a client that waits exactly this long will be let in.
+    const auto seconds = (error.retry_after.count() + 999) / 1000;
+    res.set(http::field::retry_after, std::to_string(seconds));
+  } else if (error.code == Errc::busy || error.code == Errc::unavailable ||
+             error.code == Errc::rate_limited) {
     res.set(http::field::retry_after, "1");
   }
   return res;

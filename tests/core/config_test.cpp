@@ -127,6 +127,35 @@ TEST(Config, EveryValidationErrorNamesItsVariable) {
   expect_rejected({{"OPENAI_BASE_URL", "/v1"}}, "OPENAI_BASE_URL");
   expect_rejected({{"ELEVENLABS_BASE_URL", "x"}}, "ELEVENLABS_BASE_URL");
   expect_rejected({{"PARLEY_PROTOCOL_CONFORMANCE", "yes"}}, "PARLEY_PROTOCOL_CONFORMANCE");
+  expect_rejected({{"JWT_SECRET_KEY", "too-short-even-in-development"}}, "JWT_SECRET_KEY");
+  expect_rejected({{"PARLEY_BCRYPT_COST", "3"}}, "PARLEY_BCRYPT_COST");
+  expect_rejected({{"PARLEY_BCRYPT_COST", "32"}}, "PARLEY_BCRYPT_COST");
+  expect_rejected({{"BCRYPT_HANDLE_LONG_PASSWORDS", "maybe"}}, "BCRYPT_HANDLE_LONG_PASSWORDS");
+  expect_rejected({{"PARLEY_ACCESS_TOKEN_TTL_S", "5"}}, "PARLEY_ACCESS_TOKEN_TTL_S");
+  expect_rejected({{"PARLEY_REFRESH_TOKEN_TTL_S", "x"}}, "PARLEY_REFRESH_TOKEN_TTL_S");
+  expect_rejected({{"PARLEY_GUEST_IDLE_TTL_S", "0"}}, "PARLEY_GUEST_IDLE_TTL_S");
+  expect_rejected({{"PARLEY_LOGIN_PER_MINUTE", "0"}}, "PARLEY_LOGIN_PER_MINUTE");
+  expect_rejected({{"PARLEY_REGISTER_PER_HOUR", "-1"}}, "PARLEY_REGISTER_PER_HOUR");
+  expect_rejected({{"PARLEY_GUESTS_PER_HOUR", "lots"}}, "PARLEY_GUESTS_PER_HOUR");
+  // A cheap bcrypt cost is a development convenience only.
+  expect_rejected({{"FLASK_ENV", "production"},
+                   {"SECRET_KEY", kStrongSecret},
+                   {"JWT_SECRET_KEY", kOtherSecret},
+                   {"PARLEY_BCRYPT_COST", "4"}},
+                  "PARLEY_BCRYPT_COST");
+}
+
+TEST(Config, AccountSettings) {
+  auto config = load({{"PARLEY_BCRYPT_COST", "4"},
+                      {"BCRYPT_HANDLE_LONG_PASSWORDS", "True"},
+                      {"PARLEY_ACCESS_TOKEN_TTL_S", "120"},
+                      {"PARLEY_REGISTER_PER_HOUR", "1000"}});
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->bcrypt_cost, 4);
+  EXPECT_TRUE(config->bcrypt_legacy_long_passwords);
+  EXPECT_EQ(config->access_token_ttl.count(), 120);
+  EXPECT_EQ(config->register_per_hour, 1000u);
+  EXPECT_EQ(load({})->bcrypt_cost, 12);
 }
 
 TEST(Config, ProductionRefusesMissingDefaultOrWeakSecrets) {

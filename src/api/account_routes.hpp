@@ -1,0 +1,39 @@
+#pragma once
+// Accounts over HTTP, with the original server's paths: register, login, logout, token refresh,
+// guests, and the signed-in user's own account (profile, username, language, password, avatar,
+// deletion). Handlers parse and validate, call the AccountService on the worker pool, and shape
+// the reply; the rules live in auth/.
+
+#include <filesystem>
+
+#include "auth/accounts.hpp"
+#include "core/config.hpp"
+#include "core/log.hpp"
+#include "core/worker_pool.hpp"
+#include "net/router.hpp"
+#include "store/database.hpp"
+
+namespace parley::api {
+
+struct AccountRoutesDeps {
+  auth::AccountService& accounts;
+  core::WorkerPool& workers;
+  store::Database& database;
+  core::Logger& log;
+  std::string public_base_url;          ///< BACKEND_URL, for absolute avatar URLs
+  std::filesystem::path avatar_folder;  ///< UPLOAD_DIR/avatars
+  std::size_t max_avatar_bytes = 5 * 1024 * 1024;
+};
+
+void add_account_routes(net::Router& router, const AccountRoutesDeps& deps);
+
+/// The bearer token's principal (verified signature, claims and an active session).
+/// Errors: unauthorized (missing, malformed, expired, revoked), or the worker pool's busy.
+boost::asio::awaitable<Result<auth::Principal>> authenticate(const AccountRoutesDeps& deps,
+                                                             const net::RequestContext& ctx);
+
+/// `{"access_token","refresh_token","token_type":"Bearer","expires_in","user"}`.
+net::Response token_response(net::http::status status, const auth::SignedIn& signed_in,
+                             const std::string& public_base_url, unsigned version);
+
+}  // namespace parley::api

@@ -1,0 +1,393 @@
+#include "auth/access_tokens.hpp"
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+
+#include <array>
+#include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+#include <charconv>
+#include <cmath>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+
+#include "core/base64.hpp"
+#include "core/random.hpp"
+
+namespace parley::auth {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::string_view kAlgorithm = "HS256";
+constexpr std::string_view kAccessKind = "access";
+constexpr std::size_t kMacBytes = 32;
+constexpr std::size_t kMaxKidBytes = 64;
+constexpr std::size_t kMaxJtiBytes = 128;
+constexpr std::chrono::seconds kMaxLeeway{60};  // RFC 8725 / SECURITY.md B13
+// The client sees only this, whatever failed (RFC 8725 has no need for detail; attackers do).
+constexpr std::string_view kGenericFailure = "invalid or expired access token";
+
+struct MacDeleter {
+  void operator()(EVP_MAC* mac) const noexcept { EVP_MAC_free(mac); }
+};
+struct MacCtxDeleter {
+  void operator()(EVP_MAC_CTX* ctx) const noexcept { EVP_MAC_CTX_free(ctx); }
+};
+using MacPtr = std::unique_ptr<EVP_MAC, MacDeleter>;
+using MacCtxPtr = std::unique_ptr<EVP_MAC_CTX, MacCtxDeleter>;
+
+std::array<unsigned char, kMacBytes> hmac_sha256(std::string_view key, std::string_view data) {
+  MacPtr mac(EVP_MAC_fetch(nullptr, "HMAC", nullptr));
+  if (!mac) throw std::runtime_error("OpenSSL: HMAC unavailable");
+  MacCtxPtr ctx(EVP_MAC_CTX_new(mac.get()));
+  if (!ctx) throw std::runtime_error("OpenSSL: out of memory");
+  char digest_name[] = "SHA256";
+  const OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name, 0),
+      OSSL_PARAM_construct_end()};
+  std::array<unsigned char, kMacBytes> out{};
+  std::size_t out_len = 0;
+  if (EVP_MAC_init(ctx.get(), reinterpret_cast<const unsigned char*>(key.data()), key.size(),
+                   params) != 1 ||
+      EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(data.data()), data.size()) !=
+          1 ||
+      EVP_MAC_final(ctx.get(), out.data(), &out_len, out.size()) != 1 || out_len != out.size()) {
+    throw std::runtime_error("OpenSSL: HMAC-SHA256 failed");
+  }
+  return out;
+}
+
+std::string_view as_chars(const std::array<unsigned char, kMacBytes>& bytes) {
+  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+}
+
+bool is_printable_ascii(std::string_view s) {
+  for (char c : s) {
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+std::optional<json::object> parse_object(std::string_view text) {
+  boost::system::error_code ec;
+  json::value value = json::parse(text, ec);
+  if (ec || !value.is_object()) return std::nullopt;
+  return std::move(value.as_object());
+}
+
+const json::string* string_member(const json::object& object, std::string_view key) {
+  const json::value* v = object.if_contains(key);
+  return v != nullptr ? v->if_string() : nullptr;
+}
+
+// A NumericDate (RFC 7519 2): an integer or a finite number of seconds; fractions are cut.
+// The range bound keeps the double-to-integer conversion defined.
+std::optional<std::int64_t> numeric_date(const json::object& object, std::string_view key) {
+  const json::value* v = object.if_contains(key);
+  if (v == nullptr) return std::nullopt;
+  if (v->is_int64()) return v->get_int64();
+  if (v->is_uint64()) {
+    if (v->get_uint64() > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+      return std::nullopt;
+    }
+    return static_cast<std::int64_t>(v->get_uint64());
+  }
+  if (v->is_double() && std::isfinite(v->get_double()) && std::fabs(v->get_double()) < 1e15) {
+    return static_cast<std::int64_t>(std::floor(v->get_double()));
+  }
+  return std::nullopt;
+}
+
+// sub must be the canonical decimal form of a positive id: "7", not "07", "+7" or "7.0".
+std::optional<std::int64_t> parse_user_id(std::string_view sub) {
+  std::int64_t id = 0;
+  const auto [end, ec] = std::from_chars(sub.data(), sub.data() + sub.size(), id);
+  if (ec != std::errc() || end != sub.data() + sub.size() || id <= 0 || sub[0] == '0') {
+    return std::nullopt;
+  }
+  return id;
+}
+
+bool iequals_ascii(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
+    if (lower(a[i]) != lower(b[i])) return false;
+  }
+  return true;
+}
+
+void check_leeway(std::chrono::seconds leeway) {
+  if (leeway.count() < 0 || leeway > kMaxLeeway) {
+    throw std::invalid_argument("access tokens: leeway must be between 0 and 60 seconds");
+  }
+}
+
+}  // namespace
+
+std::string_view to_string(TokenRejection reason) noexcept {
+  switch (reason) {
+    case TokenRejection::none:
+      return "none";
+    case TokenRejection::malformed:
+      return "malformed";
+    case TokenRejection::bad_header:
+      return "bad_header";
+    case TokenRejection::unknown_key:
+      return "unknown_key";
+    case TokenRejection::bad_signature:
+      return "bad_signature";
+    case TokenRejection::expired:
+      return "expired";
+    case TokenRejection::not_yet_valid:
+      return "not_yet_valid";
+    case TokenRejection::wrong_issuer:
+      return "wrong_issuer";
+    case TokenRejection::wrong_audience:
+      return "wrong_audience";
+    case TokenRejection::wrong_kind:
+      return "wrong_kind";
+    case TokenRejection::bad_claims:
+      return "bad_claims";
+  }
+  return "unknown";
+}
+
+// ---- AccessKeySet ----------------------------------------------------------------------------
+
+AccessKeySet::AccessKeySet(SigningKey current, std::vector<SigningKey> previous) {
+  keys_.reserve(previous.size() + 1);
+  keys_.push_back(std::move(current));
+  for (auto& key : previous) keys_.push_back(std::move(key));
+  for (std::size_t i = 0; i < keys_.size(); ++i) {
+    const SigningKey& key = keys_[i];
+    if (key.secret.size() < kMinSecretBytes) {
+      throw std::invalid_argument("JWT secret must be at least 32 bytes of random data");
+    }
+    if (key.kid.empty() || key.kid.size() > kMaxKidBytes || !is_printable_ascii(key.kid)) {
+      throw std::invalid_argument("JWT key id must be 1-64 printable ASCII characters");
+    }
+    for (std::size_t j = 0; j < i; ++j) {
+      if (keys_[j].kid == key.kid) throw std::invalid_argument("JWT key ids must be unique");
+    }
+  }
+}
+
+AccessKeySet AccessKeySet::from_secrets(std::string current_secret,
+                                        std::vector<std::string> previous_secrets) {
+  SigningKey current{derive_kid(current_secret), std::move(current_secret)};
+  std::vector<SigningKey> previous;
+  previous.reserve(previous_secrets.size());
+  for (auto& secret : previous_secrets) {
+    previous.push_back(SigningKey{derive_kid(secret), std::move(secret)});
+  }
+  return AccessKeySet(std::move(current), std::move(previous));
+}
+
+std::string AccessKeySet::derive_kid(std::string_view secret) {
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int len = 0;
+  if (EVP_Digest(secret.data(), secret.size(), digest.data(), &len, EVP_sha256(), nullptr) != 1) {
+    throw std::runtime_error("OpenSSL: SHA-256 failed");
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string kid;
+  for (std::size_t i = 0; i < 4; ++i) {
+    kid.push_back(kHex[digest[i] >> 4]);
+    kid.push_back(kHex[digest[i] & 0x0f]);
+  }
+  return kid;
+}
+
+const SigningKey* AccessKeySet::find(std::string_view kid) const noexcept {
+  for (const SigningKey& key : keys_) {
+    if (key.kid == kid) return &key;
+  }
+  return nullptr;
+}
+
+// ---- AccessTokens ----------------------------------------------------------------------------
+
+AccessTokens::AccessTokens(AccessKeySet keys, AccessTokenOptions options, const core::Clock& clock)
+    : keys_(std::move(keys)), options_(std::move(options)), clock_(clock) {
+  if (options_.issuer.empty() || options_.audience.empty()) {
+    throw std::invalid_argument("access tokens: issuer and audience are required");
+  }
+  if (options_.lifetime.count() <= 0) {
+    throw std::invalid_argument("access tokens: lifetime must be positive");
+  }
+  check_leeway(options_.leeway);
+  check_leeway(options_.expiry_leeway);
+}
+
+IssuedAccessToken AccessTokens::issue(std::int64_t user_id, bool guest,
+                                        std::string_view session_id) const {
+  if (user_id <= 0) throw std::invalid_argument("access tokens: user_id must be positive");
+  if (session_id.empty() || session_id.size() > kMaxJtiBytes) {
+    throw std::invalid_argument("access tokens: session_id must be 1..64 bytes");
+  }
+  const SigningKey& key = keys_.current();
+  AccessTokenClaims claims;
+  claims.user_id = user_id;
+  claims.guest = guest;
+  claims.jti = core::random_token(16);  // 128 bits
+  claims.session_id = std::string(session_id);
+  claims.issued_at = clock_.now_ms() / 1000;
+  claims.not_before = claims.issued_at;
+  claims.expires_at = claims.issued_at + options_.lifetime.count();
+  claims.kind = std::string(kAccessKind);
+  claims.key_id = key.kid;
+
+  const json::object header{{"alg", kAlgorithm}, {"typ", "JWT"}, {"kid", key.kid}};
+  const json::object payload{
+      {"iss", options_.issuer},  {"aud", options_.audience}, {"sub", std::to_string(user_id)},
+      {"iat", claims.issued_at}, {"nbf", claims.not_before}, {"exp", claims.expires_at},
+      {"jti", claims.jti},       {"typ", kAccessKind},       {"guest", guest},
+      {"sid", claims.session_id}};
+  std::string token = core::base64url_encode(json::serialize(header));
+  token += '.';
+  token += core::base64url_encode(json::serialize(payload));
+  const auto mac = hmac_sha256(key.secret, token);
+  token += '.';
+  token += core::base64url_encode(as_chars(mac));
+  return {std::move(token), std::move(claims)};
+}
+
+Result<AccessTokenClaims> AccessTokens::verify(std::string_view token,
+                                               TokenRejection* reason) const noexcept {
+  TokenRejection why = TokenRejection::none;
+  Result<AccessTokenClaims> result = fail(Errc::unauthorized, std::string(kGenericFailure));
+  try {
+    result = verify_impl(token, why);
+  } catch (...) {
+    // Only allocation or OpenSSL failures can throw; a token must never cause a 500.
+    why = TokenRejection::malformed;
+    result = fail(Errc::unauthorized, std::string(kGenericFailure));
+  }
+  if (reason != nullptr) *reason = why;
+  return result;
+}
+
+Result<AccessTokenClaims> AccessTokens::verify_impl(std::string_view token,
+                                                    TokenRejection& reason) const {
+  auto reject = [&reason](TokenRejection why) {
+    reason = why;
+    return fail(Errc::unauthorized, std::string(kGenericFailure));
+  };
+
+  // 1. Shape: exactly three non-empty base64url segments, bounded size.
+  if (token.size() > kMaxTokenBytes) return reject(TokenRejection::malformed);
+  const std::size_t dot1 = token.find('.');
+  if (dot1 == std::string_view::npos) return reject(TokenRejection::malformed);
+  const std::size_t dot2 = token.find('.', dot1 + 1);
+  if (dot2 == std::string_view::npos || token.find('.', dot2 + 1) != std::string_view::npos) {
+    return reject(TokenRejection::malformed);
+  }
+  const std::string_view header_b64 = token.substr(0, dot1);
+  const std::string_view payload_b64 = token.substr(dot1 + 1, dot2 - dot1 - 1);
+  const std::string_view signature_b64 = token.substr(dot2 + 1);
+  if (header_b64.empty() || payload_b64.empty() || signature_b64.empty()) {
+    return reject(TokenRejection::malformed);
+  }
+
+  // 2. Header: alg is pinned to HS256 (RFC 8725 3.1); jku/x5u/jwk/x5c are never read, so they
+  //    cannot point us at an attacker's key (3.10). The kid only selects from our own keys.
+  const auto header_json = core::base64url_decode(header_b64);
+  if (!header_json) return reject(TokenRejection::malformed);
+  const auto header = parse_object(*header_json);
+  if (!header) return reject(TokenRejection::malformed);
+  const json::string* alg = string_member(*header, "alg");
+  if (alg == nullptr || *alg != kAlgorithm) return reject(TokenRejection::bad_header);
+  if (header->contains("crit")) return reject(TokenRejection::bad_header);  // RFC 7515 4.1.11
+  if (const json::value* typ = header->if_contains("typ")) {
+    // RFC 7515 4.1.9: media types compare case-insensitively.
+    if (!typ->is_string() || !iequals_ascii(typ->get_string(), "JWT")) {
+      return reject(TokenRejection::bad_header);
+    }
+  }
+  const json::string* kid = string_member(*header, "kid");
+  const SigningKey* key = kid != nullptr ? keys_.find(*kid) : nullptr;
+  if (key == nullptr) return reject(TokenRejection::unknown_key);
+
+  // 3. Signature over the exact received bytes, compared in constant time (B20). Requiring the
+  //    canonical encoding stops one signature from having several spellings.
+  const auto signature = core::base64url_decode(signature_b64);
+  if (!signature || signature->size() != kMacBytes ||
+      core::base64url_encode(*signature) != signature_b64) {
+    return reject(TokenRejection::bad_signature);
+  }
+  const auto expected = hmac_sha256(key->secret, token.substr(0, dot2));
+  if (CRYPTO_memcmp(expected.data(), signature->data(), kMacBytes) != 0) {
+    return reject(TokenRejection::bad_signature);
+  }
+
+  // 4. Claims (RFC 7519 4.1, RFC 8725 3.8-3.12).
+  const auto payload_json = core::base64url_decode(payload_b64);
+  if (!payload_json) return reject(TokenRejection::malformed);
+  const auto payload = parse_object(*payload_json);
+  if (!payload) return reject(TokenRejection::malformed);
+
+  const json::string* iss = string_member(*payload, "iss");
+  if (iss == nullptr || *iss != options_.issuer) return reject(TokenRejection::wrong_issuer);
+  // Only a single-string aud: we never issue audience arrays, so accepting them would only
+  // widen what a verifier trusts.
+  const json::string* aud = string_member(*payload, "aud");
+  if (aud == nullptr || *aud != options_.audience) return reject(TokenRejection::wrong_audience);
+  const json::string* kind = string_member(*payload, "typ");
+  if (kind == nullptr || *kind != kAccessKind) return reject(TokenRejection::wrong_kind);
+
+  const std::int64_t now = clock_.now_ms() / 1000;
+  const auto exp = numeric_date(*payload, "exp");
+  const auto iat = numeric_date(*payload, "iat");
+  if (!exp || !iat) return reject(TokenRejection::bad_claims);
+  if (payload->contains("nbf") && !numeric_date(*payload, "nbf")) {
+    return reject(TokenRejection::bad_claims);
+  }
+  const std::int64_t nbf = numeric_date(*payload, "nbf").value_or(*iat);
+  // Comparisons are written against `now` (small) so a huge claim cannot overflow.
+  if (*exp <= now - options_.expiry_leeway.count()) return reject(TokenRejection::expired);
+  if (nbf > now + options_.leeway.count() || *iat > now + options_.leeway.count()) {
+    return reject(TokenRejection::not_yet_valid);
+  }
+
+  const json::string* sub = string_member(*payload, "sub");
+  const auto user_id = sub != nullptr ? parse_user_id(*sub) : std::nullopt;
+  if (!user_id) return reject(TokenRejection::bad_claims);
+  const json::string* jti = string_member(*payload, "jti");
+  if (jti == nullptr || jti->empty() || jti->size() > kMaxJtiBytes) {
+    return reject(TokenRejection::bad_claims);
+  }
+  // The session the token was issued under: revoking it (logout, password change) ends the token.
+  const json::string* sid = string_member(*payload, "sid");
+  if (sid == nullptr || sid->empty() || sid->size() > kMaxJtiBytes) {
+    return reject(TokenRejection::bad_claims);
+  }
+  bool guest = false;
+  if (const json::value* g = payload->if_contains("guest")) {
+    if (!g->is_bool()) return reject(TokenRejection::bad_claims);
+    guest = g->get_bool();
+  }
+
+  reason = TokenRejection::none;
+  AccessTokenClaims claims;
+  claims.user_id = *user_id;
+  claims.guest = guest;
+  claims.jti = std::string(*jti);
+  claims.session_id = std::string(*sid);
+  claims.issued_at = *iat;
+  claims.not_before = nbf;
+  claims.expires_at = *exp;
+  claims.kind = std::string(*kind);
+  claims.key_id = key->kid;
+  return claims;
+}
+
+}  // namespace parley::auth
