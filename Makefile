@@ -23,6 +23,7 @@ deps:
 
 deps-test:
 	scripts/install-deps.sh build test
+	scripts/install-node-deps.sh
 
 build: deps
 	cmake --preset $(RUN_PRESET)

@@ -24,6 +24,9 @@ declare -A WHY=(
   [curl]="HTTP checks in the shell-level tests"
   [clang]="clang 14 builds the libFuzzer targets (scripts/run-fuzzers.sh)"
   [libclang-rt-14-dev]="libFuzzer and the sanitizer runtimes for clang"
+  [libcurl4-openssl-dev]="libcurl: outbound HTTPS (Google sign-in, later OpenAI, ElevenLabs, Stripe)"
+  [nodejs]="Node.js runs the test tools: a local OpenID provider, socket.io-client, validators"
+  [npm]="installs the Node test tools from package-lock.json"
   # --- bench ---------------------------------------------------------------------------------
   [wrk]="HTTP load generator used by bench/http"
 )
@@ -36,8 +39,12 @@ for group in "${groups[@]}"; do
   case "$group" in
     build) packages+=(g++ cmake ninja-build pkg-config libboost1.81-dev libboost-json1.81-dev
                       libboost-url1.81-dev libboost-system1.81-dev libsqlite3-dev libpq-dev
-                      libssl-dev libgtest-dev libcrypt-dev) ;;
-    test)  packages+=(postgresql curl clang libclang-rt-14-dev) ;;
+                      libssl-dev libgtest-dev libcrypt-dev libcurl4-openssl-dev) ;;
+    test)  packages+=(postgresql curl clang libclang-rt-14-dev)
+           # A machine may already have Node from elsewhere (e.g. /usr/local); only without
+           # any `node` and `npm` on PATH are Debian's packages needed.
+           command -v node >/dev/null 2>&1 || packages+=(nodejs)
+           command -v npm >/dev/null 2>&1 || packages+=(npm) ;;
     bench) packages+=(wrk curl) ;;
     *) echo "install-deps: unknown group '$group' (build, test, bench)" >&2; exit 2 ;;
   esac

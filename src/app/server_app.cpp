@@ -10,6 +10,7 @@
 #include "api/health.hpp"
 #include "api/misc.hpp"
 #include "api/openapi.hpp"
+#include "outbound/curl_http_client.hpp"
 #include "app/version.hpp"
 #include "store/migrations/migrator.hpp"
 
@@ -124,10 +125,37 @@ Result<std::unique_ptr<ServerApp>> ServerApp::create(core::Config config, core::
       *app->accounts_, *app->workers_, *app->database_, log, cfg.backend_url,
       std::filesystem::path(cfg.upload_dir) / "avatars", cfg.max_upload_bytes});
 
+  // Google sign-in, when configured. The discovery URL decides the provider: Google's own, or
+  // any OpenID provider (its issuer is the discovery URL without the well-known suffix).
+  app->http_client_ = std::make_unique<outbound::CurlHttpClient>();
+  app->oauth_states_ = std::make_unique<auth::OAuthStateStore>(*app->database_, app->clock_);
+  if (!cfg.google_client_id.empty()) {
+    const std::string redirect_uri = cfg.backend_url + "/api/auth/google/callback";
+    auto settings = auth::oidc::OidcSettings::google(cfg.google_client_id,
+                                                     cfg.google_client_secret, redirect_uri);
+    constexpr std::string_view kWellKnown = "/.well-known/openid-configuration";
+    if (cfg.google_discovery_url != settings.discovery_url) {
+      settings.discovery_url = cfg.google_discovery_url;
+      std::string issuer = cfg.google_discovery_url;
+      if (issuer.ends_with(kWellKnown)) issuer.resize(issuer.size() - kWellKnown.size());
+      settings.allowed_issuers = {issuer};
+    }
+    try {
+      app->google_ = std::make_unique<auth::oidc::OidcClient>(*app->http_client_, app->clock_,
+                                                              std::move(settings));
+    } catch (const std::invalid_argument& e) {
+      return fail(Errc::validation_failed, std::string("GOOGLE_DISCOVERY_URL: ") + e.what());
+    }
+  }
+  app->google_routes_ = std::make_unique<api::GoogleRoutesDeps>(api::GoogleRoutesDeps{
+      app->google_.get(), *app->oauth_states_, *app->accounts_, *app->workers_, log,
+      cfg.frontend_url, cfg.backend_url.starts_with("https://")});
+
   api::add_health_routes(app->router_, {*app->database_, *app->workers_});
   api::add_misc_routes(app->router_, cfg);
   api::add_openapi_route(app->router_);
   api::add_account_routes(app->router_, *app->account_routes_);
+  api::add_google_routes(app->router_, *app->google_routes_);
 
   net::ServerOptions server_options;
   server_options.max_header_bytes = cfg.max_header_bytes;

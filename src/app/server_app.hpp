@@ -8,6 +8,10 @@
 #include <memory>
 
 #include "api/account_routes.hpp"
+#include "api/google_routes.hpp"
+#include "auth/oauth_state_store.hpp"
+#include "auth/oidc/oidc_client.hpp"
+#include "outbound/http_client.hpp"
 #include "auth/accounts.hpp"
 #include "core/clock.hpp"
 #include "core/config.hpp"
@@ -66,6 +70,10 @@ class ServerApp {
   std::unique_ptr<auth::SessionStore> sessions_;
   std::unique_ptr<auth::AccountService> accounts_;
   std::unique_ptr<api::AccountRoutesDeps> account_routes_;
+  std::unique_ptr<outbound::HttpClient> http_client_;
+  std::unique_ptr<auth::OAuthStateStore> oauth_states_;
+  std::unique_ptr<auth::oidc::OidcClient> google_;
+  std::unique_ptr<api::GoogleRoutesDeps> google_routes_;
   std::unique_ptr<boost::asio::steady_timer> maintenance_timer_;
   net::Router router_;
   std::unique_ptr<net::CorsPolicy> cors_;
