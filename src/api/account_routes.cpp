@@ -24,7 +24,17 @@ constexpr net::StringRule kShort{.min_length = 1, .max_length = 254};
 constexpr std::uint32_t kMaxAvatarSide = 4096;
 constexpr std::uint64_t kMaxAvatarPixels = 4096ULL * 4096ULL;
 
-Response fail_with(const Error& error, const RequestContext& ctx) {
+Response fail_with(const Error& error, const RequestContext& ctx, core::Logger* log = nullptr) {
+  if (log != nullptr && (error.code == Errc::internal || error.code == Errc::forbidden ||
+                         error.code == Errc::unavailable)) {
+    // The client only sees the request id for internal errors: the cause must be here.
+    log->log(error.code == Errc::forbidden ? core::LogLevel::warning : core::LogLevel::error,
+             "request_failed",
+             {{"request_id", ctx.request_id},
+              {"code", to_code(error.code)},
+              {"detail", error.message},
+              {"path", ctx.path}});
+  }
   auto res = net::error_response(error, ctx.request_id, ctx.request.version());
   if (error.code == Errc::unauthorized) res.set(http::field::www_authenticate, "Bearer");
   return res;
@@ -35,7 +45,15 @@ Response user_response(const auth::User& user, const AccountRoutesDeps& deps, un
                             {{"user", auth::to_json(user, true, deps.public_base_url)}}, version);
 }
 
-std::string client_address(const RequestContext& ctx) { return ctx.remote_address.to_string(); }
+// The key for per-address limits. An IPv6 user normally holds a whole /64, so limits apply to
+// the /64: otherwise one host could rotate through 2^64 addresses.
+std::string client_address(const RequestContext& ctx) {
+  const auto& address = ctx.remote_address;
+  if (!address.is_v6() || address.to_v6().is_v4_mapped()) return address.to_string();
+  auto bytes = address.to_v6().to_bytes();
+  std::fill(bytes.begin() + 8, bytes.end(), 0);
+  return boost::asio::ip::address_v6(bytes).to_string() + "/64";
+}
 
 // The bearer token from "Authorization: Bearer <token>"; tokens are never read from URLs.
 std::optional<std::string_view> bearer_token(const net::Request& request) {
@@ -108,7 +126,7 @@ asio::awaitable<Response> do_register(const AccountRoutesDeps& deps, RequestCont
   auto job = [&accounts = deps.accounts, input = std::move(input), ip = client_address(ctx),
               guest]() { return accounts.register_user(input, ip, guest); };
   auto signed_in = co_await deps.workers.run(std::move(job));
-  if (!signed_in) co_return fail_with(signed_in.error(), ctx);
+  if (!signed_in) co_return fail_with(signed_in.error(), ctx, &deps.log);
   deps.log.info("account_registered", {{"request_id", ctx.request_id},
                                        {"user_id", signed_in->user.id},
                                        {"from_guest", guest.has_value()}});
@@ -136,7 +154,7 @@ asio::awaitable<Response> do_login(const AccountRoutesDeps& deps, RequestContext
     deps.log.warning("login_failed", {{"request_id", ctx.request_id},
                                       {"reason", to_code(signed_in.error().code)},
                                       {"remote", client_address(ctx)}});
-    co_return fail_with(signed_in.error(), ctx);
+    co_return fail_with(signed_in.error(), ctx, &deps.log);
   }
   co_return token_response(http::status::ok, *signed_in, deps.public_base_url,
                            ctx.request.version());
@@ -155,7 +173,7 @@ asio::awaitable<Response> do_guest(const AccountRoutesDeps& deps, RequestContext
     return accounts.create_guest(language, ip);
   };
   auto signed_in = co_await deps.workers.run(std::move(job));
-  if (!signed_in) co_return fail_with(signed_in.error(), ctx);
+  if (!signed_in) co_return fail_with(signed_in.error(), ctx, &deps.log);
   co_return token_response(http::status::created, *signed_in, deps.public_base_url,
                            ctx.request.version());
 }
@@ -169,7 +187,7 @@ asio::awaitable<Response> do_refresh(const AccountRoutesDeps& deps, RequestConte
     return accounts.refresh(token);
   };
   auto signed_in = co_await deps.workers.run(std::move(job));
-  if (!signed_in) co_return fail_with(signed_in.error(), ctx);
+  if (!signed_in) co_return fail_with(signed_in.error(), ctx, &deps.log);
   co_return token_response(http::status::ok, *signed_in, deps.public_base_url,
                            ctx.request.version());
 }
@@ -181,9 +199,8 @@ asio::awaitable<Response> do_logout(const AccountRoutesDeps& deps, RequestContex
     return accounts.logout(principal);
   };
   auto done = co_await deps.workers.run(std::move(job));
-  if (!done) co_return fail_with(done.error(), ctx);
-  co_return net::json_response(http::status::ok, {{"status", "logged_out"}},
-                               ctx.request.version());
+  if (!done) co_return fail_with(done.error(), ctx, &deps.log);
+  co_return net::json_response(http::status::ok, {{"status", "logged_out"}}, ctx.request.version());
 }
 
 asio::awaitable<Response> do_me(const AccountRoutesDeps& deps, RequestContext& ctx) {
@@ -193,7 +210,7 @@ asio::awaitable<Response> do_me(const AccountRoutesDeps& deps, RequestContext& c
     return accounts.profile(principal);
   };
   auto user = co_await deps.workers.run(std::move(job));
-  if (!user) co_return fail_with(user.error(), ctx);
+  if (!user) co_return fail_with(user.error(), ctx, &deps.log);
   co_return user_response(*user, deps, ctx.request.version());
 }
 
@@ -207,7 +224,7 @@ asio::awaitable<Response> do_update_username(const AccountRoutesDeps& deps, Requ
   auto job = [&accounts = deps.accounts, principal = *principal,
               username = std::move(*username)]() { return accounts.rename(principal, username); };
   auto user = co_await deps.workers.run(std::move(job));
-  if (!user) co_return fail_with(user.error(), ctx);
+  if (!user) co_return fail_with(user.error(), ctx, &deps.log);
   co_return user_response(*user, deps, ctx.request.version());
 }
 
@@ -216,14 +233,15 @@ asio::awaitable<Response> do_update_language(const AccountRoutesDeps& deps, Requ
   if (!principal) co_return fail_with(principal.error(), ctx);
   auto body = net::parse_json_object(ctx.request);
   if (!body) co_return fail_with(body.error(), ctx);
-  auto language = net::required_string(*body, "preferred_language", {.min_length = 1, .max_length = 35});
+  auto language =
+      net::required_string(*body, "preferred_language", {.min_length = 1, .max_length = 35});
   if (!language) co_return fail_with(language.error(), ctx);
   auto job = [&accounts = deps.accounts, principal = *principal,
               language = std::move(*language)]() {
     return accounts.set_preferred_language(principal, language);
   };
   auto user = co_await deps.workers.run(std::move(job));
-  if (!user) co_return fail_with(user.error(), ctx);
+  if (!user) co_return fail_with(user.error(), ctx, &deps.log);
   co_return user_response(*user, deps, ctx.request.version());
 }
 
@@ -241,8 +259,9 @@ asio::awaitable<Response> do_change_password(const AccountRoutesDeps& deps, Requ
     return accounts.change_password(principal, current, replacement);
   };
   auto signed_in = co_await deps.workers.run(std::move(job));
-  if (!signed_in) co_return fail_with(signed_in.error(), ctx);
-  deps.log.info("password_changed", {{"request_id", ctx.request_id}, {"user_id", principal->user_id}});
+  if (!signed_in) co_return fail_with(signed_in.error(), ctx, &deps.log);
+  deps.log.info("password_changed",
+                {{"request_id", ctx.request_id}, {"user_id", principal->user_id}});
   co_return token_response(http::status::ok, *signed_in, deps.public_base_url,
                            ctx.request.version());
 }
@@ -266,8 +285,9 @@ asio::awaitable<Response> do_delete_account(const AccountRoutesDeps& deps, Reque
     return true;
   };
   auto done = co_await deps.workers.run(std::move(job));
-  if (!done) co_return fail_with(done.error(), ctx);
-  deps.log.info("account_deleted", {{"request_id", ctx.request_id}, {"user_id", principal->user_id}});
+  if (!done) co_return fail_with(done.error(), ctx, &deps.log);
+  deps.log.info("account_deleted",
+                {{"request_id", ctx.request_id}, {"user_id", principal->user_id}});
   co_return net::json_response(http::status::ok, {{"status", "deleted"}}, ctx.request.version());
 }
 
@@ -301,7 +321,7 @@ asio::awaitable<Response> do_upload_avatar(const AccountRoutesDeps& deps, Reques
     return deps.accounts.profile(principal);
   };
   auto user = co_await deps.workers.run(std::move(job));
-  if (!user) co_return fail_with(user.error(), ctx);
+  if (!user) co_return fail_with(user.error(), ctx, &deps.log);
   co_return user_response(*user, deps, ctx.request.version());
 }
 
@@ -311,8 +331,8 @@ asio::awaitable<Response> do_get_avatar(const AccountRoutesDeps& deps, RequestCo
   const auto dot = name.find('.');
   const std::string stem = name.substr(0, dot);
   const std::string extension = dot == std::string::npos ? "" : name.substr(dot);
-  const bool valid_stem = stem.size() == 32 && stem.find_first_not_of("0123456789abcdef") ==
-                                                   std::string::npos;
+  const bool valid_stem =
+      stem.size() == 32 && stem.find_first_not_of("0123456789abcdef") == std::string::npos;
   std::string_view type;
   if (extension == ".png") type = "image/png";
   if (extension == ".jpg") type = "image/jpeg";
@@ -341,7 +361,8 @@ asio::awaitable<Response> do_user_chatrooms(const AccountRoutesDeps& deps, Reque
   if (!principal) co_return fail_with(principal.error(), ctx);
   const std::string id_text(ctx.params.get("user_id"));
   if (id_text != std::to_string(principal->user_id)) {
-    co_return fail_with(fail(Errc::forbidden, "you can list only your own chat rooms"), ctx);
+    co_return fail_with(fail(Errc::forbidden, "you can list only your own chat rooms"), ctx,
+                        &deps.log);
   }
   auto job = [&database = deps.database, user_id = principal->user_id,
               base = deps.public_base_url]() -> Result<boost::json::array> {
@@ -379,7 +400,7 @@ asio::awaitable<Response> do_user_chatrooms(const AccountRoutesDeps& deps, Reque
     return rooms;
   };
   auto rooms = co_await deps.workers.run(std::move(job));
-  if (!rooms) co_return fail_with(rooms.error(), ctx);
+  if (!rooms) co_return fail_with(rooms.error(), ctx, &deps.log);
   co_return net::json_response(http::status::ok, {{"chatrooms", std::move(*rooms)}},
                                ctx.request.version());
 }
@@ -395,8 +416,8 @@ asio::awaitable<Result<auth::Principal>> authenticate(const AccountRoutesDeps& d
   };
   auto principal = co_await deps.workers.run(std::move(job));
   if (!principal && principal.error().code == Errc::unauthorized) {
-    deps.log.info("authentication_failed", {{"request_id", ctx.request_id},
-                                            {"remote", ctx.remote_address.to_string()}});
+    deps.log.info("authentication_failed",
+                  {{"request_id", ctx.request_id}, {"remote", ctx.remote_address.to_string()}});
   }
   co_return principal;
 }
@@ -420,8 +441,9 @@ void add_account_routes(net::Router& router, const AccountRoutesDeps& deps) {
   const AccountRoutesDeps* d = &deps;
   const auto route = [&router, d](http::verb method, std::string path, auto handler,
                                   net::RouteOptions options = {}) {
-    router.add(method, std::move(path), [d, handler](RequestContext& ctx) { return handler(*d, ctx); },
-               options);
+    router.add(
+        method, std::move(path), [d, handler](RequestContext& ctx) { return handler(*d, ctx); },
+        options);
   };
   route(http::verb::post, "/api/register", do_register);
   route(http::verb::post, "/api/login", do_login);
@@ -434,7 +456,7 @@ void add_account_routes(net::Router& router, const AccountRoutesDeps& deps) {
   route(http::verb::post, "/api/change-password", do_change_password);
   route(http::verb::post, "/api/delete-account", do_delete_account);
   route(http::verb::post, "/api/upload-avatar", do_upload_avatar,
-        {.max_body_bytes = deps.max_avatar_bytes + 64 * 1024});
+        {.max_body_bytes = deps.max_avatar_bytes + 64 * 1024, .requires_bearer = true});
   route(http::verb::get, "/uploads/avatars/{file}", do_get_avatar);
   route(http::verb::get, "/api/user-chatrooms/{user_id}", do_user_chatrooms);
 }

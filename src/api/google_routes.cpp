@@ -28,7 +28,8 @@ std::string cookie_value(const net::Request& request, const std::string& name) {
   while (!header.empty()) {
     const auto semicolon = header.find(';');
     std::string_view item = header.substr(0, semicolon);
-    header = semicolon == std::string_view::npos ? std::string_view{} : header.substr(semicolon + 1);
+    header =
+        semicolon == std::string_view::npos ? std::string_view{} : header.substr(semicolon + 1);
     while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
     if (item.size() > name.size() && item.substr(0, name.size()) == name &&
         item[name.size()] == '=') {
@@ -95,6 +96,13 @@ asio::awaitable<Response> start(const GoogleRoutesDeps& deps, RequestContext& ct
     co_return net::error_response(fail(Errc::not_found, "Google sign-in is not configured"),
                                   ctx.request_id, ctx.request.version());
   }
+  // Each start writes a row: limit how fast one address can ask.
+  const std::string address = ctx.remote_address.to_string();
+  if (auto d = deps.limiter.acquire("oauth-start:" + address, deps.start_limit); !d.allowed) {
+    co_return net::error_response(
+        Error(Errc::rate_limited, "too many sign-in attempts; try again later", d.retry_after),
+        ctx.request_id, ctx.request.version());
+  }
   auto job = [&deps]() -> Result<auth::PendingAuthorization> {
     auto begun = deps.oidc->start();  // may fetch the discovery document
     if (!begun) return begun.error();
@@ -126,7 +134,8 @@ asio::awaitable<Response> callback(const GoogleRoutesDeps& deps, RequestContext&
       return true;
     };
     (void)co_await deps.workers.run(std::move(job));
-    const std::string error = query["error"] == "access_denied" ? "access_denied" : "provider_error";
+    const std::string error =
+        query["error"] == "access_denied" ? "access_denied" : "provider_error";
     co_return fail_redirect(deps, ctx, error);
   }
   if (state.empty() || query["code"].empty()) co_return fail_redirect(deps, ctx, "invalid_request");
@@ -139,6 +148,7 @@ asio::awaitable<Response> callback(const GoogleRoutesDeps& deps, RequestContext&
     auth::ExternalIdentity external;
     external.provider = auth::AuthProvider::google;
     external.subject = identity->subject;
+    external.issuer = identity->issuer;
     external.email = identity->email;
     external.email_verified = identity->email_verified;
     external.display_name = identity->name;
@@ -146,13 +156,13 @@ asio::awaitable<Response> callback(const GoogleRoutesDeps& deps, RequestContext&
   };
   auto signed_in = co_await deps.workers.run(std::move(job));
   if (!signed_in) co_return fail_redirect(deps, ctx, code_of(signed_in.error()));
-  deps.log.info("google_sign_in", {{"request_id", ctx.request_id},
-                                   {"user_id", signed_in->user.id}});
+  deps.log.info("google_sign_in",
+                {{"request_id", ctx.request_id}, {"user_id", signed_in->user.id}});
   // The fragment never reaches a server (not ours, not a proxy's logs): the front end reads it.
-  const std::string fragment = "access_token=" + form_value(signed_in->access_token) +
-                               "&refresh_token=" + form_value(signed_in->refresh_token) +
-                               "&token_type=Bearer&expires_in=" +
-                               std::to_string(signed_in->expires_in);
+  const std::string fragment =
+      "access_token=" + form_value(signed_in->access_token) +
+      "&refresh_token=" + form_value(signed_in->refresh_token) +
+      "&token_type=Bearer&expires_in=" + std::to_string(signed_in->expires_in);
   auto res = redirect(deps.frontend_url + "/#" + fragment, ctx.request.version());
   res.set(http::field::set_cookie, set_cookie(deps, "", 0));
   co_return res;

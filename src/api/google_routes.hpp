@@ -9,6 +9,7 @@
 #include "auth/oauth_state_store.hpp"
 #include "auth/oidc/oidc_client.hpp"
 #include "core/log.hpp"
+#include "core/rate_limiter.hpp"
 #include "core/worker_pool.hpp"
 #include "net/router.hpp"
 
@@ -20,6 +21,8 @@ struct GoogleRoutesDeps {
   auth::AccountService& accounts;
   core::WorkerPool& workers;
   core::Logger& log;
+  core::RateLimiter& limiter;
+  core::RateLimit start_limit{30, std::chrono::minutes(1), 15};
   std::string frontend_url;
   bool secure_cookies = false;  ///< BACKEND_URL is https: use a __Host- cookie with Secure
 };

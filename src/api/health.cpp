@@ -41,14 +41,12 @@ asio::awaitable<net::Response> readiness(HealthDeps deps, unsigned version) {
 }  // namespace
 
 void add_health_routes(net::Router& router, HealthDeps deps) {
-  router.add(http::verb::get, "/healthz",
-             [](net::RequestContext& ctx) -> asio::awaitable<net::Response> {
-               co_return net::json_response(http::status::ok, {{"status", "ok"}},
-                                            ctx.request.version());
-             });
-  router.add(http::verb::get, "/readyz", [deps](net::RequestContext& ctx) {
-    return readiness(deps, ctx.request.version());
-  });
+  router.add(
+      http::verb::get, "/healthz", [](net::RequestContext& ctx) -> asio::awaitable<net::Response> {
+        co_return net::json_response(http::status::ok, {{"status", "ok"}}, ctx.request.version());
+      });
+  router.add(http::verb::get, "/readyz",
+             [deps](net::RequestContext& ctx) { return readiness(deps, ctx.request.version()); });
 }
 
 }  // namespace parley::api

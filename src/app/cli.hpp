@@ -2,8 +2,8 @@
 // Command-line parsing for the `parley` executable. Pure: no I/O, so every case is unit-tested.
 
 #include <optional>
-#include <variant>
 #include <string>
+#include <variant>
 #include <vector>
 
 namespace parley::app {

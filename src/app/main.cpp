@@ -45,8 +45,9 @@ int run(const parley::app::CommandLine& line) {
   log.info("configuration", core::describe(*config));
   if (config->secrets_generated) {
     log.warning("secrets_generated",
-                {{"detail", "SECRET_KEY/JWT_SECRET_KEY unset: generated for this process; "
-                            "sessions end when it stops"}});
+                {{"detail",
+                  "SECRET_KEY/JWT_SECRET_KEY unset: generated for this process; "
+                  "sessions end when it stops"}});
   }
   auto server = app::ServerApp::create(std::move(*config), log);
   if (!server) {

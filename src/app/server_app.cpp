@@ -3,6 +3,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/strand.hpp>
 #include <filesystem>
 #include <thread>
 #include <vector>
@@ -10,8 +11,8 @@
 #include "api/health.hpp"
 #include "api/misc.hpp"
 #include "api/openapi.hpp"
-#include "outbound/curl_http_client.hpp"
 #include "app/version.hpp"
+#include "outbound/curl_http_client.hpp"
 #include "store/migrations/migrator.hpp"
 
 namespace parley::app {
@@ -37,13 +38,16 @@ Result<void> run_migrations(const core::Config& config, core::Logger& log) {
   if (!database) return database.error();
   auto report = store::migrate(**database);
   if (!report) return report.error();
-  log.info("migrations_applied", {{"applied", report->applied.size()},
-                                  {"version", report->to_version}});
+  log.info("migrations_applied",
+           {{"applied", report->applied.size()}, {"version", report->to_version}});
   return {};
 }
 
 ServerApp::ServerApp(core::Config config, core::Logger& log, ServeOptions options)
-    : config_(std::move(config)), log_(log), options_(options), io_(static_cast<int>(config_.threads)) {}
+    : config_(std::move(config)),
+      log_(log),
+      options_(options),
+      io_(static_cast<int>(config_.threads)) {}
 
 ServerApp::~ServerApp() {
   // Blocking work may still reference the database: finish it before the database closes.
@@ -62,8 +66,8 @@ Result<std::unique_ptr<ServerApp>> ServerApp::create(core::Config config, core::
     auto report = store::migrate(*app->database_);
     if (!report) return report.error();
     if (!report->applied.empty()) {
-      log.info("migrations_applied", {{"applied", report->applied.size()},
-                                      {"version", report->to_version}});
+      log.info("migrations_applied",
+               {{"applied", report->applied.size()}, {"version", report->to_version}});
     }
   } else {
     auto pending = store::pending_migrations(*app->database_);
@@ -79,8 +83,8 @@ Result<std::unique_ptr<ServerApp>> ServerApp::create(core::Config config, core::
   for (const char* folder : kUploadFolders) {
     std::filesystem::create_directories(std::filesystem::path(cfg.upload_dir) / folder, fs_error);
     if (fs_error) {
-      return fail(Errc::unavailable, "UPLOAD_DIR " + cfg.upload_dir +
-                                         " is not writable: " + fs_error.message());
+      return fail(Errc::unavailable,
+                  "UPLOAD_DIR " + cfg.upload_dir + " is not writable: " + fs_error.message());
     }
   }
 
@@ -119,11 +123,11 @@ Result<std::unique_ptr<ServerApp>> ServerApp::create(core::Config config, core::
   account_settings.limits.guest_per_ip = {cfg.guests_per_hour, std::chrono::hours(1),
                                           std::max(1u, cfg.guests_per_hour / 2)};
   app->accounts_ = std::make_unique<auth::AccountService>(
-      *app->users_, *app->sessions_, *app->hasher_, *app->policy_, *app->tokens_,
-      *app->limiter_, app->clock_, account_settings);
+      *app->users_, *app->sessions_, *app->hasher_, *app->policy_, *app->tokens_, *app->limiter_,
+      app->clock_, account_settings);
   app->account_routes_ = std::make_unique<api::AccountRoutesDeps>(api::AccountRoutesDeps{
       *app->accounts_, *app->workers_, *app->database_, log, cfg.backend_url,
-      std::filesystem::path(cfg.upload_dir) / "avatars", cfg.max_upload_bytes});
+      std::filesystem::path(cfg.upload_dir) / "avatars", cfg.max_avatar_bytes});
 
   // Google sign-in, when configured. The discovery URL decides the provider: Google's own, or
   // any OpenID provider (its issuer is the discovery URL without the well-known suffix).
@@ -131,8 +135,8 @@ Result<std::unique_ptr<ServerApp>> ServerApp::create(core::Config config, core::
   app->oauth_states_ = std::make_unique<auth::OAuthStateStore>(*app->database_, app->clock_);
   if (!cfg.google_client_id.empty()) {
     const std::string redirect_uri = cfg.backend_url + "/api/auth/google/callback";
-    auto settings = auth::oidc::OidcSettings::google(cfg.google_client_id,
-                                                     cfg.google_client_secret, redirect_uri);
+    auto settings = auth::oidc::OidcSettings::google(cfg.google_client_id, cfg.google_client_secret,
+                                                     redirect_uri);
     constexpr std::string_view kWellKnown = "/.well-known/openid-configuration";
     if (cfg.google_discovery_url != settings.discovery_url) {
       settings.discovery_url = cfg.google_discovery_url;
@@ -148,8 +152,9 @@ Result<std::unique_ptr<ServerApp>> ServerApp::create(core::Config config, core::
     }
   }
   app->google_routes_ = std::make_unique<api::GoogleRoutesDeps>(api::GoogleRoutesDeps{
-      app->google_.get(), *app->oauth_states_, *app->accounts_, *app->workers_, log,
-      cfg.frontend_url, cfg.backend_url.starts_with("https://")});
+      app->google_.get(), *app->oauth_states_, *app->accounts_, *app->workers_, log, *app->limiter_,
+      core::RateLimit{30, std::chrono::minutes(1), 15}, cfg.frontend_url,
+      cfg.backend_url.starts_with("https://")});
 
   api::add_health_routes(app->router_, {*app->database_, *app->workers_});
   api::add_misc_routes(app->router_, cfg);
@@ -173,9 +178,9 @@ Result<std::unique_ptr<ServerApp>> ServerApp::create(core::Config config, core::
 }
 
 void ServerApp::request_shutdown() {
-  asio::post(io_, [this] {
-    if (maintenance_timer_) maintenance_timer_->cancel();
-  });
+  if (maintenance_timer_) {
+    asio::post(maintenance_timer_->get_executor(), [this] { maintenance_timer_->cancel(); });
+  }
   http_->shutdown(config_.shutdown_timeout, [this] {
     log_.info("server_stopped", {});
     io_.stop();
@@ -214,8 +219,9 @@ asio::awaitable<void> maintenance_loop(asio::steady_timer& timer, core::WorkerPo
 }  // namespace
 
 void ServerApp::start_maintenance() {
-  maintenance_timer_ = std::make_unique<asio::steady_timer>(io_);
-  asio::co_spawn(io_,
+  // The timer lives on its own strand: the loop and the cancel at shutdown never race.
+  maintenance_timer_ = std::make_unique<asio::steady_timer>(asio::make_strand(io_));
+  asio::co_spawn(maintenance_timer_->get_executor(),
                  maintenance_loop(*maintenance_timer_, *workers_, *accounts_, *sessions_,
                                   std::filesystem::path(config_.upload_dir) / "avatars", log_),
                  asio::detached);

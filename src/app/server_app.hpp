@@ -9,20 +9,20 @@
 
 #include "api/account_routes.hpp"
 #include "api/google_routes.hpp"
+#include "auth/accounts.hpp"
 #include "auth/oauth_state_store.hpp"
 #include "auth/oidc/oidc_client.hpp"
-#include "outbound/http_client.hpp"
-#include "auth/accounts.hpp"
 #include "core/clock.hpp"
 #include "core/config.hpp"
-#include "core/rate_limiter.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "core/rate_limiter.hpp"
 #include "core/worker_pool.hpp"
 #include "net/cors.hpp"
 #include "net/http_server.hpp"
 #include "net/router.hpp"
 #include "net/static_files.hpp"
+#include "outbound/http_client.hpp"
 #include "store/database.hpp"
 
 namespace parley::app {

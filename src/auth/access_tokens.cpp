@@ -18,6 +18,7 @@
 #include <stdexcept>
 
 #include "core/base64.hpp"
+#include "core/digest.hpp"
 #include "core/random.hpp"
 
 namespace parley::auth {
@@ -35,39 +36,8 @@ constexpr std::chrono::seconds kMaxLeeway{60};  // RFC 8725 / SECURITY.md B13
 // The client sees only this, whatever failed (RFC 8725 has no need for detail; attackers do).
 constexpr std::string_view kGenericFailure = "invalid or expired access token";
 
-struct MacDeleter {
-  void operator()(EVP_MAC* mac) const noexcept { EVP_MAC_free(mac); }
-};
-struct MacCtxDeleter {
-  void operator()(EVP_MAC_CTX* ctx) const noexcept { EVP_MAC_CTX_free(ctx); }
-};
-using MacPtr = std::unique_ptr<EVP_MAC, MacDeleter>;
-using MacCtxPtr = std::unique_ptr<EVP_MAC_CTX, MacCtxDeleter>;
-
-std::array<unsigned char, kMacBytes> hmac_sha256(std::string_view key, std::string_view data) {
-  MacPtr mac(EVP_MAC_fetch(nullptr, "HMAC", nullptr));
-  if (!mac) throw std::runtime_error("OpenSSL: HMAC unavailable");
-  MacCtxPtr ctx(EVP_MAC_CTX_new(mac.get()));
-  if (!ctx) throw std::runtime_error("OpenSSL: out of memory");
-  char digest_name[] = "SHA256";
-  const OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name, 0),
-      OSSL_PARAM_construct_end()};
-  std::array<unsigned char, kMacBytes> out{};
-  std::size_t out_len = 0;
-  if (EVP_MAC_init(ctx.get(), reinterpret_cast<const unsigned char*>(key.data()), key.size(),
-                   params) != 1 ||
-      EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(data.data()), data.size()) !=
-          1 ||
-      EVP_MAC_final(ctx.get(), out.data(), &out_len, out.size()) != 1 || out_len != out.size()) {
-    throw std::runtime_error("OpenSSL: HMAC-SHA256 failed");
-  }
-  return out;
-}
-
-std::string_view as_chars(const std::array<unsigned char, kMacBytes>& bytes) {
-  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
-}
+using core::as_chars;
+using core::hmac_sha256;
 
 bool is_printable_ascii(std::string_view s) {
   for (char c : s) {
@@ -229,7 +199,7 @@ AccessTokens::AccessTokens(AccessKeySet keys, AccessTokenOptions options, const 
 }
 
 IssuedAccessToken AccessTokens::issue(std::int64_t user_id, bool guest,
-                                        std::string_view session_id) const {
+                                      std::string_view session_id) const {
   if (user_id <= 0) throw std::invalid_argument("access tokens: user_id must be positive");
   if (session_id.empty() || session_id.size() > kMaxJtiBytes) {
     throw std::invalid_argument("access tokens: session_id must be 1..64 bytes");

@@ -5,7 +5,8 @@
 //
 // Token shape:
 //   header  {"alg":"HS256","typ":"JWT","kid":"<key id>"}
-//   payload {"iss":..,"aud":..,"sub":"<user id>","iat":s,"nbf":s,"exp":s,"jti":"<128-bit>","sid":..,
+//   payload {"iss":..,"aud":..,"sub":"<user
+//   id>","iat":s,"nbf":s,"exp":s,"jti":"<128-bit>","sid":..,
 //            "typ":"access","guest":bool}
 // The payload's "typ" names the token kind (RFC 8725 3.11 explicit typing): refresh tokens and
 // foreign id_tokens lack "typ":"access" and so are refused as bearer tokens.

@@ -41,7 +41,9 @@ AccountService::AccountService(UserStore& users, SessionStore& sessions,
       tokens_(tokens),
       limiter_(limiter),
       clock_(clock),
-      settings_(settings) {}
+      settings_(settings),
+      login_failures_(clock, settings.limits.max_failures, settings.limits.failure_window),
+      reauth_failures_(clock, settings.limits.max_failures, settings.limits.failure_window) {}
 
 // --- field rules ------------------------------------------------------------------------------
 
@@ -171,18 +173,17 @@ Result<SignedIn> AccountService::login(const LoginInput& input) {
     return too_many(d, "sign-in attempts from this address");
   }
   std::optional<User> user;
-  std::string account_key;
+  std::string typed;  // what identifies the account when there is none
   if (input.email) {
     auto email = normalize_email(*input.email);
-    // A malformed e-mail cannot belong to anyone: answer like any unknown account.
-    account_key = "email:" + (email ? *email : lower(*input.email));
+    typed = "email:" + (email ? *email : lower(*input.email));
     if (email) {
       auto found = users_.find_by_email(*email);
       if (!found) return found.error();
       user = std::move(*found);
     }
   } else if (input.username) {
-    account_key = "user:" + lower(*input.username);
+    typed = "username:" + lower(*input.username);
     auto found = users_.find_by_username(*input.username);
     if (!found) return found.error();
     user = std::move(*found);
@@ -190,14 +191,11 @@ Result<SignedIn> AccountService::login(const LoginInput& input) {
     return fail(Errc::validation_failed, "field 'email' or 'username' is required");
   }
 
-  const std::string pair_key = "fail:" + account_key + "|" + input.client_address;
-  const std::string global_key = "fail:" + account_key;
-  if (auto d = limiter_.peek(pair_key, settings_.limits.failures_per_account_and_ip); !d.allowed) {
-    return too_many(d, "failed sign-ins");
-  }
-  if (auto d = limiter_.peek(global_key, settings_.limits.failures_per_account); !d.allowed) {
-    return too_many(d, "failed sign-ins");
-  }
+  // One counter per account (by id, however it was named) and address. The failure is
+  // reserved before bcrypt runs, so parallel guesses cannot share a free slot.
+  const std::string key =
+      (user ? "user:" + std::to_string(user->id) : typed) + "|" + input.client_address;
+  if (auto d = login_failures_.reserve(key); !d.allowed) return too_many(d, "failed sign-ins");
 
   VerifyResult verdict;
   if (user && user->password_hash) {
@@ -205,12 +203,8 @@ Result<SignedIn> AccountService::login(const LoginInput& input) {
   } else {
     hasher_.burn_time(input.password);  // same cost as a wrong password: no enumeration
   }
-  if (!verdict.ok) {
-    limiter_.acquire(pair_key, settings_.limits.failures_per_account_and_ip);
-    limiter_.acquire(global_key, settings_.limits.failures_per_account);
-    return bad_credentials();
-  }
-  limiter_.reset(pair_key);
+  if (!verdict.ok) return bad_credentials();
+  login_failures_.reset(key);
   if (verdict.needs_rehash) {
     // Legacy (Flask-Bcrypt) or cheaper hashes are upgraded while we hold the password.
     if (auto saved = users_.set_password_hash(user->id, hasher_.hash(input.password)); !saved) {
@@ -266,7 +260,12 @@ Result<SignedIn> AccountService::refresh(const std::string& refresh_token) {
 }
 
 Result<SignedIn> AccountService::sign_in_external(const ExternalIdentity& identity) {
-  auto linked = users_.find_by_provider(identity.provider, identity.subject);
+  if (identity.issuer.empty() || identity.subject.empty()) {
+    return fail(Errc::unauthorized, "invalid_id_token");
+  }
+  // Stored as one key: an issuer URL never contains '#' (OIDC Core 3.1.2.1 forbids fragments).
+  const std::string subject_key = identity.issuer + "#" + identity.subject;
+  auto linked = users_.find_by_provider(identity.provider, subject_key);
   if (!linked) return linked.error();
   if (*linked) {
     if (auto touched = users_.touch_last_seen((*linked)->id); !touched) return touched.error();
@@ -288,7 +287,7 @@ Result<SignedIn> AccountService::sign_in_external(const ExternalIdentity& identi
   NewUser fresh;
   fresh.email = email;
   fresh.provider = identity.provider;
-  fresh.provider_subject = identity.subject;
+  fresh.provider_subject = subject_key;
   std::string base;
   for (char c :
        identity.display_name.value_or(email ? email->substr(0, email->find('@')) : "user")) {
@@ -309,6 +308,18 @@ Result<SignedIn> AccountService::sign_in_external(const ExternalIdentity& identi
 }
 
 // --- the signed-in user ---------------------------------------------------------------------
+
+Result<void> AccountService::reauthenticate(const User& user, const std::string& password) {
+  const std::string key = "user:" + std::to_string(user.id);
+  if (auto d = reauth_failures_.reserve(key); !d.allowed) {
+    return too_many(d, "wrong passwords");
+  }
+  if (!user.password_hash || !hasher_.verify(password, *user.password_hash).ok) {
+    return fail(Errc::forbidden, "password is wrong");
+  }
+  reauth_failures_.reset(key);
+  return {};
+}
 
 Result<Principal> AccountService::authenticate(std::string_view access_token) {
   auto claims = tokens_.verify(access_token);
@@ -347,8 +358,10 @@ Result<SignedIn> AccountService::change_password(const Principal& principal,
   auto user = users_.find_by_id(principal.user_id);
   if (!user) return user.error();
   if (!user->password_hash) return fail(Errc::forbidden, "this account signs in with Google");
-  if (!hasher_.verify(current, *user->password_hash).ok) {
-    return fail(Errc::forbidden, "current password is wrong");
+  if (auto ok = reauthenticate(*user, current); !ok) {
+    if (ok.error().code == Errc::forbidden)
+      return fail(Errc::forbidden, "current password is wrong");
+    return ok.error();
   }
   if (auto ok = policy_.check(replacement, {user->username, user->email.value_or("")}); !ok) {
     return ok.error();
@@ -368,9 +381,8 @@ Result<std::optional<std::string>> AccountService::delete_account(
   auto user = users_.find_by_id(principal.user_id);
   if (!user) return user.error();
   if (user->password_hash) {
-    if (!password || !hasher_.verify(*password, *user->password_hash).ok) {
-      return fail(Errc::forbidden, "password is wrong or missing");
-    }
+    if (!password) return fail(Errc::forbidden, "password is required");
+    if (auto ok = reauthenticate(*user, *password); !ok) return ok.error();
   } else if (!user->is_guest) {
     auto started = sessions_.started_at(principal.session_id);
     if (!started) return started.error();

@@ -14,20 +14,22 @@
 #include "auth/user.hpp"
 #include "auth/user_store.hpp"
 #include "core/clock.hpp"
+#include "core/failure_counter.hpp"
 #include "core/rate_limiter.hpp"
 
 namespace parley::auth {
 
 struct AccountLimits {
-  /// Login attempts per client address, successful or not.
+  /// Login attempts per client address (IPv6: per /64), successful or not.
   core::RateLimit login_per_ip{60, std::chrono::minutes(1), 30};
-  /// Failed logins per account and address: the 11th failure in 15 minutes is refused.
-  core::RateLimit failures_per_account_and_ip{10, std::chrono::minutes(15), 10};
-  /// Failed logins per account from anywhere: high enough that one attacker cannot lock a user
-  /// out, low enough to stop a distributed guess.
-  core::RateLimit failures_per_account{100, std::chrono::minutes(15), 100};
   core::RateLimit register_per_ip{20, std::chrono::hours(1), 10};
   core::RateLimit guest_per_ip{30, std::chrono::hours(1), 10};
+  /// Failed password checks per account and address within a sliding window: the 11th failure
+  /// in 15 minutes is refused. Keyed by account *and* address on purpose: a per-account lock
+  /// alone would let anyone lock any user out (SECURITY.md A7). The same limit, keyed by user,
+  /// guards re-authentication (change password, delete account) with a stolen token.
+  std::size_t max_failures = 10;
+  std::chrono::minutes failure_window{15};
 };
 
 struct AccountSettings {
@@ -70,10 +72,12 @@ struct LoginInput {
   std::string client_address;
 };
 
-/// An identity proven by an external provider (Google).
+/// An identity proven by an external provider (Google). Users are identified by (issuer, subject)
+/// (OIDC Core 5.7): a subject is only unique within its issuer.
 struct ExternalIdentity {
   AuthProvider provider = AuthProvider::google;
   std::string subject;
+  std::string issuer;
   std::optional<std::string> email;
   bool email_verified = false;
   std::optional<std::string> display_name;
@@ -129,6 +133,8 @@ class AccountService {
 
  private:
   Result<SignedIn> start_session(User user);
+  /// Checks the password of a signed-in user (re-authentication), under reauth_failures_.
+  Result<void> reauthenticate(const User& user, const std::string& password);
 
   UserStore& users_;
   SessionStore& sessions_;
@@ -138,6 +144,8 @@ class AccountService {
   core::RateLimiter& limiter_;
   const core::Clock& clock_;
   AccountSettings settings_;
+  core::FailureCounter login_failures_;
+  core::FailureCounter reauth_failures_;
 };
 
 }  // namespace parley::auth

@@ -1,8 +1,7 @@
 #include "auth/oauth_state_store.hpp"
 
-#include <openssl/crypto.h>
-
 #include "auth/session_store.hpp"
+#include "core/digest.hpp"
 
 namespace parley::auth {
 
@@ -37,10 +36,7 @@ Result<PendingAuthorization> OAuthStateStore::consume(const std::string& state,
   if (row.get<std::int64_t>("expires_at").value() <= clock_.now_ms()) return invalid();
   const auto expected = row.get<std::string>("browser_binding_hash").value();
   const auto presented = SessionStore::hash_token(browser_binding);
-  if (expected.size() != presented.size() ||
-      CRYPTO_memcmp(expected.data(), presented.data(), expected.size()) != 0) {
-    return invalid();
-  }
+  if (!core::constant_time_equal(expected, presented)) return invalid();
   return PendingAuthorization{state, browser_binding, row.get<std::string>("nonce").value(),
                               row.get<std::string>("code_verifier").value()};
 }

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "core/base64.hpp"
+#include "core/digest.hpp"
 
 namespace parley::auth {
 
@@ -23,14 +24,7 @@ constexpr std::string_view kDefaultPrehashKey = "parley/bcrypt-prehash/v1";
 constexpr std::size_t kBcryptLength = 60;  // "$2b$12$" + 22 salt + 31 hash characters
 constexpr std::size_t kBcryptMaxKeyBytes = 72;
 
-struct MacDeleter {
-  void operator()(EVP_MAC* mac) const noexcept { EVP_MAC_free(mac); }
-};
-struct MacCtxDeleter {
-  void operator()(EVP_MAC_CTX* ctx) const noexcept { EVP_MAC_CTX_free(ctx); }
-};
-using MacPtr = std::unique_ptr<EVP_MAC, MacDeleter>;
-using MacCtxPtr = std::unique_ptr<EVP_MAC_CTX, MacCtxDeleter>;
+using core::hmac_sha256;
 
 // Overwrites a secret-bearing buffer before it is freed.
 template <class T>
@@ -38,41 +32,10 @@ void cleanse(T& buffer) noexcept {
   if (!buffer.empty()) OPENSSL_cleanse(buffer.data(), buffer.size());
 }
 
-std::array<unsigned char, 32> hmac_sha256(std::string_view key, std::string_view data) {
-  MacPtr mac(EVP_MAC_fetch(nullptr, "HMAC", nullptr));
-  if (!mac) throw std::runtime_error("OpenSSL: HMAC unavailable");
-  MacCtxPtr ctx(EVP_MAC_CTX_new(mac.get()));
-  if (!ctx) throw std::runtime_error("OpenSSL: out of memory");
-  char digest_name[] = "SHA256";
-  const OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name, 0),
-      OSSL_PARAM_construct_end()};
-  std::array<unsigned char, 32> out{};
-  std::size_t out_len = 0;
-  if (EVP_MAC_init(ctx.get(), reinterpret_cast<const unsigned char*>(key.data()), key.size(),
-                   params) != 1 ||
-      EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(data.data()), data.size()) !=
-          1 ||
-      EVP_MAC_final(ctx.get(), out.data(), &out_len, out.size()) != 1 || out_len != out.size()) {
-    throw std::runtime_error("OpenSSL: HMAC-SHA256 failed");
-  }
-  return out;
-}
-
 // Flask-Bcrypt's BCRYPT_HANDLE_LONG_PASSWORDS input: hashlib.sha256(pw).hexdigest().
 std::string sha256_hex(std::string_view data) {
-  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-  unsigned int len = 0;
-  if (EVP_Digest(data.data(), data.size(), digest.data(), &len, EVP_sha256(), nullptr) != 1) {
-    throw std::runtime_error("OpenSSL: SHA-256 failed");
-  }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(2 * len);
-  for (unsigned int i = 0; i < len; ++i) {
-    out.push_back(kHex[digest[i] >> 4]);
-    out.push_back(kHex[digest[i] & 0x0f]);
-  }
+  auto digest = core::sha256(data);
+  std::string out = core::to_hex(digest);
   cleanse(digest);
   return out;
 }

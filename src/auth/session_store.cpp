@@ -1,9 +1,8 @@
 #include "auth/session_store.hpp"
 
-#include <openssl/sha.h>
-
 #include <algorithm>
 
+#include "core/digest.hpp"
 #include "core/random.hpp"
 
 namespace parley::auth {
@@ -14,16 +13,7 @@ Error invalid_refresh() { return fail(Errc::unauthorized, "invalid or expired re
 }  // namespace
 
 std::string SessionStore::hash_token(const std::string& token) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(token.data()), token.size(), digest);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(sizeof digest * 2);
-  for (unsigned char b : digest) {
-    out.push_back(kHex[b >> 4]);
-    out.push_back(kHex[b & 0x0f]);
-  }
-  return out;
+  return core::to_hex(core::sha256(token));
 }
 
 Result<SessionGrant> SessionStore::open(std::int64_t user_id) {

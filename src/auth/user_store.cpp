@@ -155,7 +155,12 @@ Result<std::optional<std::string>> UserStore::set_avatar(std::int64_t id,
   if (!lease) return lease.error();
   auto tx = store::Transaction::begin(**lease);
   if (!tx) return tx.error();
-  auto old = (*lease)->query("SELECT avatar_path FROM users WHERE id = $1", {id});
+  // PostgreSQL: lock the row so two concurrent uploads each learn the file they replace
+  // (SQLite's BEGIN IMMEDIATE already serializes writers).
+  const bool postgres = (*lease)->dialect() == store::Dialect::postgres;
+  auto old = (*lease)->query(
+      std::string("SELECT avatar_path FROM users WHERE id = $1") + (postgres ? " FOR UPDATE" : ""),
+      {id});
   if (!old) return old.error();
   if (old->empty()) return fail(Errc::not_found, "no such user");
   auto changed =

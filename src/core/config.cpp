@@ -350,6 +350,10 @@ Result<Config> load_config(const Environment& env) {
                                      1024LL * 1024 * 1024);
   if (!upload) return upload.error();
   c.max_upload_bytes = *upload;
+  auto avatar = integer<std::size_t>(env, "PARLEY_MAX_AVATAR_BYTES", c.max_avatar_bytes, 1024,
+                                     64 * 1024 * 1024);
+  if (!avatar) return avatar.error();
+  c.max_avatar_bytes = *avatar;
 
   for (auto [name, field] : {std::pair{"PARLEY_READ_TIMEOUT_MS", &c.read_timeout},
                              std::pair{"PARLEY_IDLE_TIMEOUT_MS", &c.idle_timeout},

@@ -75,6 +75,7 @@ struct Config {
   std::size_t max_header_bytes = 16 * 1024;
   std::size_t max_body_bytes = 1024 * 1024;
   std::size_t max_upload_bytes = 25 * 1024 * 1024;
+  std::size_t max_avatar_bytes = 5 * 1024 * 1024;
   std::chrono::milliseconds read_timeout{15'000};
   std::chrono::milliseconds idle_timeout{60'000};
   std::chrono::milliseconds request_timeout{30'000};

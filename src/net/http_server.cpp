@@ -126,9 +126,9 @@ class Session {
       } else if (ec != http::error::end_of_stream && ec != beast::error::timeout &&
                  ec != asio::error::operation_aborted && ec != asio::error::connection_reset &&
                  ec != asio::error::eof && ec != asio::error::bad_descriptor) {
-        co_await send_simple(error_response(http::status::bad_request, "invalid_request",
-                                            "malformed HTTP request"),
-                             core::new_request_id(), false);
+        co_await send_simple(
+            error_response(http::status::bad_request, "invalid_request", "malformed HTTP request"),
+            core::new_request_id(), false);
       }
       co_return false;
     }
@@ -156,6 +156,17 @@ class Session {
     std::size_t body_limit = options_.max_body_bytes;
     if (auto* match = std::get_if<Router::Match>(&lookup)) {
       if (match->route->options.max_body_bytes) body_limit = *match->route->options.max_body_bytes;
+    }
+    if (auto* match = std::get_if<Router::Match>(&lookup);
+        match != nullptr && match->route->options.requires_bearer && !preflight) {
+      const std::string_view authorization = header[http::field::authorization];
+      if (authorization.size() <= 7 ||
+          !boost::beast::iequals(authorization.substr(0, 7), "Bearer ")) {
+        auto res = error_response(http::status::unauthorized, "unauthorized",
+                                  "sign in first: missing bearer token", header.version());
+        res.set(http::field::www_authenticate, "Bearer");
+        co_return co_await finish(std::move(res), request_id, header, path, started, false);
+      }
     }
     if (header_parser.content_length() && *header_parser.content_length() > body_limit) {
       co_return co_await finish(
@@ -198,8 +209,8 @@ class Session {
     const bool keep_alive = request.keep_alive();
 
     if (preflight) {
-      co_return co_await finish(cors_.preflight(request, router_.allowed_methods(path)),
-                                request_id, request, path, started, keep_alive);
+      co_return co_await finish(cors_.preflight(request, router_.allowed_methods(path)), request_id,
+                                request, path, started, keep_alive);
     }
     if (auto* match = std::get_if<Router::Match>(&lookup)) {
       RequestContext ctx{request,
@@ -214,14 +225,15 @@ class Session {
                                 keep_alive);
     }
     if (auto* not_allowed = std::get_if<Router::MethodNotAllowed>(&lookup)) {
-      auto res = error_response(http::status::method_not_allowed, "method_not_allowed",
-                                "method " + std::string(request.method_string()) +
-                                    " is not allowed here",
-                                request.version());
+      auto res =
+          error_response(http::status::method_not_allowed, "method_not_allowed",
+                         "method " + std::string(request.method_string()) + " is not allowed here",
+                         request.version());
       res.set(http::field::allow, not_allowed->allow);
       co_return co_await finish(std::move(res), request_id, request, path, started, keep_alive);
     }
-    const bool is_read = request.method() == http::verb::get || request.method() == http::verb::head;
+    const bool is_read =
+        request.method() == http::verb::get || request.method() == http::verb::head;
     if (is_read && static_files_ != nullptr && !path.starts_with("/api/")) {
       auto file = static_files_->serve(request);
       if (file) {
@@ -233,9 +245,9 @@ class Session {
                                   started, keep_alive);
       }
     }
-    co_return co_await finish(error_response(http::status::not_found, "not_found",
-                                             "no such resource", request.version()),
-                              request_id, request, path, started, keep_alive);
+    co_return co_await finish(
+        error_response(http::status::not_found, "not_found", "no such resource", request.version()),
+        request_id, request, path, started, keep_alive);
   }
 
   // Runs the handler under the request deadline. Exceptions become a 500 with the request id
@@ -247,8 +259,8 @@ class Session {
     deadline.expires_at(ctx.deadline);
     auto outcome = co_await (guarded(route, ctx) || deadline.async_wait(use_nothrow));
     if (outcome.index() == 0) co_return std::move(std::get<0>(outcome));
-    log_.warning("http_handler_timeout", {{"request_id", ctx.request_id},
-                                          {"route", route.pattern}});
+    log_.warning("http_handler_timeout",
+                 {{"request_id", ctx.request_id}, {"route", route.pattern}});
     co_return error_response(fail(Errc::timeout, "the request took too long; try again"),
                              ctx.request_id, ctx.request.version());
   }
@@ -257,9 +269,8 @@ class Session {
     try {
       co_return co_await route.handler(ctx);
     } catch (const std::exception& e) {
-      log_.error("http_handler_exception", {{"request_id", ctx.request_id},
-                                            {"route", route.pattern},
-                                            {"what", e.what()}});
+      log_.error("http_handler_exception",
+                 {{"request_id", ctx.request_id}, {"route", route.pattern}, {"what", e.what()}});
     }
     co_return error_response(fail(Errc::internal, ""), ctx.request_id, ctx.request.version());
   }
@@ -267,8 +278,7 @@ class Session {
   // Decorates, writes and logs a response; returns whether to keep the connection.
   template <class Body, class Fields>
   asio::awaitable<bool> finish(http::response<Body> res, const std::string& request_id,
-                               const http::request_header<Fields>& request,
-                               std::string_view path,
+                               const http::request_header<Fields>& request, std::string_view path,
                                std::chrono::steady_clock::time_point started, bool keep_alive) {
     add_common_headers(res, request_id, options_.strict_transport_security);
     if (path.starts_with("/api/") && res.count(http::field::cache_control) == 0) {
@@ -309,7 +319,7 @@ class Session {
                                {"bytes", bytes},
                                {"duration_us", elapsed.count()},
                                {"remote", remote_.to_string()}});
-    co_return ok && keep_alive && !conn_->closing;
+    co_return ok&& keep_alive && !conn_->closing;
   }
 
   // For failures before a request exists (bad syntax, oversized header).

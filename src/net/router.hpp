@@ -21,6 +21,10 @@ using Handler = std::function<boost::asio::awaitable<Response>(RequestContext&)>
 struct RouteOptions {
   /// Largest request body this route accepts; nullopt means the server's default limit.
   std::optional<std::size_t> max_body_bytes;
+  /// Refuse with 401 before reading the body when no `Authorization: Bearer` header is present,
+  /// so anonymous clients cannot make the server buffer large bodies. (The handler still
+  /// verifies the token.)
+  bool requires_bearer = false;
 };
 
 class Router {

@@ -58,7 +58,8 @@ class AvatarTest : public ::testing::Test {
  protected:
   void SetUp() override {
     auto reply = post_json(server_.port(), "/api/register",
-                           {{"email", "ava@example.test"}, {"username", "ava"},
+                           {{"email", "ava@example.test"},
+                            {"username", "ava"},
                             {"password", "a long and private passphrase"}});
     ASSERT_EQ(reply.result_int(), 201) << reply.body();
     token_ = account_of(reply).access_token;
@@ -78,7 +79,7 @@ class AvatarTest : public ::testing::Test {
     return n;
   }
 
-  TestServer server_{DatabaseKind::sqlite, {{"PARLEY_MAX_UPLOAD_BYTES", "65536"}}};
+  TestServer server_{DatabaseKind::sqlite, {{"PARLEY_MAX_AVATAR_BYTES", "65536"}}};
   std::string token_;
 };
 
@@ -105,15 +106,18 @@ TEST_F(AvatarTest, FakesOversizeAndHugeDimensionsAreRefused) {
   const std::string html = "<html><script>alert(1)</script></html>";
   auto fake = upload(multipart("avatar", "cat.png", "image/png", html), token_);
   EXPECT_EQ(fake.result_int(), 415) << fake.body();
-  auto gif = upload(multipart("avatar", "x.gif", "image/gif", "GIF89a<script>alert(1)</script>"), token_);
+  auto gif =
+      upload(multipart("avatar", "x.gif", "image/gif", "GIF89a<script>alert(1)</script>"), token_);
   EXPECT_EQ(gif.result_int(), 415);
-  auto svg = upload(multipart("avatar", "x.svg", "image/svg+xml", "<svg xmlns=\"http://www.w3.org/2000/svg\"/>"),
-                    token_);
+  auto svg = upload(
+      multipart("avatar", "x.svg", "image/svg+xml", "<svg xmlns=\"http://www.w3.org/2000/svg\"/>"),
+      token_);
   EXPECT_EQ(svg.result_int(), 415);
-  auto huge = upload(multipart("avatar", "big.png", "image/png", png_claiming(20000, 20000)), token_);
+  auto huge =
+      upload(multipart("avatar", "big.png", "image/png", png_claiming(20000, 20000)), token_);
   EXPECT_EQ(huge.result_int(), 422) << huge.body();
-  auto oversize = upload(multipart("avatar", "big.png", "image/png", kPng + std::string(200000, 'x')),
-                         token_);
+  auto oversize =
+      upload(multipart("avatar", "big.png", "image/png", kPng + std::string(200000, 'x')), token_);
   EXPECT_EQ(oversize.result_int(), 413);
   auto missing = upload(multipart("picture", "x.png", "image/png", kPng), token_);
   EXPECT_EQ(missing.result_int(), 422);
@@ -121,6 +125,11 @@ TEST_F(AvatarTest, FakesOversizeAndHugeDimensionsAreRefused) {
   EXPECT_EQ(not_multipart.result_int(), 415);
   auto anonymous = upload(multipart("avatar", "x.png", "image/png", kPng), "");
   EXPECT_EQ(anonymous.result_int(), 401);
+  // Anonymous large uploads are refused from the headers, before any body byte is read.
+  auto raw = raw_exchange(server_.port(),
+                          "POST /api/upload-avatar HTTP/1.1\r\nHost: x\r\nContent-Length: 60000\r\n"
+                          "Content-Type: multipart/form-data; boundary=XBOUNDARYX\r\n\r\n");
+  EXPECT_TRUE(raw.starts_with("HTTP/1.1 401")) << raw.substr(0, 60);
   EXPECT_EQ(stored_files(), 0u) << "nothing is stored for a refused upload";
   for (const char* bad : {"/uploads/avatars/..%2f..%2fparley.db", "/uploads/avatars/x.png",
                           "/uploads/avatars/0123456789abcdef0123456789abcdef.html"}) {

@@ -42,16 +42,18 @@ std::map<std::string, std::string> fields_of(std::string_view encoded) {
 class GoogleSignInTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(std::filesystem::exists(std::filesystem::path(kSourceDir) / "node_modules" / "oidc-provider"))
+    ASSERT_TRUE(std::filesystem::exists(std::filesystem::path(kSourceDir) / "node_modules" /
+                                        "oidc-provider"))
         << "node_modules is missing: run `npm ci` in " << kSourceDir << " (make test does this)";
     // The provider must know Parley's redirect URI, which needs Parley's port: reserve the
     // server first with the provider's URL unknown, so start the provider on a fixed redirect
     // that the test server will use (BACKEND_URL decides the redirect URI).
     backend_ = "http://127.0.0.1:" + std::to_string(reserve_port());
     provider_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{"/usr/bin/env", "node", kSourceDir + "/tests/e2e/oidc/provider.mjs",
-                                 "--client-id", kClientId, "--client-secret", kClientSecret,
-                                 "--redirect-uri", backend_ + "/api/auth/google/callback"},
+        std::vector<std::string>{"/usr/bin/env", "node",
+                                 kSourceDir + "/tests/e2e/oidc/provider.mjs", "--client-id",
+                                 kClientId, "--client-secret", kClientSecret, "--redirect-uri",
+                                 backend_ + "/api/auth/google/callback"},
         node_environment());
     const auto line = provider_->wait_for_line("\"issuer\"", std::chrono::seconds(20));
     ASSERT_TRUE(line) << "the OpenID provider did not start: " << provider_->read_stderr();
@@ -87,8 +89,12 @@ class GoogleSignInTest : public ::testing::Test {
   }
 
   std::string drive_login(const std::string& url, bool deny = false) {
-    std::vector<std::string> argv{"/usr/bin/env", "node", kSourceDir + "/tests/e2e/oidc/drive-login.mjs",
-                                  url, "--redirect-uri", backend_ + "/api/auth/google/callback"};
+    std::vector<std::string> argv{"/usr/bin/env",
+                                  "node",
+                                  kSourceDir + "/tests/e2e/oidc/drive-login.mjs",
+                                  url,
+                                  "--redirect-uri",
+                                  backend_ + "/api/auth/google/callback"};
     if (deny) argv.emplace_back("--deny");
     auto run = run_to_completion(argv, node_environment(), std::chrono::seconds(30));
     EXPECT_EQ(run.exit_code, 0) << run.err;
@@ -135,7 +141,8 @@ TEST_F(GoogleSignInTest, SignsInCreatesTheAccountAndCannotBeReplayed) {
   EXPECT_EQ(json_of(me).at("user").at("email"), "ana@example.test");
   EXPECT_EQ(json_of(me).at("user").at("is_guest"), false);
   // The refresh token from the fragment works like any other.
-  EXPECT_EQ(post_json(server_->port(), "/api/token/refresh", {{"refresh_token", signed_in["refresh_token"]}})
+  EXPECT_EQ(post_json(server_->port(), "/api/token/refresh",
+                      {{"refresh_token", signed_in["refresh_token"]}})
                 .result_int(),
             200);
 
@@ -147,8 +154,9 @@ TEST_F(GoogleSignInTest, SignsInCreatesTheAccountAndCannotBeReplayed) {
   auto again = start();
   auto second = landing(callback(drive_login(again.authorization_url), again.cookie));
   ASSERT_TRUE(second.contains("access_token"));
-  EXPECT_EQ(json_of(get_with(server_->port(), "/api/me", second["access_token"])).at("user").at("id"),
-            json_of(me).at("user").at("id"));
+  EXPECT_EQ(
+      json_of(get_with(server_->port(), "/api/me", second["access_token"])).at("user").at("id"),
+      json_of(me).at("user").at("id"));
 }
 
 TEST_F(GoogleSignInTest, DeniedConsentBadStateAndAnotherBrowserLandWithErrors) {
@@ -167,16 +175,20 @@ TEST_F(GoogleSignInTest, DeniedConsentBadStateAndAnotherBrowserLandWithErrors) {
   EXPECT_EQ(landing(callback(stolen_back, "parley_oauth=someone-elses-browser"))["error"],
             "invalid_state");
   EXPECT_EQ(landing(callback(stolen_back, ""))["error"], "invalid_state");
-  EXPECT_EQ(landing(callback(backend_ + "/api/auth/google/callback", ""))["error"], "invalid_request");
+  EXPECT_EQ(landing(callback(backend_ + "/api/auth/google/callback", ""))["error"],
+            "invalid_request");
 
   // Nothing half-made: no account exists after these failures.
-  auto login = post_json(server_->port(), "/api/login", {{"email", "ana@example.test"}, {"password", "whatever it is"}});
+  auto login = post_json(server_->port(), "/api/login",
+                         {{"email", "ana@example.test"}, {"password", "whatever it is"}});
   EXPECT_EQ(login.result_int(), 401);
 }
 
 TEST_F(GoogleSignInTest, AnExistingPasswordAccountWithThatEmailIsNotTakenOver) {
   ASSERT_EQ(post_json(server_->port(), "/api/register",
-                      {{"email", "ana@example.test"}, {"username", "ana"}, {"password", "ana's own passphrase"}})
+                      {{"email", "ana@example.test"},
+                       {"username", "ana"},
+                       {"password", "ana's own passphrase"}})
                 .result_int(),
             201);
   auto begun = start();

@@ -1,8 +1,8 @@
+#include "core/config.hpp"
+
 #include <gtest/gtest.h>
 
 #include <boost/json/serialize.hpp>
-
-#include "core/config.hpp"
 
 namespace parley::core {
 namespace {
@@ -137,6 +137,7 @@ TEST(Config, EveryValidationErrorNamesItsVariable) {
   expect_rejected({{"PARLEY_LOGIN_PER_MINUTE", "0"}}, "PARLEY_LOGIN_PER_MINUTE");
   expect_rejected({{"PARLEY_REGISTER_PER_HOUR", "-1"}}, "PARLEY_REGISTER_PER_HOUR");
   expect_rejected({{"PARLEY_GUESTS_PER_HOUR", "lots"}}, "PARLEY_GUESTS_PER_HOUR");
+  expect_rejected({{"PARLEY_MAX_AVATAR_BYTES", "12"}}, "PARLEY_MAX_AVATAR_BYTES");
   // A cheap bcrypt cost is a development convenience only.
   expect_rejected({{"FLASK_ENV", "production"},
                    {"SECRET_KEY", kStrongSecret},
@@ -195,8 +196,7 @@ TEST(Config, SecretsNeverAppearInMessagesOrTheDescription) {
   ASSERT_TRUE(config);
   const auto text = boost::json::serialize(describe(*config));
   for (const std::string& s : {kStrongSecret, kOtherSecret, secret,
-                               std::string("sk-openai-secret-value"),
-                               std::string("db-password")}) {
+                               std::string("sk-openai-secret-value"), std::string("db-password")}) {
     EXPECT_EQ(text.find(s), std::string::npos) << "leaked: " << s;
   }
   EXPECT_NE(text.find("\"stripe\":\"(set)\""), std::string::npos);

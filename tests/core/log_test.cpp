@@ -1,10 +1,10 @@
+#include "core/log.hpp"
+
 #include <gtest/gtest.h>
 
 #include <boost/json/parse.hpp>
 #include <string>
 #include <vector>
-
-#include "core/log.hpp"
 
 namespace parley::core {
 namespace {

@@ -1,8 +1,8 @@
+#include "core/random.hpp"
+
 #include <gtest/gtest.h>
 
 #include <set>
-
-#include "core/random.hpp"
 
 namespace parley::core {
 namespace {

@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "core/rate_limiter.hpp"
+
+#include <gtest/gtest.h>
 
 namespace parley::core {
 namespace {

@@ -1,3 +1,5 @@
+#include "core/worker_pool.hpp"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -6,8 +8,6 @@
 #include <boost/asio/io_context.hpp>
 #include <future>
 #include <thread>
-
-#include "core/worker_pool.hpp"
 
 namespace parley::core {
 namespace {

@@ -42,7 +42,8 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv,
   std::vector<char*> envp;
   for (auto& e : env_strings) envp.push_back(e.data());
   envp.push_back(nullptr);
-  const int rc = posix_spawn(&pid_, argv.at(0).c_str(), &actions, nullptr, args.data(), envp.data());
+  const int rc =
+      posix_spawn(&pid_, argv.at(0).c_str(), &actions, nullptr, args.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   ::close(out[1]);
   ::close(err[1]);
