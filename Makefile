@@ -17,6 +17,9 @@ test: deps-test
 	cmake --preset $(TEST_PRESET)
 	cmake --build build/$(TEST_PRESET) -j $(JOBS)
 	scripts/run-tests.sh $(TEST_PRESET)
+	@# The optimised binary `make run` serves must build too (-O2 warnings differ from -O0).
+	cmake --preset $(RUN_PRESET)
+	cmake --build build/$(RUN_PRESET) --target parley -j $(JOBS)
 
 deps:
 	scripts/install-deps.sh build
