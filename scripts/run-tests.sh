@@ -8,7 +8,5 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 scripts/lint.sh
 scripts/with-postgres.sh ctest --preset "$preset" --timeout 300 -j 2
-# Node-side checks (OpenAPI document validity, ...): node's own test runner.
-node --test tests/e2e/
 # Parsers of untrusted input, fuzzed for a bounded time (FUZZ_SECONDS per target).
 scripts/run-fuzzers.sh "${FUZZ_SECONDS:-15}"

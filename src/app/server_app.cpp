@@ -161,6 +161,24 @@ Result<std::unique_ptr<ServerApp>> ServerApp::create(core::Config config, core::
   api::add_openapi_route(app->router_);
   api::add_account_routes(app->router_, *app->account_routes_);
   api::add_google_routes(app->router_, *app->google_routes_);
+  // Chat rooms, REST half. Photos share the avatar size limit.
+  app->chatrooms_ =
+      std::make_unique<chat::ChatroomService>(*app->database_, *app->hasher_, app->clock_);
+  app->chatroom_routes_ = std::make_unique<api::ChatroomRoutesDeps>(api::ChatroomRoutesDeps{
+      *app->account_routes_, *app->chatrooms_, *app->workers_, log, cfg.backend_url,
+      std::filesystem::path(cfg.upload_dir) / "chatroom_photo", cfg.max_avatar_bytes});
+  api::add_chatroom_routes(app->router_, *app->chatroom_routes_);
+
+  app->chat_events_ = std::make_unique<events::ChatEvents>(events::ChatEventsDeps{
+      *app->accounts_, *app->chatrooms_, *app->workers_, *app->limiter_, log, cfg.backend_url});
+  app->socketio_ = std::make_unique<realtime::SocketIoServer>(app->io_, realtime::SocketIoOptions{},
+                                                              *app->chat_events_, log);
+  app->chat_events_->attach(*app->socketio_);
+  app->chatrooms_->set_observer(app->chat_events_.get());
+  app->engineio_ = std::make_unique<realtime::EngineIoServer>(
+      app->io_, realtime::EngineIoOptions{}, *app->socketio_, log,
+      [cors = app->cors_.get()](std::string_view origin) { return cors->allows(origin); });
+  app->engineio_->add_routes(app->router_);
 
   net::ServerOptions server_options;
   server_options.max_header_bytes = cfg.max_header_bytes;
@@ -181,6 +199,8 @@ void ServerApp::request_shutdown() {
   if (maintenance_timer_) {
     asio::post(maintenance_timer_->get_executor(), [this] { maintenance_timer_->cancel(); });
   }
+  // Long polls and WebSockets end now instead of holding the drain until their next ping.
+  if (engineio_) engineio_->close_all();
   http_->shutdown(config_.shutdown_timeout, [this] {
     log_.info("server_stopped", {});
     io_.stop();

@@ -8,21 +8,26 @@
 #include <memory>
 
 #include "api/account_routes.hpp"
+#include "api/chatroom_routes.hpp"
 #include "api/google_routes.hpp"
 #include "auth/accounts.hpp"
 #include "auth/oauth_state_store.hpp"
 #include "auth/oidc/oidc_client.hpp"
+#include "chat/chatroom_service.hpp"
 #include "core/clock.hpp"
 #include "core/config.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/rate_limiter.hpp"
 #include "core/worker_pool.hpp"
+#include "events/chat_events.hpp"
 #include "net/cors.hpp"
 #include "net/http_server.hpp"
 #include "net/router.hpp"
 #include "net/static_files.hpp"
 #include "outbound/http_client.hpp"
+#include "realtime/engineio/server.hpp"
+#include "realtime/socketio/server.hpp"
 #include "store/database.hpp"
 
 namespace parley::app {
@@ -74,6 +79,13 @@ class ServerApp {
   std::unique_ptr<auth::OAuthStateStore> oauth_states_;
   std::unique_ptr<auth::oidc::OidcClient> google_;
   std::unique_ptr<api::GoogleRoutesDeps> google_routes_;
+  // Chat rooms, REST half (the real-time layer sets its observer on chatrooms_).
+  std::unique_ptr<chat::ChatroomService> chatrooms_;
+  std::unique_ptr<api::ChatroomRoutesDeps> chatroom_routes_;
+  // Real time: Engine.IO transports, Socket.IO on top, Parley's chat events as the application.
+  std::unique_ptr<events::ChatEvents> chat_events_;
+  std::unique_ptr<realtime::SocketIoServer> socketio_;
+  std::unique_ptr<realtime::EngineIoServer> engineio_;
   std::unique_ptr<boost::asio::steady_timer> maintenance_timer_;
   net::Router router_;
   std::unique_ptr<net::CorsPolicy> cors_;

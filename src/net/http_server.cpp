@@ -9,6 +9,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/url/parse.hpp>
 #include <mutex>
 #include <unordered_set>
@@ -27,10 +28,15 @@ namespace {
 /// One accepted connection. Owned by its coroutine frame (through shared_ptr) and listed in the
 /// registry so that shutdown can reach it.
 struct Connection {
-  explicit Connection(tcp::socket socket) : stream(std::move(socket)) {}
+  explicit Connection(tcp::socket socket)
+      : strand(socket.get_executor()), stream(std::move(socket)) {}
+  // Kept apart from the stream: after a WebSocket upgrade the stream is moved away, but
+  // shutdown may still post to the strand.
+  asio::any_io_executor strand;
   beast::tcp_stream stream;
   bool in_request = false;  // touched only on the connection's strand
   bool closing = false;     // idem
+  bool upgraded = false;    // idem: the stream now belongs to an upgrade handler
 };
 
 bool valid_request_id(std::string_view id) {
@@ -104,9 +110,11 @@ class Session {
       first = false;
       if (!keep_going) break;
     }
-    conn_->stream.socket().shutdown(tcp::socket::shutdown_send, ec);
-    conn_->stream.close();
-    registry_->remove(conn_);
+    if (!conn_->upgraded) {
+      conn_->stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+      conn_->stream.close();
+      registry_->remove(conn_);
+    }
   }
 
  private:
@@ -211,6 +219,26 @@ class Session {
     if (preflight) {
       co_return co_await finish(cors_.preflight(request, router_.allowed_methods(path)), request_id,
                                 request, path, started, keep_alive);
+    }
+    if (auto* match = std::get_if<Router::Match>(&lookup);
+        match != nullptr && match->route->options.on_upgrade &&
+        boost::beast::websocket::is_upgrade(request)) {
+      // CORS does not cover WebSocket: a browser page from a foreign origin could otherwise
+      // open an authenticated socket. No Origin (native clients) is fine.
+      const auto origin = request[http::field::origin];
+      if (!origin.empty() && !cors_.allows(origin)) {
+        co_return co_await finish(error_response(http::status::forbidden, "forbidden",
+                                                 "origin is not allowed", request.version()),
+                                  request_id, request, path, started, false);
+      }
+      log_.info("http_upgrade",
+                {{"request_id", request_id}, {"path", path}, {"remote", remote_.to_string()}});
+      // From here the upgrade handler owns the socket; this server forgets the connection.
+      conn_->upgraded = true;
+      registry_->remove(conn_);
+      UpgradeRequest upgrade{std::move(request), std::move(match->params), request_id, remote_};
+      match->route->options.on_upgrade(std::move(conn_->stream), std::move(upgrade));
+      co_return false;
     }
     if (auto* match = std::get_if<Router::Match>(&lookup)) {
       RequestContext ctx{request,
@@ -448,11 +476,11 @@ void HttpServer::shutdown(std::chrono::milliseconds grace, std::function<void()>
     }
   }
   for (auto& connection : snapshot) {
-    asio::post(connection->stream.get_executor(), [connection] {
+    asio::post(connection->strand, [connection] {
       connection->closing = true;
       // An idle connection is waiting for its next request: end that wait now. A busy one
       // finishes its response first and then closes (keep-alive is off while draining).
-      if (!connection->in_request) connection->stream.socket().close();
+      if (!connection->in_request && !connection->upgraded) connection->stream.socket().close();
     });
   }
   auto timer = std::make_shared<asio::steady_timer>(io_, grace);
@@ -463,8 +491,9 @@ void HttpServer::shutdown(std::chrono::milliseconds grace, std::function<void()>
       left.assign(registry->connections.begin(), registry->connections.end());
     }
     for (auto& connection : left) {
-      asio::post(connection->stream.get_executor(),
-                 [connection] { connection->stream.socket().close(); });
+      asio::post(connection->strand, [connection] {
+        if (!connection->upgraded) connection->stream.socket().close();
+      });
     }
   });
 }

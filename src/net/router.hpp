@@ -4,6 +4,7 @@
 // need no lock.
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
 #include <cstddef>
 #include <functional>
 #include <optional>
@@ -18,13 +19,28 @@ namespace parley::net {
 
 using Handler = std::function<boost::asio::awaitable<Response>(RequestContext&)>;
 
+/// A request that asked to switch protocols (WebSocket), handed over with its socket.
+struct UpgradeRequest {
+  Request request;
+  PathParams params;
+  std::string request_id;
+  boost::asio::ip::address remote_address;
+};
+
+/// Takes ownership of the connection (the stream's executor is the connection's strand). Called
+/// on that strand; must not block.
+using UpgradeHandler = std::function<void(boost::beast::tcp_stream, UpgradeRequest)>;
+
 struct RouteOptions {
   /// Largest request body this route accepts; nullopt means the server's default limit.
-  std::optional<std::size_t> max_body_bytes;
+  std::optional<std::size_t> max_body_bytes{};
   /// Refuse with 401 before reading the body when no `Authorization: Bearer` header is present,
   /// so anonymous clients cannot make the server buffer large bodies. (The handler still
   /// verifies the token.)
   bool requires_bearer = false;
+  /// When set, a WebSocket upgrade request on this route is handed to it (after the Origin is
+  /// checked against the CORS allowlist) instead of calling the handler.
+  UpgradeHandler on_upgrade{};
 };
 
 class Router {

@@ -1,0 +1,619 @@
+#include "api/chatroom_routes.hpp"
+
+#include <charconv>
+#include <fstream>
+#include <limits>
+#include <system_error>
+
+#include "chat/text_rules.hpp"
+#include "core/random.hpp"
+#include "media/image_probe.hpp"
+#include "net/json_body.hpp"
+#include "net/multipart.hpp"
+
+namespace parley::api {
+
+namespace asio = boost::asio;
+namespace http = net::http;
+namespace json = boost::json;
+namespace fs = std::filesystem;
+using net::RequestContext;
+using net::Response;
+
+namespace {
+
+constexpr std::int64_t kMaxId = std::numeric_limits<std::int64_t>::max();
+constexpr net::StringRule kSecret{.min_length = 1, .max_length = 1024, .trim = false};
+// Trimming and the length rule are the service's (check_room_name); this only bounds the input.
+constexpr net::StringRule kRoomName{.min_length = 0, .max_length = 1000, .trim = false};
+constexpr net::StringRule kInviteCode{.min_length = 1, .max_length = 128};
+// Room photos bigger than this are refused from their header, before any pixel is decoded.
+constexpr std::uint32_t kMaxPhotoSide = 4096;
+constexpr std::uint64_t kMaxPhotoPixels = 4096ULL * 4096ULL;
+constexpr std::size_t kMaxSearchLength = 100;
+constexpr std::int64_t kMaxSearchOffset = 100'000;
+
+Response fail_with(const Error& error, const RequestContext& ctx, core::Logger* log = nullptr) {
+  if (log != nullptr && (error.code == Errc::internal || error.code == Errc::forbidden ||
+                         error.code == Errc::unavailable)) {
+    // The client only sees the request id for internal errors: the cause must be here.
+    log->log(error.code == Errc::forbidden ? core::LogLevel::warning : core::LogLevel::error,
+             "request_failed",
+             {{"request_id", ctx.request_id},
+              {"code", to_code(error.code)},
+              {"detail", error.message},
+              {"path", ctx.path}});
+  }
+  auto res = net::error_response(error, ctx.request_id, ctx.request.version());
+  if (error.code == Errc::unauthorized) res.set(http::field::www_authenticate, "Bearer");
+  return res;
+}
+
+Response ok_json(const RequestContext& ctx, json::object body,
+                 http::status status = http::status::ok) {
+  return net::json_response(status, body, ctx.request.version());
+}
+
+// A required positive integer id field ("chatroom_id", "user_id").
+Result<std::int64_t> required_id(const json::object& body, std::string_view name) {
+  auto value = net::optional_int(body, name, 1, kMaxId);
+  if (!value) return value.error();
+  if (!value->has_value()) {
+    return fail(Errc::validation_failed, "field '" + std::string(name) + "' is required");
+  }
+  return **value;
+}
+
+// The {id} of the path. Anything but a positive integer names no room.
+Result<std::int64_t> path_room_id(const RequestContext& ctx) {
+  const std::string_view text = ctx.params.get("id");
+  std::int64_t id = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+  if (ec != std::errc() || end != text.data() + text.size() || id < 1) {
+    return fail(Errc::not_found, "no such chat room");
+  }
+  return id;
+}
+
+// A number field (integer or not); nullopt when absent or null.
+Result<std::optional<double>> optional_number(const json::object& body, std::string_view name) {
+  const auto* value = body.if_contains(name);
+  if (value == nullptr || value->is_null()) return std::optional<double>{};
+  if (value->is_double()) return std::optional<double>(value->get_double());
+  if (value->is_int64()) return std::optional<double>(static_cast<double>(value->get_int64()));
+  if (value->is_uint64()) return std::optional<double>(static_cast<double>(value->get_uint64()));
+  return fail(Errc::validation_failed, "field '" + std::string(name) + "' must be a number");
+}
+
+// The optional "location" object of a new room; ranges are the service's to check.
+Result<std::optional<chat::Location>> optional_location(const json::object& body) {
+  const auto* value = body.if_contains("location");
+  if (value == nullptr || value->is_null()) return std::optional<chat::Location>{};
+  if (!value->is_object()) {
+    return fail(Errc::validation_failed, "field 'location' must be an object");
+  }
+  const auto& object = value->get_object();
+  auto latitude = optional_number(object, "latitude");
+  if (!latitude) return latitude.error();
+  auto longitude = optional_number(object, "longitude");
+  if (!longitude) return longitude.error();
+  if (!*latitude || !*longitude) {
+    return fail(Errc::validation_failed, "field 'location' needs latitude and longitude");
+  }
+  auto radius = optional_number(object, "radius_km");
+  if (!radius) return radius.error();
+  auto venue = net::optional_string(object, "venue", {.min_length = 1, .max_length = 200});
+  if (!venue) return venue.error();
+  chat::Location location;
+  location.latitude = **latitude;
+  location.longitude = **longitude;
+  location.radius_km = *radius;
+  location.venue = std::move(*venue);
+  return std::optional<chat::Location>(std::move(location));
+}
+
+// One parameter of an application/x-www-form-urlencoded query ('+' is a space), decoded;
+// nullopt when absent. Errors: invalid_request for a bad %-escape or text that is not UTF-8.
+Result<std::optional<std::string>> query_param(std::string_view query, std::string_view name) {
+  const auto decode = [](std::string_view in) -> std::optional<std::string> {
+    std::string out;
+    for (std::size_t i = 0; i < in.size(); ++i) {
+      if (in[i] == '+') {
+        out += ' ';
+      } else if (in[i] == '%') {
+        unsigned value = 0;
+        if (i + 2 >= in.size()) return std::nullopt;  // needs two hex digits
+        const auto [end, ec] = std::from_chars(in.data() + i + 1, in.data() + i + 3, value, 16);
+        if (ec != std::errc() || end != in.data() + i + 3) return std::nullopt;
+        out += static_cast<char>(value);
+        i += 2;
+      } else {
+        out += in[i];
+      }
+    }
+    return out;
+  };
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+    const auto eq = pair.find('=');
+    auto key = decode(pair.substr(0, eq));
+    if (!key) return fail(Errc::invalid_request, "malformed query string");
+    if (*key != name) continue;
+    auto value = decode(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1));
+    if (!value || !chat::is_valid_utf8(*value)) {
+      return fail(Errc::invalid_request, "malformed query parameter '" + std::string(name) + "'");
+    }
+    return std::optional<std::string>(std::move(*value));
+  }
+  return std::optional<std::string>{};
+}
+
+Result<std::int64_t> query_int(std::string_view query, std::string_view name, std::int64_t fallback,
+                               std::int64_t min, std::int64_t max) {
+  auto text = query_param(query, name);
+  if (!text) return text.error();
+  if (!text->has_value() || (*text)->empty()) return fallback;
+  std::int64_t value = 0;
+  const auto& s = **text;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+  if (ec != std::errc() || end != s.data() + s.size() || value < min || value > max) {
+    return fail(Errc::validation_failed, "query parameter '" + std::string(name) +
+                                             "' must be an integer from " + std::to_string(min) +
+                                             " to " + std::to_string(max));
+  }
+  return value;
+}
+
+// Writes `bytes` to `folder/name` through a temporary file and a rename, so a crash never
+// leaves a half-written photo behind a name the database points at.
+Result<void> write_file_atomically(const fs::path& folder, const std::string& name,
+                                   std::string_view bytes) {
+  std::error_code ec;
+  fs::create_directories(folder, ec);
+  const fs::path temporary = folder / ("." + name + ".part");
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    out.flush();
+    if (!out) {
+      fs::remove(temporary, ec);
+      return fail(Errc::internal, "cannot write the uploaded file");
+    }
+  }
+  fs::rename(temporary, folder / name, ec);
+  if (ec) {
+    fs::remove(temporary, ec);
+    return fail(Errc::internal, "cannot store the uploaded file");
+  }
+  return {};
+}
+
+// Names come from the database and are ours, but a name with a separator is never a path.
+void remove_photo(const fs::path& folder, const std::optional<std::string>& name) {
+  if (!name || name->empty() || name->find('/') != std::string::npos) return;
+  std::error_code ec;
+  fs::remove(folder / *name, ec);
+}
+
+json::object room_reply(const chat::Chatroom& room, const ChatroomRoutesDeps& deps) {
+  return {{"chatroom", chat::to_json(room, deps.public_base_url)}};
+}
+
+// --- rooms and membership --------------------------------------------------------------------
+
+asio::awaitable<Response> do_create(const ChatroomRoutesDeps& deps, RequestContext& ctx) {
+  auto principal = co_await authenticate(deps.accounts, ctx);
+  if (!principal) co_return fail_with(principal.error(), ctx);
+  auto body = net::parse_json_object(ctx.request);
+  if (!body) co_return fail_with(body.error(), ctx);
+  auto name = net::required_string(*body, "name", kRoomName);
+  if (!name) co_return fail_with(name.error(), ctx);
+  auto is_private = net::optional_bool(*body, "is_private");
+  if (!is_private) co_return fail_with(is_private.error(), ctx);
+  auto password = net::optional_string(*body, "password", kSecret);
+  if (!password) co_return fail_with(password.error(), ctx);
+  auto location = optional_location(*body);
+  if (!location) co_return fail_with(location.error(), ctx);
+  chat::CreateChatroomInput input;
+  input.name = std::move(*name);
+  input.is_private = is_private->value_or(false);
+  input.password = std::move(*password);
+  input.location = std::move(*location);
+  auto job = [&rooms = deps.chatrooms, user = principal->user_id, input = std::move(input)]() {
+    return rooms.create(user, input);
+  };
+  auto room = co_await deps.workers.run(std::move(job));
+  if (!room) co_return fail_with(room.error(), ctx, &deps.log);
+  deps.log.info(
+      "chatroom_created",
+      {{"request_id", ctx.request_id}, {"chatroom_id", room->id}, {"user_id", principal->user_id}});
+  co_return ok_json(ctx, room_reply(*room, deps), http::status::created);
+}
+
+asio::awaitable<Response> do_join(const ChatroomRoutesDeps& deps, RequestContext& ctx) {
+  auto principal = co_await authenticate(deps.accounts, ctx);
+  if (!principal) co_return fail_with(principal.error(), ctx);
+  auto body = net::parse_json_object(ctx.request);
+  if (!body) co_return fail_with(body.error(), ctx);
+  auto room_id = required_id(*body, "chatroom_id");
+  if (!room_id) co_return fail_with(room_id.error(), ctx);
+  auto password = net::optional_string(*body, "password", kSecret);
+  if (!password) co_return fail_with(password.error(), ctx);
+  auto invite = net::optional_string(*body, "invite_code", kInviteCode);
+  if (!invite) co_return fail_with(invite.error(), ctx);
+  chat::JoinCredentials credentials{std::move(*password), std::move(*invite)};
+  auto job = [&rooms = deps.chatrooms, room_id = *room_id, user = principal->user_id,
+              credentials = std::move(credentials)]() {
+    return rooms.join(room_id, user, credentials);
+  };
+  auto joined = co_await deps.workers.run(std::move(job));
+  if (!joined) co_return fail_with(joined.error(), ctx, &deps.log);
+  auto reply = room_reply(joined->room, deps);
+  reply["role"] = chat::to_string(joined->role);
+  co_return ok_json(ctx, std::move(reply));
+}
+
+asio::awaitable<Response> do_leave(const ChatroomRoutesDeps& deps, RequestContext& ctx) {
+  auto principal = co_await authenticate(deps.accounts, ctx);
+  if (!principal) co_return fail_with(principal.error(), ctx);
+  auto body = net::parse_json_object(ctx.request);
+  if (!body) co_return fail_with(body.error(), ctx);
+  auto room_id = required_id(*body, "chatroom_id");
+  if (!room_id) co_return fail_with(room_id.error(), ctx);
+  auto job = [&rooms = deps.chatrooms, room_id = *room_id, user = principal->user_id,
+              folder = deps.photo_folder]() -> Result<chat::Left> {
+    auto left = rooms.leave(room_id, user);
+    if (left) remove_photo(folder, left->photo_to_remove);
+    return left;
+  };
+  auto left = co_await deps.workers.run(std::move(job));
+  if (!left) co_return fail_with(left.error(), ctx, &deps.log);
+  co_return ok_json(ctx, {{"status", "left"}, {"room_deleted", left->room_deleted}});
+}
+
+asio::awaitable<Response> do_messages(const ChatroomRoutesDeps& deps, RequestContext& ctx) {
+  auto principal = co_await authenticate(deps.accounts, ctx);
+  if (!principal) co_return fail_with(principal.error(), ctx);
+  auto body = net::parse_json_object(ctx.request);
+  if (!body) co_return fail_with(body.error(), ctx);
+  auto room_id = required_id(*body, "chatroom_id");
+  if (!room_id) co_return fail_with(room_id.error(), ctx);
+  auto before = net::optional_int(*body, "before", 1, kMaxId);
+  if (!before) co_return fail_with(before.error(), ctx);
+  auto limit = net::optional_int(*body, "limit", 1, kMaxId);
+  if (!limit) co_return fail_with(limit.error(), ctx);
+  // Larger limits are capped rather than refused: clients ask for "as many as you give".
+  const auto page_size = static_cast<std::size_t>(std::min<std::int64_t>(
+      limit->value_or(chat::kDefaultPageSize), static_cast<std::int64_t>(chat::kMaxPageSize)));
+  auto job = [&rooms = deps.chatrooms, room_id = *room_id, user = principal->user_id,
+              before = *before,
+              page_size]() { return rooms.messages(room_id, user, before, page_size); };
+  auto page = co_await deps.workers.run(std::move(job));
+  if (!page) co_return fail_with(page.error(), ctx, &deps.log);
+  json::array messages;
+  messages.reserve(page->messages.size());
+  for (const auto& message : page->messages) {
+    messages.push_back(chat::to_json(message, deps.public_base_url));
+  }
+  json::object reply{{"messages", std::move(messages)}};
+  reply["next_before"] = page->next_before ? json::value(*page->next_before) : json::value(nullptr);
+  co_return ok_json(ctx, std::move(reply));
+}
+
+asio::awaitable<Response> do_search(const ChatroomRoutesDeps& deps, RequestContext& ctx) {
+  auto principal = co_await authenticate(deps.accounts, ctx);
+  if (!principal) co_return fail_with(principal.error(), ctx);
+  auto q = query_param(ctx.query, "q");
+  if (!q) co_return fail_with(q.error(), ctx);
+  const std::string needle = q->value_or("");
+  if (chat::code_points(needle) > kMaxSearchLength) {
+    co_return fail_with(fail(Errc::validation_failed, "query parameter 'q' is too long"), ctx);
+  }
+  auto limit = query_int(ctx.query, "limit", 20, 1, static_cast<std::int64_t>(chat::kMaxPageSize));
+  if (!limit) co_return fail_with(limit.error(), ctx);
+  auto offset = query_int(ctx.query, "offset", 0, 0, kMaxSearchOffset);
+  if (!offset) co_return fail_with(offset.error(), ctx);
+  auto job = [&rooms = deps.chatrooms, needle, limit = *limit, offset = *offset]() {
+    return rooms.search_public(needle, static_cast<std::size_t>(limit),
+                               static_cast<std::size_t>(offset));
+  };
+  auto found = co_await deps.workers.run(std::move(job));
+  if (!found) co_return fail_with(found.error(), ctx, &deps.log);
+  json::array rooms;
+  for (const auto& room : found->rooms) rooms.push_back(chat::to_json(room, deps.public_base_url));
+  json::object reply{{"chatrooms", std::move(rooms)}, {"limit", *limit}, {"offset", *offset}};
+  reply["next_offset"] = found->has_more
+                             ? json::value(*offset + static_cast<std::int64_t>(found->rooms.size()))
+                             : json::value(nullptr);
+  co_return ok_json(ctx, std::move(reply));
+}
+
+asio::awaitable<Response> do_details(const ChatroomRoutesDeps& deps, RequestContext& ctx) {
+  auto principal = co_await authenticate(deps.accounts, ctx);
+  if (!principal) co_return fail_with(principal.error(), ctx);
+  auto room_id = path_room_id(ctx);
+  if (!room_id) co_return fail_with(room_id.error(), ctx);
+  auto job = [&rooms = deps.chatrooms, room_id = *room_id, user = principal->user_id]() {
+    return rooms.details(room_id, user);
+  };
+  auto details = co_await deps.workers.run(std::move(job));
+  if (!details) co_return fail_with(details.error(), ctx, &deps.log);
+  auto reply = room_reply(details->room, deps);
+  reply["role"] =
+      details->viewer ? json::value(chat::to_string(details->viewer->role)) : json::value(nullptr);
+  json::array members;
+  for (const auto& m : details->members) members.push_back(to_json(m, deps.public_base_url));
+  reply["members"] = std::move(members);
+  if (details->viewer && details->viewer->role != chat::Role::member) {
+    json::array banned;
+    for (const auto& m : details->banned) banned.push_back(to_json(m, deps.public_base_url));
+    reply["banned"] = std::move(banned);
+  }
+  co_return ok_json(ctx, std::move(reply));
+}
+
+// --- management ------------------------------------------------------------------------------
+
+enum class MemberAction { kick, ban, unban, promote, demote, transfer };
+
+asio::awaitable<Response> do_member_action(const ChatroomRoutesDeps& deps, RequestContext& ctx,
+                                           MemberAction action) {
+  auto principal = co_await authenticate(deps.accounts, ctx);
+  if (!principal) co_return fail_with(principal.error(), ctx);
+  auto room_id = path_room_id(ctx);
+  if (!room_id) co_return fail_with(room_id.error(), ctx);
+  auto body = net::parse_json_object(ctx.request);
+  if (!body) co_return fail_with(body.error(), ctx);
+  auto target = required_id(*body, "user_id");
+  if (!target) co_return fail_with(target.error(), ctx);
+  // The reply: what happened, and the target's role where it changed.
+  struct Outcome {
+    std::string status;
+    std::optional<chat::Role> role;
+  };
+  auto job = [&rooms = deps.chatrooms, room_id = *room_id, actor = principal->user_id,
+              target = *target, action]() -> Result<Outcome> {
+    const auto done = [](Result<void> r, const char* status) -> Result<Outcome> {
+      if (!r) return r.error();
+      return Outcome{status, std::nullopt};
+    };
+    const auto role = [](Result<chat::Membership> r, const char* status) -> Result<Outcome> {
+      if (!r) return r.error();
+      return Outcome{status, r->role};
+    };
+    switch (action) {
+      case MemberAction::kick:
+        return done(rooms.kick(room_id, actor, target), "kicked");
+      case MemberAction::ban:
+        return done(rooms.ban(room_id, actor, target), "banned");
+      case MemberAction::unban:
+        return done(rooms.unban(room_id, actor, target), "unbanned");
+      case MemberAction::promote:
+        return role(rooms.promote(room_id, actor, target), "promoted");
+      case MemberAction::demote:
+        return role(rooms.demote(room_id, actor, target), "demoted");
+      case MemberAction::transfer: {
+        auto r = done(rooms.transfer_ownership(room_id, actor, target), "transferred");
+        if (r) r->role = chat::Role::owner;
+        return r;
+      }
+    }
+    return fail(Errc::internal, "unknown member action");
+  };
+  auto outcome = co_await deps.workers.run(std::move(job));
+  if (!outcome) co_return fail_with(outcome.error(), ctx, &deps.log);
+  deps.log.info("chatroom_member_action", {{"request_id", ctx.request_id},
+                                           {"chatroom_id", *room_id},
+                                           {"actor_id", principal->user_id},
+                                           {"user_id", *target},
+                                           {"action", outcome->status}});
+  json::object reply{{"status", outcome->status}, {"chatroom_id", *room_id}, {"user_id", *target}};
+  if (outcome->role) reply["role"] = chat::to_string(*outcome->role);
+  co_return ok_json(ctx, std::move(reply));
+}
+
+template <MemberAction action>
+asio::awaitable<Response> member_action(const ChatroomRoutesDeps& deps, RequestContext& ctx) {
+  return do_member_action(deps, ctx, action);
+}
+
+asio::awaitable<Response> do_create_invite(const ChatroomRoutesDeps& deps, RequestContext& ctx) {
+  auto principal = co_await authenticate(deps.accounts, ctx);
+  if (!principal) co_return fail_with(principal.error(), ctx);
+  auto room_id = path_room_id(ctx);
+  if (!room_id) co_return fail_with(room_id.error(), ctx);
+  chat::InviteOptions options;
+  if (!ctx.request.body().empty()) {
+    auto body = net::parse_json_object(ctx.request);
+    if (!body) co_return fail_with(body.error(), ctx);
+    // Ranges are the service's rule; these bounds only keep the arithmetic sane.
+    auto lifetime = net::optional_int(*body, "expires_in_s", 1, 10LL * 365 * 24 * 3600);
+    if (!lifetime) co_return fail_with(lifetime.error(), ctx);
+    auto max_uses = net::optional_int(*body, "max_uses", 1, chat::kMaxInviteUses);
+    if (!max_uses) co_return fail_with(max_uses.error(), ctx);
+    if (*lifetime) options.lifetime = std::chrono::seconds(**lifetime);
+    options.max_uses = *max_uses;
+  }
+  auto job = [&rooms = deps.chatrooms, room_id = *room_id, actor = principal->user_id, options]() {
+    return rooms.create_invite(room_id, actor, options);
+  };
+  auto invite = co_await deps.workers.run(std::move(job));
+  if (!invite) co_return fail_with(invite.error(), ctx, &deps.log);
+  co_return ok_json(ctx, chat::to_json(*invite), http::status::created);
+}
+
+asio::awaitable<Response> do_list_invites(const ChatroomRoutesDeps& deps, RequestContext& ctx) {
+  auto principal = co_await authenticate(deps.accounts, ctx);
+  if (!principal) co_return fail_with(principal.error(), ctx);
+  auto room_id = path_room_id(ctx);
+  if (!room_id) co_return fail_with(room_id.error(), ctx);
+  auto job = [&rooms = deps.chatrooms, room_id = *room_id, actor = principal->user_id]() {
+    return rooms.invites(room_id, actor);
+  };
+  auto invites = co_await deps.workers.run(std::move(job));
+  if (!invites) co_return fail_with(invites.error(), ctx, &deps.log);
+  json::array items;
+  for (const auto& invite : *invites) items.push_back(chat::to_json(invite));
+  co_return ok_json(ctx, {{"invites", std::move(items)}});
+}
+
+asio::awaitable<Response> do_revoke_invite(const ChatroomRoutesDeps& deps, RequestContext& ctx) {
+  auto principal = co_await authenticate(deps.accounts, ctx);
+  if (!principal) co_return fail_with(principal.error(), ctx);
+  auto room_id = path_room_id(ctx);
+  if (!room_id) co_return fail_with(room_id.error(), ctx);
+  auto job = [&rooms = deps.chatrooms, room_id = *room_id, actor = principal->user_id,
+              code = std::string(ctx.params.get("code"))]() {
+    return rooms.revoke_invite(room_id, actor, code);
+  };
+  auto revoked = co_await deps.workers.run(std::move(job));
+  if (!revoked) co_return fail_with(revoked.error(), ctx, &deps.log);
+  co_return ok_json(ctx, {{"status", "revoked"}});
+}
+
+asio::awaitable<Response> do_rename(const ChatroomRoutesDeps& deps, RequestContext& ctx) {
+  auto principal = co_await authenticate(deps.accounts, ctx);
+  if (!principal) co_return fail_with(principal.error(), ctx);
+  auto room_id = path_room_id(ctx);
+  if (!room_id) co_return fail_with(room_id.error(), ctx);
+  auto body = net::parse_json_object(ctx.request);
+  if (!body) co_return fail_with(body.error(), ctx);
+  auto name = net::required_string(*body, "name", kRoomName);
+  if (!name) co_return fail_with(name.error(), ctx);
+  auto job = [&rooms = deps.chatrooms, room_id = *room_id, actor = principal->user_id,
+              name = std::move(*name)]() { return rooms.rename(room_id, actor, name); };
+  auto room = co_await deps.workers.run(std::move(job));
+  if (!room) co_return fail_with(room.error(), ctx, &deps.log);
+  co_return ok_json(ctx, room_reply(*room, deps));
+}
+
+asio::awaitable<Response> do_delete(const ChatroomRoutesDeps& deps, RequestContext& ctx) {
+  auto principal = co_await authenticate(deps.accounts, ctx);
+  if (!principal) co_return fail_with(principal.error(), ctx);
+  auto room_id = path_room_id(ctx);
+  if (!room_id) co_return fail_with(room_id.error(), ctx);
+  auto job = [&rooms = deps.chatrooms, room_id = *room_id, actor = principal->user_id,
+              folder = deps.photo_folder]() -> Result<bool> {
+    auto photo = rooms.remove(room_id, actor);
+    if (!photo) return photo.error();
+    remove_photo(folder, *photo);
+    return true;
+  };
+  auto done = co_await deps.workers.run(std::move(job));
+  if (!done) co_return fail_with(done.error(), ctx, &deps.log);
+  deps.log.info(
+      "chatroom_deleted",
+      {{"request_id", ctx.request_id}, {"chatroom_id", *room_id}, {"user_id", principal->user_id}});
+  co_return ok_json(ctx, {{"status", "deleted"}});
+}
+
+asio::awaitable<Response> do_upload_photo(const ChatroomRoutesDeps& deps, RequestContext& ctx) {
+  auto principal = co_await authenticate(deps.accounts, ctx);
+  if (!principal) co_return fail_with(principal.error(), ctx);
+  auto room_id = path_room_id(ctx);
+  if (!room_id) co_return fail_with(room_id.error(), ctx);
+  auto job = [&deps, &request = ctx.request, room_id = *room_id,
+              actor = principal->user_id]() -> Result<chat::Chatroom> {
+    // Permission first: nobody without the right gets a file written.
+    if (auto allowed = deps.chatrooms.check_can_manage(room_id, actor); !allowed) {
+      return allowed.error();
+    }
+    auto parts = net::parse_multipart(request[http::field::content_type], request.body(),
+                                      {.max_parts = 4, .max_total_bytes = deps.max_photo_bytes});
+    if (!parts) return parts.error();
+    const net::FormPart* file = net::find_part(*parts, "photo");
+    if (file == nullptr) return fail(Errc::validation_failed, "form field 'photo' is required");
+    // The type comes from the bytes, never from the name or the declared Content-Type.
+    auto image = media::probe_image(file->data);
+    if (!image) return image.error();
+    if (auto ok = media::check_dimensions(*image, kMaxPhotoSide, kMaxPhotoSide, kMaxPhotoPixels);
+        !ok) {
+      return ok.error();
+    }
+    const std::string name = core::random_hex(16) + std::string(image->extension);
+    if (auto written = write_file_atomically(deps.photo_folder, name, file->data); !written) {
+      return written.error();
+    }
+    auto change = deps.chatrooms.set_photo(room_id, actor, name);
+    if (!change) {
+      remove_photo(deps.photo_folder, name);
+      return change.error();
+    }
+    remove_photo(deps.photo_folder, change->previous);
+    return std::move(change->room);
+  };
+  auto room = co_await deps.workers.run(std::move(job));
+  if (!room) co_return fail_with(room.error(), ctx, &deps.log);
+  co_return ok_json(ctx, room_reply(*room, deps));
+}
+
+// Room photos are public like avatars (they show in room lists). Names are ours: 32 hex digits
+// and an extension; anything else is not found.
+asio::awaitable<Response> do_get_photo(const ChatroomRoutesDeps& deps, RequestContext& ctx) {
+  const std::string name(ctx.params.get("file"));
+  const auto dot = name.find('.');
+  const std::string stem = name.substr(0, dot);
+  const std::string extension = dot == std::string::npos ? "" : name.substr(dot);
+  const bool valid_stem =
+      stem.size() == 32 && stem.find_first_not_of("0123456789abcdef") == std::string::npos;
+  std::string_view type;
+  if (extension == ".png") type = "image/png";
+  if (extension == ".jpg") type = "image/jpeg";
+  if (extension == ".webp") type = "image/webp";
+  if (!valid_stem || type.empty()) {
+    co_return fail_with(fail(Errc::not_found, "no such photo"), ctx);
+  }
+  auto job = [path = deps.photo_folder / name]() -> Result<std::string> {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return fail(Errc::not_found, "no such photo");
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  auto bytes = co_await deps.workers.run(std::move(job));
+  if (!bytes) co_return fail_with(bytes.error(), ctx);
+  Response res{http::status::ok, ctx.request.version()};
+  res.set(http::field::content_type, type);
+  res.set(http::field::cache_control, "public, max-age=86400, immutable");
+  res.set("Content-Security-Policy", "sandbox");
+  res.body() = std::move(*bytes);
+  res.prepare_payload();
+  co_return res;
+}
+
+}  // namespace
+
+void add_chatroom_routes(net::Router& router, const ChatroomRoutesDeps& deps) {
+  // Handlers receive `deps` by reference: it is owned by the composition root and outlives the
+  // server. Each lambda only forwards to a named coroutine (no captures used after suspension).
+  const ChatroomRoutesDeps* d = &deps;
+  const auto route = [&router, d](http::verb method, std::string path, auto handler,
+                                  net::RouteOptions options = {}) {
+    router.add(
+        method, std::move(path), [d, handler](RequestContext& ctx) { return handler(*d, ctx); },
+        options);
+  };
+  using enum MemberAction;
+  route(http::verb::post, "/api/create-chatroom", do_create);
+  route(http::verb::post, "/api/join-chatroom", do_join);
+  route(http::verb::post, "/api/leave-chatroom", do_leave);
+  route(http::verb::post, "/api/get-chatroom-messages", do_messages);
+  route(http::verb::get, "/api/chatrooms", do_search);
+  route(http::verb::get, "/api/chatrooms/{id}", do_details);
+  route(http::verb::delete_, "/api/chatrooms/{id}", do_delete);
+  route(http::verb::post, "/api/chatrooms/{id}/invites", do_create_invite);
+  route(http::verb::get, "/api/chatrooms/{id}/invites", do_list_invites);
+  route(http::verb::delete_, "/api/chatrooms/{id}/invites/{code}", do_revoke_invite);
+  route(http::verb::post, "/api/chatrooms/{id}/kick", member_action<kick>);
+  route(http::verb::post, "/api/chatrooms/{id}/ban", member_action<ban>);
+  route(http::verb::post, "/api/chatrooms/{id}/unban", member_action<unban>);
+  route(http::verb::post, "/api/chatrooms/{id}/promote", member_action<promote>);
+  route(http::verb::post, "/api/chatrooms/{id}/demote", member_action<demote>);
+  route(http::verb::post, "/api/chatrooms/{id}/transfer-ownership", member_action<transfer>);
+  route(http::verb::post, "/api/chatrooms/{id}/rename", do_rename);
+  route(http::verb::post, "/api/chatrooms/{id}/photo", do_upload_photo,
+        {.max_body_bytes = deps.max_photo_bytes + 64 * 1024, .requires_bearer = true});
+  route(http::verb::get, "/uploads/chatroom_photo/{file}", do_get_photo);
+}
+
+}  // namespace parley::api

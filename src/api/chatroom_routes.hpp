@@ -1,0 +1,33 @@
+#pragma once
+// Chat rooms over HTTP (the REST half of real-time chat): create, join, leave, history, public
+// search, and management by the owner and admins (invitations, kick, ban, roles, rename, photo,
+// deletion). Handlers parse and validate, call chat::ChatroomService on the worker pool, and
+// shape the reply; the rules live in chat/.
+
+#include <cstddef>
+#include <filesystem>
+#include <string>
+
+#include "api/account_routes.hpp"
+#include "chat/chatroom_service.hpp"
+#include "core/log.hpp"
+#include "core/worker_pool.hpp"
+#include "net/router.hpp"
+
+namespace parley::api {
+
+struct ChatroomRoutesDeps {
+  const AccountRoutesDeps& accounts;  ///< for authenticate()
+  chat::ChatroomService& chatrooms;
+  core::WorkerPool& workers;
+  core::Logger& log;
+  std::string public_base_url;         ///< BACKEND_URL, for absolute photo and avatar URLs
+  std::filesystem::path photo_folder;  ///< UPLOAD_DIR/chatroom_photo
+  std::size_t max_photo_bytes = 5 * 1024 * 1024;
+};
+
+/// Registers every chat-room route. `deps` must outlive the router (the composition root owns
+/// both).
+void add_chatroom_routes(net::Router& router, const ChatroomRoutesDeps& deps);
+
+}  // namespace parley::api

@@ -1,0 +1,234 @@
+#pragma once
+// The chat-room service: rooms, membership and its roles, invitations, bans, and the stored
+// message history that both the REST API and the real-time layer use. It knows nothing of HTTP
+// or sockets.
+//
+// Blocking: every method BLOCKS on the database (and create/join on bcrypt): call them on the
+// worker pool, never on a network thread.
+// Thread-safety: every method is thread-safe (each call leases its own connection; the password
+// throttle is internally locked). Changes that need a consistent view of a room (roles, bans,
+// invitations, the message sequence) run in one transaction that first locks the room's row, so
+// concurrent actions on one room are serialized.
+// Errors (all methods): Errc::not_found for an unknown room; Errc::forbidden when the caller is
+// not a member, is banned, or lacks the role; Errc::validation_failed for bad input, or for an
+// action on oneself that makes no sense; Errc::conflict for a state conflict; plus the storage
+// errors of store::Connection (busy, unavailable, timeout, internal).
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "auth/password_hasher.hpp"
+#include "chat/chatroom.hpp"
+#include "chat/chatroom_observer.hpp"
+#include "core/clock.hpp"
+#include "core/failure_counter.hpp"
+#include "store/database.hpp"
+
+namespace parley::chat {
+
+struct ChatroomSettings {
+  /// Wrong room passwords per user and room within failure_window; the next try is refused
+  /// (429) until the window slides. Per user *and* room: one user cannot lock others out.
+  std::size_t max_password_failures = 10;
+  std::chrono::minutes failure_window{15};
+  /// Invitations without an explicit lifetime expire after this long.
+  std::chrono::seconds default_invite_lifetime{std::chrono::hours(24 * 7)};
+  std::chrono::seconds max_invite_lifetime{std::chrono::hours(24 * 30)};
+};
+
+/// Field limits, shared with the HTTP layer.
+inline constexpr std::size_t kMaxRoomNameLength = 100;      ///< code points, after trimming
+inline constexpr std::size_t kMaxRoomPasswordBytes = 1024;  ///< bcrypt input is pre-hashed
+inline constexpr std::size_t kMaxMessageBytes = 4096;
+inline constexpr std::size_t kDefaultPageSize = 50;
+inline constexpr std::size_t kMaxPageSize = 100;
+inline constexpr std::size_t kMaxRecoveryBatch = 500;
+inline constexpr std::int64_t kMaxInviteUses = 10'000;
+
+struct CreateChatroomInput {
+  std::string name;
+  bool is_private = false;
+  /// Only for private rooms: whoever knows it may join.
+  std::optional<std::string> password;
+  std::optional<Location> location;
+};
+
+/// What a join attempt carries for a private room.
+struct JoinCredentials {
+  std::optional<std::string> password;
+  std::optional<std::string> invite_code;
+};
+
+struct Joined {
+  Chatroom room;
+  Role role = Role::member;
+  bool newly_joined = false;  ///< false when the user already was a member (idempotent join)
+};
+
+struct Left {
+  bool room_deleted = false;  ///< the owner was the last member: the room is gone
+  std::optional<std::string> photo_to_remove;
+};
+
+struct RoomDetails {
+  Chatroom room;
+  std::optional<Membership> viewer;  ///< the caller's membership (nullopt: not a member)
+  std::vector<Member> members;       ///< current members, oldest first
+  std::vector<Member> banned;        ///< only filled for the owner and admins
+};
+
+struct RoomSearch {
+  std::vector<Chatroom> rooms;
+  bool has_more = false;
+};
+
+struct InviteOptions {
+  std::optional<std::chrono::seconds> lifetime;  ///< default: settings.default_invite_lifetime
+  std::optional<std::int64_t> max_uses;          ///< nullopt: unlimited
+};
+
+struct PhotoChange {
+  Chatroom room;
+  std::optional<std::string> previous;  ///< the replaced file name, to remove from disk
+};
+
+class ChatroomService {
+ public:
+  /// `database`, `hasher` and `clock` must outlive the service.
+  ChatroomService(store::Database& database, const auth::PasswordHasher& hasher,
+                  const core::Clock& clock, ChatroomSettings settings = {});
+  ChatroomService(const ChatroomService&) = delete;
+  ChatroomService& operator=(const ChatroomService&) = delete;
+
+  /// Sets who is told about committed changes (nullptr: nobody). The observer must outlive the
+  /// service or be replaced first. Thread-safe; calls already running may still use the
+  /// previous observer.
+  void set_observer(ChatroomObserver* observer) noexcept;
+
+  // --- rooms and membership ------------------------------------------------------------------
+
+  /// Creates a room whose creator becomes its owner. Runs bcrypt for a password.
+  /// Errors: validation_failed (name empty or longer than kMaxRoomNameLength after trimming,
+  /// control characters, a password on a public room, location out of range).
+  Result<Chatroom> create(std::int64_t creator_id, const CreateChatroomInput& input);
+
+  /// Joins a room: a public one freely; a private one with its password (bcrypt, throttled per
+  /// user and room) or a valid invitation (not revoked, not expired, not used up; redeemed in
+  /// the joining transaction). Already a member: succeeds without change (no invitation use).
+  /// Errors: not_found; forbidden (banned, wrong password, bad invitation, no credentials);
+  /// rate_limited (too many wrong passwords, with retry_after).
+  Result<Joined> join(std::int64_t room_id, std::int64_t user_id, const JoinCredentials& input);
+
+  /// Leaves a room. The owner must transfer ownership first, unless they are the last member:
+  /// then the room is deleted. Errors: not_found (room, or not a member); conflict (owner with
+  /// other members). Notifies member_removed("left") or room_deleted.
+  Result<Left> leave(std::int64_t room_id, std::int64_t user_id);
+
+  /// The room. Errors: not_found.
+  Result<Chatroom> find(std::int64_t room_id);
+
+  /// The room with its members, for `viewer_id`. Anyone may see a public room; only members a
+  /// private one. Errors: not_found; forbidden (banned, or private and not a member).
+  Result<RoomDetails> details(std::int64_t room_id, std::int64_t viewer_id);
+
+  /// Public rooms whose name contains `query` (case-insensitive; `%`, `_` and `\` match
+  /// literally; empty matches all), newest first. `limit` is capped at kMaxPageSize.
+  Result<RoomSearch> search_public(std::string_view query, std::size_t limit, std::size_t offset);
+
+  /// The user's membership row, including a ban (banned = true). Errors: not_found when there is
+  /// none (or no such room).
+  Result<Membership> membership(std::int64_t room_id, std::int64_t user_id);
+
+  /// True when the user is a member (not banned) of the room; false on any error. For the
+  /// real-time layer's channel subscription. Never throws.
+  bool can_join_channel(std::int64_t room_id, std::int64_t user_id) noexcept;
+
+  /// Current (not banned) members, oldest first. Errors: not_found.
+  Result<std::vector<Member>> members(std::int64_t room_id);
+
+  // --- messages -------------------------------------------------------------------------------
+
+  /// Stores a message and gives it the room's next sequence number (allocated in the same
+  /// transaction, so sequences have no gaps). Idempotent on (room, sender, client_id): a retry
+  /// returns the message stored the first time, unchanged.
+  /// Errors: not_found (room); forbidden (not a member, banned); validation_failed (text empty,
+  /// longer than kMaxMessageBytes, not UTF-8, control characters other than \n and \t; bad
+  /// language tag or client_id).
+  Result<StoredMessage> post_message(std::int64_t room_id, std::int64_t sender_id,
+                                     std::string_view text, MessageKind kind,
+                                     const std::optional<std::string>& language,
+                                     const std::optional<std::string>& client_id);
+
+  /// A page of history for a member, newest first: messages with seq < `before` (all when
+  /// nullopt), at most `limit` (clamped to 1..kMaxPageSize).
+  /// Errors: not_found (room); forbidden (not a member, banned).
+  Result<MessagePage> messages(std::int64_t room_id, std::int64_t viewer_id,
+                               std::optional<std::int64_t> before, std::size_t limit);
+
+  /// Messages with seq > `after_seq`, oldest first, at most `limit` (clamped to
+  /// 1..kMaxRecoveryBatch): reconnect recovery. No membership check (the caller made it).
+  /// Errors: storage errors only (an unknown room gives an empty list).
+  Result<std::vector<StoredMessage>> messages_after(std::int64_t room_id, std::int64_t after_seq,
+                                                    std::size_t limit);
+
+  // --- management (owner and admins; some owner only) ---------------------------------------
+
+  /// Errors: forbidden (not owner/admin); validation_failed (lifetime or max_uses out of range).
+  Result<Invite> create_invite(std::int64_t room_id, std::int64_t actor_id,
+                               const InviteOptions& options);
+  /// Usable invitations (not revoked, expired or used up), newest first. Owner/admin.
+  Result<std::vector<Invite>> invites(std::int64_t room_id, std::int64_t actor_id);
+  /// Revokes an invitation (idempotent). Owner/admin. Errors: not_found (no such code here).
+  Result<void> revoke_invite(std::int64_t room_id, std::int64_t actor_id, const std::string& code);
+
+  /// Removes a member (they may rejoin). Owner/admin; admins cannot kick the owner or admins.
+  /// Errors: validation_failed (oneself); not_found (not a member); forbidden.
+  Result<void> kick(std::int64_t room_id, std::int64_t actor_id, std::int64_t target_id);
+  /// Bans a user (member or not; idempotent): they leave and cannot rejoin or read. Owner/admin;
+  /// admins cannot ban admins; nobody bans the owner. Errors: as kick(); not_found (no user).
+  Result<void> ban(std::int64_t room_id, std::int64_t actor_id, std::int64_t target_id);
+  /// Lifts a ban (the user is not a member again until they join). Owner/admin.
+  /// Errors: not_found (not banned).
+  Result<void> unban(std::int64_t room_id, std::int64_t actor_id, std::int64_t target_id);
+  /// member -> admin (idempotent for an admin). Owner only. Errors: not_found (not a member).
+  Result<Membership> promote(std::int64_t room_id, std::int64_t actor_id, std::int64_t target_id);
+  /// admin -> member (idempotent for a member). Owner only.
+  Result<Membership> demote(std::int64_t room_id, std::int64_t actor_id, std::int64_t target_id);
+  /// Makes a member the owner; the old owner becomes an admin. Owner only.
+  Result<void> transfer_ownership(std::int64_t room_id, std::int64_t actor_id,
+                                  std::int64_t target_id);
+  /// Owner/admin. Errors: validation_failed (name rules as create()).
+  Result<Chatroom> rename(std::int64_t room_id, std::int64_t actor_id, const std::string& name);
+  /// Deletes the room with its messages, memberships and invitations. Owner only. Returns the
+  /// photo file name to remove from disk.
+  Result<std::optional<std::string>> remove(std::int64_t room_id, std::int64_t actor_id);
+  /// Checks that the actor may manage the room (owner/admin) without changing anything: lets
+  /// the HTTP layer refuse before it writes an uploaded file.
+  Result<void> check_can_manage(std::int64_t room_id, std::int64_t actor_id);
+  /// Points the room at a new photo file. Owner/admin. Returns the previous file to remove.
+  Result<PhotoChange> set_photo(std::int64_t room_id, std::int64_t actor_id,
+                                const std::string& file_name);
+
+  /// Room name rules (trimmed, 1..kMaxRoomNameLength code points, UTF-8, no control
+  /// characters). Returns the trimmed name. Errors: validation_failed.
+  static Result<std::string> check_room_name(std::string_view name);
+
+ private:
+  ChatroomObserver& observer() const noexcept { return *observer_.load(); }
+
+  store::Database& database_;
+  const auth::PasswordHasher& hasher_;
+  const core::Clock& clock_;
+  ChatroomSettings settings_;
+  core::FailureCounter password_failures_;
+  NoopChatroomObserver noop_;
+  std::atomic<ChatroomObserver*> observer_{&noop_};
+};
+
+}  // namespace parley::chat

@@ -1,0 +1,218 @@
+#include "events/chat_events.hpp"
+
+#include <charconv>
+
+namespace parley::events {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+using realtime::AckReply;
+using realtime::SocketPtr;
+
+namespace {
+
+// Rate of typing indicators per connection: they are cheap but fan out to a whole room.
+const core::RateLimit kTypingLimit{5, std::chrono::seconds(1), 5};
+
+json::object error_json(const Error& error) {
+  return {{"code", to_code(error.code)}, {"message", error.message}};
+}
+
+// `{"room": 12}` or `{"room": "12"}` -> 12.
+Result<std::int64_t> room_of(const json::array& args) {
+  const auto invalid = [] {
+    return fail(Errc::validation_failed, "expected {\"room\": <chatroom id>}");
+  };
+  if (args.empty() || !args[0].is_object()) return invalid();
+  const auto* room = args[0].as_object().if_contains("room");
+  if (room == nullptr) return invalid();
+  if (room->is_int64() && room->as_int64() > 0) return room->as_int64();
+  if (room->is_string()) {
+    std::string_view text = room->as_string();
+    std::int64_t id = 0;
+    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+    if (ec == std::errc() && ptr == text.data() + text.size() && id > 0) return id;
+  }
+  return invalid();
+}
+
+}  // namespace
+
+asio::awaitable<Result<std::int64_t>> ChatEvents::authenticate(json::value auth) {
+  std::string token;
+  if (auth.is_object()) {
+    if (const auto* value = auth.as_object().if_contains("token"); value && value->is_string()) {
+      token = std::string(value->as_string());
+    }
+  }
+  if (token.empty()) co_return fail(Errc::unauthorized, "authentication required");
+  auto job = [&accounts = deps_.accounts, token]() -> Result<std::int64_t> {
+    auto principal = accounts.authenticate(token);
+    if (!principal) return principal.error();
+    return principal->user_id;
+  };
+  auto user = co_await deps_.workers.run(std::move(job));
+  if (!user) co_return fail(Errc::unauthorized, "invalid or expired token");
+  co_return *user;
+}
+
+void ChatEvents::on_connect(const SocketPtr& socket) {
+  deps_.log.debug("socket_connected", {{"socket", socket->id()}, {"user_id", socket->user_id()}});
+}
+
+asio::awaitable<void> ChatEvents::on_event(SocketPtr socket, std::string name, json::array args,
+                                           AckReply ack) {
+  if (name == "join_room") co_return co_await join_room(socket, std::move(args), std::move(ack));
+  if (name == "leave_room") co_return co_await leave_room(socket, std::move(args), std::move(ack));
+  if (name == "send_message") {
+    co_return co_await send_message(socket, std::move(args), std::move(ack));
+  }
+  if (name == "typing") {
+    typing(socket, args);
+    co_return;
+  }
+  refuse(socket, ack, std::nullopt, fail(Errc::not_found, "unknown event '" + name + "'"));
+}
+
+void ChatEvents::refuse(const SocketPtr& socket, const AckReply& ack,
+                        std::optional<std::int64_t> room, const Error& error) {
+  json::object body{{"error", error_json(error)}};
+  if (room) body["room"] = *room;
+  socket->emit("room_error", json::array{body});
+  if (ack) ack(json::array{json::object{{"error", error_json(error)}}});
+}
+
+asio::awaitable<void> ChatEvents::join_room(SocketPtr socket, json::array args, AckReply ack) {
+  auto room = room_of(args);
+  if (!room) co_return refuse(socket, ack, std::nullopt, room.error());
+  auto job = [&deps = deps_, room_id = *room,
+              user_id = socket->user_id()]() -> Result<json::object> {
+    if (!deps.chatrooms.can_join_channel(room_id, user_id)) {
+      return fail(Errc::forbidden, "join the chat room first (or you are banned)");
+    }
+    auto user = deps.accounts.profile(auth::Principal{user_id, {}, false});
+    if (!user) return user.error();
+    auto public_user = auth::to_json(*user, false, deps.public_base_url);
+    return json::object{{"id", public_user["id"]},
+                        {"username", public_user["username"]},
+                        {"avatar_url", public_user["avatar_url"]}};
+  };
+  auto user = co_await deps_.workers.run(std::move(job));
+  if (!user) co_return refuse(socket, ack, *room, user.error());
+  if (auto joined = server_->join(socket, channel(*room)); !joined) {
+    co_return refuse(socket, ack, *room, joined.error());
+  }
+  socket->data()["user"] = *user;
+  server_->broadcast(channel(*room), "user_joined",
+                     json::array{json::object{{"room", *room}, {"user", *user}}}, socket.get());
+  if (ack) ack(json::array{json::object{{"ok", true}, {"room", *room}}});
+}
+
+asio::awaitable<void> ChatEvents::leave_room(SocketPtr socket, json::array args, AckReply ack) {
+  auto room = room_of(args);
+  if (!room) co_return refuse(socket, ack, std::nullopt, room.error());
+  const auto rooms = socket->rooms();
+  if (rooms.count(channel(*room)) != 0) {
+    server_->leave(socket, channel(*room));
+    json::value user =
+        socket->data().contains("user") ? socket->data()["user"] : json::value(nullptr);
+    server_->broadcast(channel(*room), "user_left",
+                       json::array{json::object{{"room", *room}, {"user", user}}});
+  }
+  if (ack) ack(json::array{json::object{{"ok", true}, {"room", *room}}});
+}
+
+asio::awaitable<void> ChatEvents::send_message(SocketPtr socket, json::array args, AckReply ack) {
+  auto room = room_of(args);
+  if (!room) co_return refuse(socket, ack, std::nullopt, room.error());
+  if (socket->rooms().count(channel(*room)) == 0) {
+    co_return refuse(socket, ack, *room, fail(Errc::forbidden, "join_room first"));
+  }
+  const auto& body = args[0].as_object();
+  const auto* text = body.if_contains("text");
+  if (text == nullptr || !text->is_string()) {
+    co_return refuse(socket, ack, *room, fail(Errc::validation_failed, "field 'text' is required"));
+  }
+  std::optional<std::string> client_id;
+  if (const auto* id = body.if_contains("client_id"); id != nullptr && !id->is_null()) {
+    if (!id->is_string() || id->as_string().size() > 64 || id->as_string().empty()) {
+      co_return refuse(socket, ack, *room,
+                       fail(Errc::validation_failed, "field 'client_id' must be a short string"));
+    }
+    client_id = std::string(id->as_string());
+  }
+  auto job = [&deps = deps_, room_id = *room, user_id = socket->user_id(),
+              message = std::string(text->as_string()), client_id]() -> Result<json::object> {
+    auto stored = deps.chatrooms.post_message(room_id, user_id, message, chat::MessageKind::text,
+                                              std::nullopt, client_id);
+    if (!stored) return stored.error();
+    return chat::to_json(*stored, deps.public_base_url);
+  };
+  auto stored = co_await deps_.workers.run(std::move(job));
+  if (!stored) co_return refuse(socket, ack, *room, stored.error());
+  // Stored first, then delivered: the ack carries the id and time the history will show.
+  if (ack)
+    ack(json::array{
+        json::object{{"id", (*stored)["id"]}, {"created_at", (*stored)["created_at"]}}});
+  server_->broadcast(channel(*room), "new_message", json::array{*stored});
+}
+
+void ChatEvents::typing(const SocketPtr& socket, const json::array& args) {
+  auto room = room_of(args);
+  if (!room || socket->rooms().count(channel(*room)) == 0) return;
+  if (!deps_.limiter.acquire("typing:" + socket->id(), kTypingLimit).allowed) return;
+  json::value user =
+      socket->data().contains("user") ? socket->data()["user"] : json::value(nullptr);
+  server_->broadcast(channel(*room), "typing",
+                     json::array{json::object{{"room", *room}, {"user", user}}}, socket.get());
+}
+
+void ChatEvents::on_disconnect(const SocketPtr& socket, const std::string& reason) {
+  json::value user =
+      socket->data().contains("user") ? socket->data()["user"] : json::value(nullptr);
+  for (const auto& name : socket->rooms()) {
+    const auto id = std::stoll(name.substr(5));
+    server_->broadcast(name, "user_left", json::array{json::object{{"room", id}, {"user", user}}},
+                       socket.get());
+  }
+  deps_.log.debug("socket_disconnected", {{"socket", socket->id()}, {"reason", reason}});
+}
+
+void ChatEvents::member_removed(std::int64_t room_id, std::int64_t user_id,
+                                std::string_view reason) {
+  if (server_ == nullptr) return;
+  for (const auto& socket : server_->sockets_of(user_id)) {
+    if (socket->rooms().count(channel(room_id)) == 0) continue;
+    server_->leave(socket, channel(room_id));
+    socket->emit("room_error",
+                 json::array{json::object{
+                     {"room", room_id},
+                     {"error", json::object{{"code", "forbidden"},
+                                            {"message", std::string("removed from the room: ") +
+                                                            std::string(reason)}}}}});
+    json::value user =
+        socket->data().contains("user") ? socket->data()["user"] : json::value(nullptr);
+    server_->broadcast(channel(room_id), "user_left",
+                       json::array{json::object{{"room", room_id}, {"user", user}}});
+  }
+}
+
+void ChatEvents::room_deleted(std::int64_t room_id) {
+  if (server_ == nullptr) return;
+  for (const auto& socket : server_->sockets_in(channel(room_id))) {
+    server_->leave(socket, channel(room_id));
+    socket->emit(
+        "room_error",
+        json::array{json::object{
+            {"room", room_id},
+            {"error", json::object{{"code", "not_found"}, {"message", "the room was deleted"}}}}});
+  }
+}
+
+void ChatEvents::room_updated(const chat::Chatroom& room) {
+  if (server_ == nullptr) return;
+  server_->broadcast(channel(room.id), "room_updated",
+                     json::array{chat::to_json(room, deps_.public_base_url)});
+}
+
+}  // namespace parley::events

@@ -1,0 +1,62 @@
+#pragma once
+// Parley's Socket.IO events (the original's socket_handlers/events.py): join_room, leave_room,
+// send_message and typing in; user_joined, user_left, new_message, typing and room_error out.
+// Thin: validates, calls the chatroom service on the worker pool, shapes the events.
+
+#include <string>
+
+#include "auth/accounts.hpp"
+#include "chat/chatroom_observer.hpp"
+#include "chat/chatroom_service.hpp"
+#include "core/log.hpp"
+#include "core/rate_limiter.hpp"
+#include "core/worker_pool.hpp"
+#include "realtime/socketio/server.hpp"
+
+namespace parley::events {
+
+struct ChatEventsDeps {
+  auth::AccountService& accounts;
+  chat::ChatroomService& chatrooms;
+  core::WorkerPool& workers;
+  core::RateLimiter& limiter;
+  core::Logger& log;
+  std::string public_base_url;
+};
+
+class ChatEvents final : public realtime::SocketApplication, public chat::ChatroomObserver {
+ public:
+  explicit ChatEvents(ChatEventsDeps deps) : deps_(std::move(deps)) {}
+  /// Set once the Socket.IO server exists (it is built with this object as its application).
+  void attach(realtime::SocketIoServer& server) { server_ = &server; }
+
+  // SocketApplication
+  boost::asio::awaitable<Result<std::int64_t>> authenticate(boost::json::value auth) override;
+  void on_connect(const realtime::SocketPtr& socket) override;
+  boost::asio::awaitable<void> on_event(realtime::SocketPtr socket, std::string name,
+                                        boost::json::array args, realtime::AckReply ack) override;
+  void on_disconnect(const realtime::SocketPtr& socket, const std::string& reason) override;
+
+  // ChatroomObserver: REST changes that must reach live connections at once.
+  void member_removed(std::int64_t room_id, std::int64_t user_id, std::string_view reason) override;
+  void room_deleted(std::int64_t room_id) override;
+  void room_updated(const chat::Chatroom& room) override;
+
+  static std::string channel(std::int64_t room_id) { return "room:" + std::to_string(room_id); }
+
+ private:
+  boost::asio::awaitable<void> join_room(realtime::SocketPtr socket, boost::json::array args,
+                                         realtime::AckReply ack);
+  boost::asio::awaitable<void> leave_room(realtime::SocketPtr socket, boost::json::array args,
+                                          realtime::AckReply ack);
+  boost::asio::awaitable<void> send_message(realtime::SocketPtr socket, boost::json::array args,
+                                            realtime::AckReply ack);
+  void typing(const realtime::SocketPtr& socket, const boost::json::array& args);
+  void refuse(const realtime::SocketPtr& socket, const realtime::AckReply& ack,
+              std::optional<std::int64_t> room, const Error& error);
+
+  ChatEventsDeps deps_;
+  realtime::SocketIoServer* server_ = nullptr;
+};
+
+}  // namespace parley::events

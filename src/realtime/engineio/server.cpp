@@ -1,0 +1,236 @@
+#include "realtime/engineio/server.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/url/parse.hpp>
+
+#include "core/random.hpp"
+#include "realtime/protocol/engineio_packet.hpp"
+
+namespace parley::realtime {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = net::http;
+namespace websocket = beast::websocket;
+
+namespace {
+
+// Engine.IO's own error replies: HTTP 400 (or 403) with {"code","message"}.
+net::Response protocol_error(int code, std::string_view message, unsigned version,
+                             http::status status = http::status::bad_request) {
+  return net::json_response(status, {{"code", code}, {"message", message}}, version);
+}
+
+struct Query {
+  std::string eio;
+  std::string transport;
+  std::string sid;
+};
+
+Query parse_query(std::string_view target) {
+  Query q;
+  auto url = boost::urls::parse_origin_form(target);
+  if (!url) return q;
+  for (const auto& param : url->params()) {
+    if (param.key == "EIO") q.eio = param.value;
+    if (param.key == "transport") q.transport = param.value;
+    if (param.key == "sid") q.sid = param.value;
+  }
+  return q;
+}
+
+}  // namespace
+
+// Forwards to the real listener and drops closed sessions from the registry.
+class RegistryListener final : public EngineIoListener {
+ public:
+  RegistryListener(EngineIoListener& inner, std::mutex& mutex,
+                   std::map<std::string, std::shared_ptr<EngineIoSession>, std::less<>>& sessions)
+      : inner_(inner), mutex_(mutex), sessions_(sessions) {}
+  void on_open(const std::shared_ptr<EngineIoSession>& s) override { inner_.on_open(s); }
+  void on_message(const std::shared_ptr<EngineIoSession>& s, std::string data,
+                  bool binary) override {
+    inner_.on_message(s, std::move(data), binary);
+  }
+  void on_close(const std::shared_ptr<EngineIoSession>& s, std::string reason) override {
+    {
+      std::lock_guard lock(mutex_);
+      sessions_.erase(s->id());
+    }
+    inner_.on_close(s, std::move(reason));
+  }
+
+ private:
+  EngineIoListener& inner_;
+  std::mutex& mutex_;
+  std::map<std::string, std::shared_ptr<EngineIoSession>, std::less<>>& sessions_;
+};
+
+EngineIoServer::EngineIoServer(asio::io_context& io, EngineIoOptions options,
+                               EngineIoListener& listener, core::Logger& log,
+                               std::function<bool(std::string_view)> origin_allowed)
+    : io_(io),
+      options_(options),
+      log_(log),
+      origin_allowed_(std::move(origin_allowed)),
+      registry_listener_(std::make_unique<RegistryListener>(listener, mutex_, sessions_)),
+      listener_(*registry_listener_) {}
+
+EngineIoServer::~EngineIoServer() = default;
+
+std::size_t EngineIoServer::session_count() const {
+  std::lock_guard lock(mutex_);
+  return sessions_.size();
+}
+
+std::shared_ptr<EngineIoSession> EngineIoServer::find(const std::string& sid) const {
+  std::lock_guard lock(mutex_);
+  auto it = sessions_.find(sid);
+  return it == sessions_.end() ? nullptr : it->second;
+}
+
+std::shared_ptr<EngineIoSession> EngineIoServer::create_session() {
+  auto session = std::make_shared<EngineIoSession>(core::random_token(15), asio::make_strand(io_),
+                                                   options_, listener_);
+  {
+    std::lock_guard lock(mutex_);
+    sessions_.emplace(session->id(), session);
+  }
+  listener_.on_open(session);
+  session->start();
+  return session;
+}
+
+std::string EngineIoServer::open_packet(const std::string& sid, bool can_upgrade) const {
+  boost::json::object open{
+      {"sid", sid},
+      {"upgrades", can_upgrade ? boost::json::array{"websocket"} : boost::json::array{}},
+      {"pingInterval", options_.ping_interval.count()},
+      {"pingTimeout", options_.ping_timeout.count()},
+      {"maxPayload", options_.max_payload}};
+  return encode_text(EioPacket{EioType::open, boost::json::serialize(open), false});
+}
+
+void EngineIoServer::close_all() {
+  std::vector<std::shared_ptr<EngineIoSession>> all;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& [id, session] : sessions_) all.push_back(session);
+  }
+  for (auto& session : all) session->close("server shutting down");
+}
+
+asio::awaitable<net::Response> EngineIoServer::handle_polling(net::RequestContext& ctx) {
+  const auto version = ctx.request.version();
+  const auto origin = ctx.request[http::field::origin];
+  if (!origin.empty() && origin_allowed_ && !origin_allowed_(origin)) {
+    co_return protocol_error(4, "Forbidden", version, http::status::forbidden);
+  }
+  const Query query = parse_query(ctx.request.target());
+  if (query.eio != "4") co_return protocol_error(5, "Unsupported protocol version", version);
+  if (query.transport != "polling" && query.transport != "websocket") {
+    co_return protocol_error(0, "Transport unknown", version);
+  }
+  if (query.transport == "websocket") co_return protocol_error(3, "Bad request", version);
+
+  const auto text_reply = [version](std::string body) {
+    net::Response res{http::status::ok, version};
+    res.set(http::field::content_type, "text/plain; charset=UTF-8");
+    res.set(http::field::cache_control, "no-store");
+    res.body() = std::move(body);
+    res.prepare_payload();
+    return res;
+  };
+
+  if (query.sid.empty()) {
+    if (ctx.request.method() != http::verb::get) {
+      co_return protocol_error(2, "Bad handshake method", version);
+    }
+    auto session = create_session();
+    co_return text_reply(open_packet(session->id(), true));
+  }
+  auto session = find(query.sid);
+  if (!session) co_return protocol_error(1, "Session ID unknown", version);
+  if (session->upgraded()) co_return protocol_error(3, "Bad request", version);
+
+  if (ctx.request.method() == http::verb::get) {
+    auto payload = co_await session->poll();
+    if (!payload) co_return protocol_error(3, "Bad request", version);
+    co_return text_reply(std::move(*payload));
+  }
+  // POST: packets from the client.
+  if (ctx.request[http::field::content_type].starts_with("application/octet-stream")) {
+    session->close("bad content type");
+    co_return protocol_error(3, "Bad request", version);
+  }
+  if (!session->receive_payload(ctx.request.body()) && !session->closed()) {
+    co_return protocol_error(3, "Bad request", version);
+  }
+  co_return text_reply("ok");
+}
+
+void EngineIoServer::handle_upgrade(beast::tcp_stream stream, net::UpgradeRequest upgrade) {
+  const Query query = parse_query(upgrade.request.target());
+  auto ws = std::make_shared<EngineIoSession::WebSocket>(std::move(stream));
+  auto refuse = [ws]() {
+    // A refused upgrade: plain 400 and close (the protocol's rule), then drop the socket.
+    beast::error_code ec;
+    beast::get_lowest_layer(*ws).socket().close(ec);
+  };
+  if (query.eio != "4" || query.transport != "websocket") {
+    refuse();
+    return;
+  }
+  std::shared_ptr<EngineIoSession> session;
+  if (!query.sid.empty()) {
+    session = find(query.sid);
+    if (!session || session->upgraded()) {
+      refuse();
+      return;
+    }
+  }
+  auto executor = beast::get_lowest_layer(*ws).get_executor();
+  asio::co_spawn(executor, serve_websocket(ws, session, std::move(upgrade.request)),
+                 asio::detached);
+}
+
+asio::awaitable<void> EngineIoServer::serve_websocket(
+    std::shared_ptr<EngineIoSession::WebSocket> ws, std::shared_ptr<EngineIoSession> session,
+    net::Request request) {
+  ws->set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+  auto [ec] = co_await ws->async_accept(request, net::use_nothrow);
+  if (ec) co_return;
+  if (session) {
+    co_await session->run_websocket(ws, true);
+    co_return;
+  }
+  auto fresh = create_session();
+  ws->text(true);
+  const std::string open = open_packet(fresh->id(), false);
+  auto [wec, n] = co_await ws->async_write(asio::buffer(open), net::use_nothrow);
+  (void)n;
+  if (wec) {
+    fresh->close("transport error");
+    co_return;
+  }
+  co_await fresh->run_websocket(ws, false);
+}
+
+void EngineIoServer::add_routes(net::Router& router, const std::string& path) {
+  net::RouteOptions options;
+  options.max_body_bytes = options_.max_payload;
+  options.on_upgrade = [this](beast::tcp_stream stream, net::UpgradeRequest upgrade) {
+    handle_upgrade(std::move(stream), std::move(upgrade));
+  };
+  router.add(
+      http::verb::get, path, [this](net::RequestContext& ctx) { return handle_polling(ctx); },
+      options);
+  router.add(
+      http::verb::post, path, [this](net::RequestContext& ctx) { return handle_polling(ctx); },
+      options);
+}
+
+}  // namespace parley::realtime

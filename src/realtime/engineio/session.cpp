@@ -1,0 +1,338 @@
+#include "realtime/engineio/session.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+
+#include "net/http.hpp"
+#include "realtime/protocol/engineio_packet.hpp"
+
+namespace parley::realtime {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+using net::use_nothrow;
+
+namespace {
+
+SharedPacket control(EioType type, std::string data = {}) {
+  auto packet = std::make_shared<OutgoingPacket>();
+  packet->text = encode_text(EioPacket{type, std::move(data), false});
+  return packet;
+}
+
+void cancel_later(const std::shared_ptr<asio::steady_timer>& timer) {
+  if (!timer) return;
+  // Timers are not thread-safe: cancel on the timer's own executor.
+  asio::post(timer->get_executor(), [timer] { timer->cancel(); });
+}
+
+}  // namespace
+
+SharedPacket make_message(std::string text) {
+  auto packet = std::make_shared<OutgoingPacket>();
+  packet->text.reserve(text.size() + 1);
+  append_text(packet->text, EioPacket{EioType::message, std::move(text), false});
+  return packet;
+}
+
+SharedPacket make_encoded(std::string engineio_text) {
+  auto packet = std::make_shared<OutgoingPacket>();
+  packet->text = std::move(engineio_text);
+  return packet;
+}
+
+SharedPacket make_binary_message(std::string bytes) {
+  auto packet = std::make_shared<OutgoingPacket>();
+  packet->text = encode_text(EioPacket{EioType::message, bytes, true});
+  packet->binary = std::move(bytes);
+  packet->is_binary = true;
+  return packet;
+}
+
+EngineIoSession::EngineIoSession(std::string id, asio::any_io_executor strand,
+                                 const EngineIoOptions& options, EngineIoListener& listener)
+    : id_(std::move(id)),
+      strand_(std::move(strand)),
+      options_(options),
+      listener_(listener),
+      heartbeat_timer_(strand_) {}
+
+bool EngineIoSession::closed() const {
+  std::lock_guard lock(mutex_);
+  return closed_;
+}
+
+bool EngineIoSession::upgraded() const {
+  std::lock_guard lock(mutex_);
+  return websocket_;
+}
+
+void EngineIoSession::wake_poller_locked() {
+  cancel_later(poll_waiter_);
+  cancel_later(writer_waiter_);
+}
+
+bool EngineIoSession::send(const SharedPacket& packet) {
+  bool overflow = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (closed_) return false;
+    queued_bytes_ += packet->text.size();
+    queue_.push_back(packet);
+    overflow = queued_bytes_ > options_.max_buffered_bytes;
+    wake_poller_locked();
+  }
+  if (overflow) {
+    close("slow consumer: too much data waiting for the client");
+    return false;
+  }
+  return true;
+}
+
+void EngineIoSession::close(const std::string& reason) {
+  {
+    std::lock_guard lock(mutex_);
+    if (closed_) return;
+    closed_ = true;
+    close_reason_ = reason;
+    wake_poller_locked();
+  }
+  asio::post(strand_, [self = shared_from_this()] { self->heartbeat_timer_.cancel(); });
+  listener_.on_close(shared_from_this(), reason);
+}
+
+void EngineIoSession::start() {
+  asio::co_spawn(
+      strand_, [self = shared_from_this()]() { return self->heartbeat(); }, asio::detached);
+}
+
+asio::awaitable<void> EngineIoSession::heartbeat() {
+  for (;;) {
+    heartbeat_timer_.expires_after(options_.ping_interval);
+    auto [ec] = co_await heartbeat_timer_.async_wait(use_nothrow);
+    if (ec || closed()) co_return;
+    {
+      std::lock_guard lock(mutex_);
+      awaiting_pong_ = true;
+    }
+    send(control(EioType::ping));
+    // The client has ping_timeout from when the ping was queued, not from its delivery.
+    heartbeat_timer_.expires_after(options_.ping_timeout);
+    auto [ec2] = co_await heartbeat_timer_.async_wait(use_nothrow);
+    if (ec2 || closed()) co_return;
+    bool late = false;
+    {
+      std::lock_guard lock(mutex_);
+      late = awaiting_pong_;
+    }
+    if (late) {
+      close("ping timeout");
+      co_return;
+    }
+  }
+}
+
+asio::awaitable<std::optional<std::string>> EngineIoSession::poll() {
+  // Two GETs at once is a protocol error: the session closes (the pending GET gets "1").
+  bool overlapping = false;
+  {
+    std::lock_guard lock(mutex_);
+    overlapping = poll_pending_;
+    if (!overlapping) poll_pending_ = true;
+  }
+  if (overlapping) {
+    close("overlapping polling requests");
+    co_return std::nullopt;
+  }
+  auto executor = co_await asio::this_coro::executor;
+  for (;;) {
+    std::shared_ptr<asio::steady_timer> waiter;
+    {
+      std::lock_guard lock(mutex_);
+      if (websocket_ || upgrading_) {
+        poll_pending_ = false;
+        co_return encode_text(EioPacket{EioType::noop, {}, false});
+      }
+      if (!queue_.empty()) {
+        std::string payload;
+        for (std::size_t i = 0; i < queue_.size(); ++i) {
+          if (i > 0) payload += '\x1e';
+          payload += queue_[i]->text;
+        }
+        queue_.clear();
+        queued_bytes_ = 0;
+        poll_pending_ = false;
+        co_return payload;
+      }
+      if (closed_) {
+        poll_pending_ = false;
+        co_return encode_text(EioPacket{EioType::close, {}, false});
+      }
+      waiter = std::make_shared<asio::steady_timer>(executor);
+      // Bounded even if nothing wakes it: the heartbeat queues a ping well before this.
+      waiter->expires_after(options_.ping_interval + options_.ping_timeout);
+      poll_waiter_ = waiter;
+    }
+    co_await waiter->async_wait(use_nothrow);
+    std::lock_guard lock(mutex_);
+    if (poll_waiter_ == waiter) poll_waiter_.reset();
+  }
+}
+
+bool EngineIoSession::handle_packet(EioPacket packet) {
+  switch (packet.type) {
+    case EioType::pong: {
+      std::lock_guard lock(mutex_);
+      awaiting_pong_ = false;
+      return true;
+    }
+    case EioType::message:
+      listener_.on_message(shared_from_this(), std::move(packet.data), packet.binary);
+      return true;
+    case EioType::close:
+      close("client close");
+      return false;
+    case EioType::noop:
+      return true;
+    default:
+      // A client ping (outside the upgrade probe), open or stray upgrade: protocol error.
+      close("protocol error");
+      return false;
+  }
+}
+
+bool EngineIoSession::handle_frame(std::string_view frame, bool binary_frame) {
+  if (binary_frame) return handle_packet(decode_binary_frame(frame));
+  auto packet = decode_text(frame);
+  if (!packet) {
+    close("parse error");
+    return false;
+  }
+  return handle_packet(std::move(*packet));
+}
+
+bool EngineIoSession::receive_payload(std::string_view body) {
+  auto packets = decode_payload(body, 1024);
+  if (!packets) {
+    close("parse error");
+    return false;
+  }
+  for (auto& packet : *packets) {
+    if (!handle_packet(std::move(packet))) return false;
+  }
+  return true;
+}
+
+asio::awaitable<void> EngineIoSession::websocket_writer(std::shared_ptr<WebSocket> ws) {
+  auto executor = co_await asio::this_coro::executor;
+  for (;;) {
+    std::vector<SharedPacket> batch;
+    std::shared_ptr<asio::steady_timer> waiter;
+    bool finished = false;
+    {
+      std::lock_guard lock(mutex_);
+      if (!queue_.empty()) {
+        batch.assign(queue_.begin(), queue_.end());
+        queue_.clear();
+        queued_bytes_ = 0;
+      } else if (closed_) {
+        finished = true;
+      } else {
+        waiter = std::make_shared<asio::steady_timer>(executor);
+        waiter->expires_at(asio::steady_timer::time_point::max());
+        writer_waiter_ = waiter;
+      }
+    }
+    if (finished) {
+      auto [ec] = co_await ws->async_close(websocket::close_code::normal, use_nothrow);
+      (void)ec;
+      co_return;
+    }
+    if (waiter) {
+      co_await waiter->async_wait(use_nothrow);
+      std::lock_guard lock(mutex_);
+      if (writer_waiter_ == waiter) writer_waiter_.reset();
+      continue;
+    }
+    for (const auto& packet : batch) {
+      ws->binary(packet->is_binary);
+      const std::string& bytes = packet->is_binary ? packet->binary : packet->text;
+      auto [ec, n] = co_await ws->async_write(asio::buffer(bytes), use_nothrow);
+      (void)n;
+      if (ec) {
+        close("transport error");
+        co_return;
+      }
+    }
+  }
+}
+
+asio::awaitable<void> EngineIoSession::run_websocket(std::shared_ptr<WebSocket> ws,
+                                                     bool upgrading) {
+  beast::flat_buffer buffer;
+  ws->read_message_max(options_.max_payload);
+  if (upgrading) {
+    // Probe: 2probe -> 3probe, then wait for 5 (upgrade) within upgrade_timeout.
+    beast::get_lowest_layer(*ws).expires_after(options_.upgrade_timeout);
+    bool upgraded_now = false;
+    for (int step = 0; step < 3 && !upgraded_now; ++step) {
+      buffer.clear();
+      auto [ec, n] = co_await ws->async_read(buffer, use_nothrow);
+      (void)n;
+      if (ec) co_return;  // the probe failed; the polling session carries on
+      const std::string frame = beast::buffers_to_string(buffer.data());
+      if (frame == "2probe") {
+        ws->text(true);
+        const std::string reply = "3probe";
+        auto [wec, wn] = co_await ws->async_write(asio::buffer(reply), use_nothrow);
+        (void)wn;
+        if (wec) co_return;
+        // The client pauses polling before it sends "5": the pending GET must end now (noop),
+        // or the client waits for it forever.
+        std::lock_guard lock(mutex_);
+        upgrading_ = true;
+        wake_poller_locked();
+      } else if (frame == "5") {
+        upgraded_now = true;
+      } else {
+        co_return;
+      }
+    }
+    if (!upgraded_now) co_return;
+    beast::get_lowest_layer(*ws).expires_never();
+    {
+      std::lock_guard lock(mutex_);
+      if (closed_ || websocket_) co_return;
+      websocket_ = true;
+      ws_ = ws;
+      wake_poller_locked();  // a pending GET answers noop and polling ends
+    }
+  } else {
+    std::lock_guard lock(mutex_);
+    websocket_ = true;
+    ws_ = ws;
+  }
+  // Reader and writer must share one strand (Beast allows one read and one write in flight,
+  // from the same strand): the WebSocket's own, on which this coroutine runs.
+  asio::co_spawn(
+      beast::get_lowest_layer(*ws).get_executor(),
+      [self = shared_from_this(), ws]() { return self->websocket_writer(ws); }, asio::detached);
+  for (;;) {
+    buffer.clear();
+    auto [ec, n] = co_await ws->async_read(buffer, use_nothrow);
+    (void)n;
+    if (ec) {
+      close(ec == websocket::error::closed ? "transport close" : "transport error");
+      co_return;
+    }
+    const std::string frame = beast::buffers_to_string(buffer.data());
+    if (!handle_frame(frame, !ws->got_text())) co_return;
+  }
+}
+
+}  // namespace parley::realtime

@@ -1,0 +1,119 @@
+#pragma once
+// One Engine.IO v4 session: its transport (HTTP long-polling, then possibly WebSocket), its
+// outgoing queue, heartbeat and close. All state sits behind one mutex: polling requests arrive
+// on other connections' strands, WebSocket reads and timers on the session's own strand.
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/websocket/stream.hpp>
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace parley::realtime {
+
+struct EioPacket;
+
+struct EngineIoOptions {
+  std::chrono::milliseconds ping_interval{25'000};
+  std::chrono::milliseconds ping_timeout{20'000};
+  std::chrono::milliseconds upgrade_timeout{10'000};
+  std::size_t max_payload = 1'000'000;
+  /// A client that stops reading is closed once this much waits for it (slow consumers must
+  /// never make the server's memory grow without bound).
+  std::size_t max_buffered_bytes = 4 * 1024 * 1024;
+};
+
+/// One outgoing Engine.IO packet, already encoded for both transports. Shared by every
+/// recipient of a broadcast: encoded once, referenced many times.
+struct OutgoingPacket {
+  std::string text;    ///< the WebSocket text frame / polling segment ("4..." or "b<base64>")
+  std::string binary;  ///< raw bytes for a WebSocket binary frame (binary messages only)
+  bool is_binary = false;
+};
+using SharedPacket = std::shared_ptr<const OutgoingPacket>;
+
+/// Makes a message packet (type 4) from text, or a binary message from bytes.
+SharedPacket make_message(std::string text);
+/// Wraps text that is already a complete Engine.IO frame (e.g. "42[...]" from encode_event).
+SharedPacket make_encoded(std::string engineio_text);
+SharedPacket make_binary_message(std::string bytes);
+
+class EngineIoSession;
+
+/// What the layer above (Socket.IO) receives. Calls come from arbitrary threads but never
+/// concurrently for one session (each session delivers under its own lock order).
+class EngineIoListener {
+ public:
+  virtual ~EngineIoListener() = default;
+  virtual void on_open(const std::shared_ptr<EngineIoSession>& session) = 0;
+  virtual void on_message(const std::shared_ptr<EngineIoSession>& session, std::string data,
+                          bool binary) = 0;
+  virtual void on_close(const std::shared_ptr<EngineIoSession>& session, std::string reason) = 0;
+};
+
+class EngineIoSession : public std::enable_shared_from_this<EngineIoSession> {
+ public:
+  using WebSocket = boost::beast::websocket::stream<boost::beast::tcp_stream>;
+
+  EngineIoSession(std::string id, boost::asio::any_io_executor strand,
+                  const EngineIoOptions& options, EngineIoListener& listener);
+
+  const std::string& id() const { return id_; }
+  boost::asio::any_io_executor strand() const { return strand_; }
+
+  /// Queues a packet; thread-safe. Returns false (and closes the session) when the client is
+  /// not reading fast enough, or false when the session is closed.
+  bool send(const SharedPacket& packet);
+  /// Closes with a reason (no more packets are accepted). Thread-safe, idempotent.
+  void close(const std::string& reason);
+  bool closed() const;
+
+  // --- used by the server ------------------------------------------------------------------
+  /// Starts the heartbeat (the first ping after ping_interval).
+  void start();
+  /// A long-polling GET: waits until something is queued (or the session closes) and returns
+  /// the encoded payload. Errors: an overlapping GET closes the session (empty optional).
+  boost::asio::awaitable<std::optional<std::string>> poll();
+  /// Packets POSTed by a polling client. Returns false on a protocol error (session closed).
+  bool receive_payload(std::string_view body);
+  /// Hands over a WebSocket that probed this session; runs the upgrade and then the WebSocket
+  /// transport until it closes.
+  boost::asio::awaitable<void> run_websocket(std::shared_ptr<WebSocket> ws, bool upgrading);
+  bool upgraded() const;
+
+ private:
+  bool handle_packet(EioPacket packet);
+  bool handle_frame(std::string_view frame, bool binary_frame);
+  void wake_poller_locked();
+  boost::asio::awaitable<void> heartbeat();
+  boost::asio::awaitable<void> websocket_writer(std::shared_ptr<WebSocket> ws);
+
+  const std::string id_;
+  boost::asio::any_io_executor strand_;
+  const EngineIoOptions& options_;
+  EngineIoListener& listener_;
+
+  mutable std::mutex mutex_;
+  std::deque<SharedPacket> queue_;
+  std::size_t queued_bytes_ = 0;
+  bool closed_ = false;
+  std::string close_reason_;
+  bool websocket_ = false;     // packets now flow over the WebSocket
+  bool upgrading_ = false;     // a WebSocket probe succeeded: polling GETs answer noop
+  bool poll_pending_ = false;  // a GET is waiting
+  bool awaiting_pong_ = false;
+  std::shared_ptr<boost::asio::steady_timer> poll_waiter_;    // wakes the pending GET
+  std::shared_ptr<boost::asio::steady_timer> writer_waiter_;  // wakes the WebSocket writer
+  std::shared_ptr<WebSocket> ws_;
+  boost::asio::steady_timer heartbeat_timer_;
+};
+
+}  // namespace parley::realtime

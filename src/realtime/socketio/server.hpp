@@ -1,0 +1,131 @@
+#pragma once
+// The Socket.IO v5 server over Engine.IO: CONNECT with an auth payload, events and acks, rooms
+// and broadcasts. One namespace ("/") serves Parley's chat; application events are handled by
+// a SocketApplication (events/), which knows nothing of packets.
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/json/value.hpp>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "core/error.hpp"
+#include "core/log.hpp"
+#include "realtime/engineio/server.hpp"
+#include "realtime/protocol/socketio_packet.hpp"
+
+namespace parley::realtime {
+
+class SocketIoServer;
+
+/// A client connected to the main namespace.
+class Socket : public std::enable_shared_from_this<Socket> {
+ public:
+  Socket(std::string id, std::shared_ptr<EngineIoSession> session, std::int64_t user_id,
+         SocketIoServer& server)
+      : id_(std::move(id)), session_(std::move(session)), user_id_(user_id), server_(server) {}
+
+  const std::string& id() const { return id_; }
+  std::int64_t user_id() const { return user_id_; }
+  /// Application data attached at connect (the user's display fields, session id, ...).
+  boost::json::object& data() { return data_; }
+
+  /// Emits `event` with `args` (a JSON array of the arguments). Thread-safe.
+  void emit(std::string_view event, const boost::json::array& args);
+  /// Sends an already encoded packet (broadcast path). Thread-safe.
+  void send(const SharedPacket& packet) { session_->send(packet); }
+  /// Removes the client from the namespace with a DISCONNECT packet and closes the transport.
+  void disconnect(const std::string& reason);
+
+  std::set<std::string> rooms() const;
+
+ private:
+  friend class SocketIoServer;
+  const std::string id_;
+  std::shared_ptr<EngineIoSession> session_;
+  const std::int64_t user_id_;
+  SocketIoServer& server_;
+  boost::json::object data_;
+  mutable std::mutex mutex_;
+  std::set<std::string> rooms_;
+  // Events are handled one at a time, in arrival order (a chat's order must hold).
+  std::deque<SioPacket> inbox_;
+  bool draining_ = false;
+};
+
+using SocketPtr = std::shared_ptr<Socket>;
+/// Replies to an event that asked for an ack, with `args` (a JSON array).
+using AckReply = std::function<void(const boost::json::array& args)>;
+
+/// What the application provides.
+class SocketApplication {
+ public:
+  virtual ~SocketApplication() = default;
+  /// Checks the CONNECT auth payload (`{token}`); returns the user id. Errors become a
+  /// CONNECT_ERROR with the error's message.
+  virtual boost::asio::awaitable<Result<std::int64_t>> authenticate(boost::json::value auth) = 0;
+  virtual void on_connect(const SocketPtr& socket) = 0;
+  /// One event; `ack` is empty unless the client asked for an ack. Awaited before the socket's
+  /// next event is handled.
+  virtual boost::asio::awaitable<void> on_event(SocketPtr socket, std::string name,
+                                                boost::json::array args, AckReply ack) = 0;
+  virtual void on_disconnect(const SocketPtr& socket, const std::string& reason) = 0;
+};
+
+struct SocketIoOptions {
+  std::chrono::milliseconds connect_timeout{45'000};
+  SioLimits limits;
+  std::size_t max_rooms_per_socket = 100;
+};
+
+class SocketIoServer final : public EngineIoListener {
+ public:
+  SocketIoServer(boost::asio::io_context& io, SocketIoOptions options,
+                 SocketApplication& application, core::Logger& log);
+
+  // Rooms: a socket joins and leaves; broadcasts reach every socket in the room.
+  /// Errors: Errc::rate_limited when the socket is in too many rooms.
+  Result<void> join(const SocketPtr& socket, const std::string& room);
+  void leave(const SocketPtr& socket, const std::string& room);
+  /// Sends `event` with `args` to every socket in `room`, except `except` (may be null). The
+  /// packet is encoded once and shared by every recipient.
+  void broadcast(const std::string& room, std::string_view event, const boost::json::array& args,
+                 const Socket* except = nullptr);
+  /// The sockets of a user (for kicks, bans, account deletion).
+  std::vector<SocketPtr> sockets_of(std::int64_t user_id) const;
+  std::vector<SocketPtr> sockets_in(const std::string& room) const;
+  std::size_t socket_count() const;
+
+  // EngineIoListener
+  void on_open(const std::shared_ptr<EngineIoSession>& session) override;
+  void on_message(const std::shared_ptr<EngineIoSession>& session, std::string data,
+                  bool binary) override;
+  void on_close(const std::shared_ptr<EngineIoSession>& session, std::string reason) override;
+
+ private:
+  struct Client;  // per Engine.IO session: connect state, binary reassembly, its socket
+  std::shared_ptr<Client> client_of(const std::string& session_id) const;
+  boost::asio::awaitable<void> connect(std::shared_ptr<Client> client,
+                                       std::shared_ptr<EngineIoSession> session, SioPacket packet);
+  void handle_packet(const std::shared_ptr<Client>& client,
+                     const std::shared_ptr<EngineIoSession>& session, SioPacket packet);
+  void enqueue_event(const SocketPtr& socket, SioPacket packet);
+  boost::asio::awaitable<void> drain(SocketPtr socket);
+  void remove_socket(const SocketPtr& socket, const std::string& reason);
+
+  boost::asio::io_context& io_;
+  SocketIoOptions options_;
+  SocketApplication& application_;
+  core::Logger& log_;
+  mutable std::mutex mutex_;
+  std::map<std::string, std::shared_ptr<Client>> clients_;  // by Engine.IO session id
+  std::map<std::string, std::set<SocketPtr>> rooms_;
+};
+
+}  // namespace parley::realtime
