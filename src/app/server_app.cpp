@@ -175,8 +175,12 @@ Result<std::unique_ptr<ServerApp>> ServerApp::create(core::Config config, core::
                                                               *app->chat_events_, log);
   app->chat_events_->attach(*app->socketio_);
   app->chatrooms_->set_observer(app->chat_events_.get());
+  realtime::EngineIoOptions engineio_options;
+  engineio_options.max_buffered_bytes = cfg.socket_max_buffered_bytes;
+  engineio_options.ping_interval = cfg.ping_interval;
+  engineio_options.ping_timeout = cfg.ping_timeout;
   app->engineio_ = std::make_unique<realtime::EngineIoServer>(
-      app->io_, realtime::EngineIoOptions{}, *app->socketio_, log,
+      app->io_, engineio_options, *app->socketio_, log,
       [cors = app->cors_.get()](std::string_view origin) { return cors->allows(origin); });
   app->engineio_->add_routes(app->router_);
 

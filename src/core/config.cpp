@@ -67,9 +67,8 @@ std::string_view trim(std::string_view s) {
 
 bool valid_name(std::string_view name) {
   if (name.empty() || std::isdigit(static_cast<unsigned char>(name.front()))) return false;
-  return std::all_of(name.begin(), name.end(), [](unsigned char c) {
-    return std::isalnum(c) || c == '_' || c == '.';
-  });
+  return std::all_of(name.begin(), name.end(),
+                     [](unsigned char c) { return std::isalnum(c) || c == '_' || c == '.'; });
 }
 
 }  // namespace
@@ -111,10 +110,18 @@ Result<std::map<std::string, std::string>> parse_dotenv(std::string_view text) {
         if (quote == '"' && c == '\\' && i + 1 < raw.size()) {
           const char n = raw[++i];
           switch (n) {
-            case 'n': value.push_back('\n'); break;
-            case 't': value.push_back('\t'); break;
-            case 'r': value.push_back('\r'); break;
-            default: value.push_back(n); break;
+            case 'n':
+              value.push_back('\n');
+              break;
+            case 't':
+              value.push_back('\t');
+              break;
+            case 'r':
+              value.push_back('\r');
+              break;
+            default:
+              value.push_back(n);
+              break;
           }
           continue;
         }
@@ -159,8 +166,7 @@ Result<Int> integer(const Environment& env, std::string_view name, Int fallback,
   const std::string_view s = trim(*raw);
   Int value{};
   const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
-  if (s.empty() || ec != std::errc() || ptr != s.data() + s.size() || value < min ||
-      value > max) {
+  if (s.empty() || ec != std::errc() || ptr != s.data() + s.size() || value < min || value > max) {
     return bad(name, "must be a whole number from " + std::to_string(min) + " to " +
                          std::to_string(max) + " (got " + shown(*raw) + ")");
   }
@@ -204,9 +210,16 @@ std::string origin_of(const std::string& url) {
 // Placeholder values from the original's README and common templates: a production server that
 // starts with one of these has no secret at all.
 bool is_known_default(std::string_view secret) {
-  static constexpr std::string_view kDefaults[] = {
-      "your-secret-key-here", "your-jwt-secret-key", "secret", "changeme", "change-me",
-      "dev", "development", "jwt-secret", "super-secret", "replace-me"};
+  static constexpr std::string_view kDefaults[] = {"your-secret-key-here",
+                                                   "your-jwt-secret-key",
+                                                   "secret",
+                                                   "changeme",
+                                                   "change-me",
+                                                   "dev",
+                                                   "development",
+                                                   "jwt-secret",
+                                                   "super-secret",
+                                                   "replace-me"};
   return std::find(std::begin(kDefaults), std::end(kDefaults), secret) != std::end(kDefaults);
 }
 
@@ -217,7 +230,8 @@ Result<std::string> secret(const Environment& env, std::string_view name, RunMod
   const auto value = text(env, name);
   if (mode == RunMode::production) {
     if (value.empty()) return bad(name, "must be set in production");
-    if (is_known_default(value)) return bad(name, "is a published example value; set a real secret");
+    if (is_known_default(value))
+      return bad(name, "is a published example value; set a real secret");
     if (value.size() < kMinSecretBytes) {
       return bad(name, "must be at least 32 characters of random data in production");
     }
@@ -283,8 +297,9 @@ Result<Config> load_config(const Environment& env) {
     boost::system::error_code ec;
     boost::asio::ip::make_address(c.bind_address, ec);
     if (ec) {
-      return bad("PARLEY_BIND", "must be an IPv4 or IPv6 address such as 127.0.0.1 or 0.0.0.0 (got " +
-                                    shown(c.bind_address) + ")");
+      return bad("PARLEY_BIND",
+                 "must be an IPv4 or IPv6 address such as 127.0.0.1 or 0.0.0.0 (got " +
+                     shown(c.bind_address) + ")");
     }
   }
   auto port = integer<int>(env, "PARLEY_PORT", 5000, 0, 65535);
@@ -329,7 +344,8 @@ Result<Config> load_config(const Environment& env) {
   const auto level_text = text(env, "LOG_LEVEL", "INFO");
   const auto level = parse_log_level(level_text);
   if (!level) {
-    return bad("LOG_LEVEL", "must be DEBUG, INFO, WARNING or ERROR (got " + shown(level_text) + ")");
+    return bad("LOG_LEVEL",
+               "must be DEBUG, INFO, WARNING or ERROR (got " + shown(level_text) + ")");
   }
   c.log_level = *level;
 
@@ -338,12 +354,12 @@ Result<Config> load_config(const Environment& env) {
   c.web_dir = text(env, "PARLEY_WEB_DIR", c.web_dir);
   if (c.web_dir.empty()) return bad("PARLEY_WEB_DIR", "must not be empty");
 
-  auto header = integer<std::size_t>(env, "PARLEY_MAX_HEADER_BYTES", c.max_header_bytes, 1024,
-                                     1024 * 1024);
+  auto header =
+      integer<std::size_t>(env, "PARLEY_MAX_HEADER_BYTES", c.max_header_bytes, 1024, 1024 * 1024);
   if (!header) return header.error();
   c.max_header_bytes = *header;
-  auto body = integer<std::size_t>(env, "PARLEY_MAX_BODY_BYTES", c.max_body_bytes, 1024,
-                                   64 * 1024 * 1024);
+  auto body =
+      integer<std::size_t>(env, "PARLEY_MAX_BODY_BYTES", c.max_body_bytes, 1024, 64 * 1024 * 1024);
   if (!body) return body.error();
   c.max_body_bytes = *body;
   auto upload = integer<std::size_t>(env, "PARLEY_MAX_UPLOAD_BYTES", c.max_upload_bytes, 1024,
@@ -354,8 +370,15 @@ Result<Config> load_config(const Environment& env) {
                                      64 * 1024 * 1024);
   if (!avatar) return avatar.error();
   c.max_avatar_bytes = *avatar;
+  auto buffered =
+      integer<std::size_t>(env, "PARLEY_SOCKET_MAX_BUFFERED_BYTES", c.socket_max_buffered_bytes,
+                           64 * 1024, 1024LL * 1024 * 1024);
+  if (!buffered) return buffered.error();
+  c.socket_max_buffered_bytes = *buffered;
 
-  for (auto [name, field] : {std::pair{"PARLEY_READ_TIMEOUT_MS", &c.read_timeout},
+  for (auto [name, field] : {std::pair{"PARLEY_PING_INTERVAL_MS", &c.ping_interval},
+                             std::pair{"PARLEY_PING_TIMEOUT_MS", &c.ping_timeout},
+                             std::pair{"PARLEY_READ_TIMEOUT_MS", &c.read_timeout},
                              std::pair{"PARLEY_IDLE_TIMEOUT_MS", &c.idle_timeout},
                              std::pair{"PARLEY_REQUEST_TIMEOUT_MS", &c.request_timeout},
                              std::pair{"PARLEY_SHUTDOWN_TIMEOUT_MS", &c.shutdown_timeout}}) {
@@ -371,8 +394,8 @@ Result<Config> load_config(const Environment& env) {
                "must be set together with its pair to enable Google sign-in");
   }
   {
-    auto url = http_url("GOOGLE_DISCOVERY_URL",
-                        text(env, "GOOGLE_DISCOVERY_URL", c.google_discovery_url));
+    auto url =
+        http_url("GOOGLE_DISCOVERY_URL", text(env, "GOOGLE_DISCOVERY_URL", c.google_discovery_url));
     if (!url) return url.error();
     c.google_discovery_url = *url;
   }

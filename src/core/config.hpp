@@ -59,8 +59,8 @@ struct Config {
 
   std::string bind_address = "127.0.0.1";
   std::uint16_t port = 5000;
-  unsigned threads = 0;          ///< network threads; 0 never survives loading (defaults to cores)
-  unsigned worker_threads = 0;   ///< blocking-work pool; defaults to cores
+  unsigned threads = 0;         ///< network threads; 0 never survives loading (defaults to cores)
+  unsigned worker_threads = 0;  ///< blocking-work pool; defaults to cores
   std::size_t worker_queue = 1024;
   unsigned db_pool_size = 4;
 
@@ -76,6 +76,10 @@ struct Config {
   std::size_t max_body_bytes = 1024 * 1024;
   std::size_t max_upload_bytes = 25 * 1024 * 1024;
   std::size_t max_avatar_bytes = 5 * 1024 * 1024;
+  /// Bytes queued for one real-time connection before it is closed as a slow consumer.
+  std::size_t socket_max_buffered_bytes = 4 * 1024 * 1024;
+  std::chrono::milliseconds ping_interval{25'000};  ///< Engine.IO heartbeat
+  std::chrono::milliseconds ping_timeout{20'000};
   std::chrono::milliseconds read_timeout{15'000};
   std::chrono::milliseconds idle_timeout{60'000};
   std::chrono::milliseconds request_timeout{30'000};
@@ -103,9 +107,9 @@ struct Config {
   std::chrono::seconds access_token_ttl{900};
   std::chrono::seconds refresh_token_ttl{30LL * 24 * 3600};
   std::chrono::seconds guest_idle_ttl{7LL * 24 * 3600};
-  unsigned login_per_minute = 60;     ///< per client address
-  unsigned register_per_hour = 20;    ///< per client address
-  unsigned guests_per_hour = 30;      ///< per client address
+  unsigned login_per_minute = 60;   ///< per client address
+  unsigned register_per_hour = 20;  ///< per client address
+  unsigned guests_per_hour = 30;    ///< per client address
 
   bool protocol_conformance = false;
 };

@@ -178,6 +178,17 @@ void ChatEvents::on_disconnect(const SocketPtr& socket, const std::string& reaso
   deps_.log.debug("socket_disconnected", {{"socket", socket->id()}, {"reason", reason}});
 }
 
+void ChatEvents::on_recovered(const SocketPtr& socket) {
+  // The others saw user_left when the connection dropped: tell them it is back.
+  json::value user =
+      socket->data().contains("user") ? socket->data()["user"] : json::value(nullptr);
+  for (const auto& name : socket->rooms()) {
+    const auto id = std::stoll(name.substr(5));
+    server_->broadcast(name, "user_joined", json::array{json::object{{"room", id}, {"user", user}}},
+                       socket.get());
+  }
+}
+
 void ChatEvents::member_removed(std::int64_t room_id, std::int64_t user_id,
                                 std::string_view reason) {
   if (server_ == nullptr) return;

@@ -36,6 +36,7 @@ class ChatEvents final : public realtime::SocketApplication, public chat::Chatro
   boost::asio::awaitable<void> on_event(realtime::SocketPtr socket, std::string name,
                                         boost::json::array args, realtime::AckReply ack) override;
   void on_disconnect(const realtime::SocketPtr& socket, const std::string& reason) override;
+  void on_recovered(const realtime::SocketPtr& socket) override;
 
   // ChatroomObserver: REST changes that must reach live connections at once.
   void member_removed(std::int64_t room_id, std::int64_t user_id, std::string_view reason) override;

@@ -1,8 +1,11 @@
 #include "realtime/socketio/server.hpp"
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/json/serialize.hpp>
+#include <charconv>
+#include <cstdio>
 
 #include "core/random.hpp"
 
@@ -181,6 +184,14 @@ void SocketIoServer::handle_packet(const std::shared_ptr<Client>& client,
 asio::awaitable<void> SocketIoServer::connect(std::shared_ptr<Client> client,
                                               std::shared_ptr<EngineIoSession> session,
                                               SioPacket packet) {
+  // A recovering client adds {"pid","offset"} to its auth payload.
+  std::string pid;
+  std::string offset;
+  if (packet.data.is_object()) {
+    const auto& auth = packet.data.as_object();
+    if (const auto* p = auth.if_contains("pid"); p && p->is_string()) pid = p->as_string();
+    if (const auto* o = auth.if_contains("offset"); o && o->is_string()) offset = o->as_string();
+  }
   auto user = co_await application_.authenticate(std::move(packet.data));
   if (!user) {
     {
@@ -190,7 +201,14 @@ asio::awaitable<void> SocketIoServer::connect(std::shared_ptr<Client> client,
     session->send(connect_error(user.error().message));
     co_return;
   }
-  auto socket = std::make_shared<Socket>(core::random_token(15), session, *user, *this);
+  std::vector<SharedPacket> replay;
+  SocketPtr socket;
+  if (!pid.empty() && !offset.empty()) socket = recover(session, *user, pid, offset, replay);
+  const bool recovered = socket != nullptr;
+  if (!socket) {
+    socket = std::make_shared<Socket>(core::random_token(15), core::random_token(15), session,
+                                      *user, *this);
+  }
   {
     std::lock_guard lock(client->mutex);
     client->connecting = false;
@@ -198,9 +216,74 @@ asio::awaitable<void> SocketIoServer::connect(std::shared_ptr<Client> client,
   }
   SioPacket reply;
   reply.type = SioType::connect;
-  reply.data = json::object{{"sid", socket->id()}};
+  reply.data = json::object{{"sid", socket->id()}, {"pid", socket->private_id_}};
   session->send(sio_packet(std::move(reply)));
-  application_.on_connect(socket);
+  for (const auto& missed : replay) session->send(missed);
+  if (recovered) {
+    application_.on_recovered(socket);
+  } else {
+    application_.on_connect(socket);
+  }
+}
+
+std::int64_t SocketIoServer::now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string SocketIoServer::next_offset_locked() {
+  // Fixed width, so that offsets also compare as strings.
+  char text[24];
+  std::snprintf(text, sizeof text, "%020llu", static_cast<unsigned long long>(++offset_counter_));
+  return text;
+}
+
+void SocketIoServer::remember_dropped(const SocketPtr& socket) {
+  Dropped dropped{socket->id(), socket->user_id(), socket->rooms(), socket->data(), now_ms()};
+  std::lock_guard lock(mutex_);
+  const auto cutoff = now_ms() - options_.recovery_window.count();
+  std::erase_if(dropped_, [cutoff](const auto& entry) { return entry.second.at_ms < cutoff; });
+  dropped_[socket->private_id_] = std::move(dropped);
+}
+
+SocketPtr SocketIoServer::recover(const std::shared_ptr<EngineIoSession>& session,
+                                  std::int64_t user_id, const std::string& pid,
+                                  const std::string& offset, std::vector<SharedPacket>& replay) {
+  std::lock_guard lock(mutex_);
+  auto it = dropped_.find(pid);
+  if (it == dropped_.end()) return nullptr;
+  Dropped dropped = std::move(it->second);
+  dropped_.erase(it);
+  const auto now = now_ms();
+  if (dropped.user_id != user_id || dropped.at_ms < now - options_.recovery_window.count()) {
+    return nullptr;
+  }
+  std::uint64_t last_seen = 0;
+  auto [end, ec] = std::from_chars(offset.data(), offset.data() + offset.size(), last_seen);
+  if (ec != std::errc() || end != offset.data() + offset.size()) return nullptr;
+  // Every room must still hold everything after the client's offset, or events would be lost:
+  // then a plain new connection (and a history fetch) is the honest answer.
+  std::vector<const RoomEvent*> missed;
+  for (const auto& room : dropped.rooms) {
+    if (auto trimmed = trimmed_through_.find(room);
+        trimmed != trimmed_through_.end() && trimmed->second > last_seen) {
+      return nullptr;
+    }
+    auto events = room_events_.find(room);
+    if (events == room_events_.end()) continue;
+    for (const auto& event : events->second) {
+      if (event.offset > last_seen) missed.push_back(&event);
+    }
+  }
+  std::sort(missed.begin(), missed.end(),
+            [](const RoomEvent* a, const RoomEvent* b) { return a->offset < b->offset; });
+  auto socket = std::make_shared<Socket>(dropped.sid, pid, session, user_id, *this);
+  socket->data_ = std::move(dropped.data);
+  socket->rooms_ = dropped.rooms;
+  for (const auto& room : dropped.rooms) rooms_[room].insert(socket);
+  for (const auto* event : missed) replay.push_back(event->packet);
+  return socket;
 }
 
 void SocketIoServer::enqueue_event(const SocketPtr& socket, SioPacket packet) {
@@ -275,9 +358,30 @@ void SocketIoServer::leave(const SocketPtr& socket, const std::string& room) {
 
 void SocketIoServer::broadcast(const std::string& room, std::string_view event,
                                const json::array& args, const Socket* except) {
-  // Encoded once; every recipient's queue holds a reference to the same bytes.
-  const auto packet = make_encoded(encode_event("/", event, args_without_brackets(args)));
-  for (const auto& socket : sockets_in(room)) {
+  std::string arguments = args_without_brackets(args);
+  std::vector<SocketPtr> recipients;
+  SharedPacket packet;
+  {
+    // One lock for offset, history and recipients: a recovering socket either is a recipient
+    // or finds the event in the history, never neither nor both.
+    std::lock_guard lock(mutex_);
+    const std::string offset = next_offset_locked();
+    if (!arguments.empty()) arguments += ',';
+    arguments += '"' + offset + '"';
+    // Encoded once; every recipient's queue holds a reference to the same bytes.
+    packet = make_encoded(encode_event("/", event, arguments));
+    auto& history = room_events_[room];
+    const auto now = now_ms();
+    history.push_back(RoomEvent{offset_counter_, now, packet});
+    while (history.size() > options_.recovery_events_per_room ||
+           (!history.empty() && history.front().at_ms < now - options_.recovery_window.count())) {
+      trimmed_through_[room] = history.front().offset;
+      history.pop_front();
+    }
+    auto it = rooms_.find(room);
+    if (it != rooms_.end()) recipients.assign(it->second.begin(), it->second.end());
+  }
+  for (const auto& socket : recipients) {
     if (socket.get() != except) socket->send(packet);
   }
 }
@@ -337,6 +441,10 @@ void SocketIoServer::on_close(const std::shared_ptr<EngineIoSession>& session, s
   }
   // Application callbacks (user_left, ...) run while the socket still knows its rooms.
   if (socket) {
+    // A dropped transport may come back within the recovery window; a deliberate close not.
+    const bool recoverable =
+        reason == "transport close" || reason == "transport error" || reason == "ping timeout";
+    if (recoverable) remember_dropped(socket);
     application_.on_disconnect(socket, reason);
     for (const auto& room : socket->rooms()) leave(socket, room);
   }

@@ -27,9 +27,13 @@ class SocketIoServer;
 /// A client connected to the main namespace.
 class Socket : public std::enable_shared_from_this<Socket> {
  public:
-  Socket(std::string id, std::shared_ptr<EngineIoSession> session, std::int64_t user_id,
-         SocketIoServer& server)
-      : id_(std::move(id)), session_(std::move(session)), user_id_(user_id), server_(server) {}
+  Socket(std::string id, std::string private_id, std::shared_ptr<EngineIoSession> session,
+         std::int64_t user_id, SocketIoServer& server)
+      : id_(std::move(id)),
+        private_id_(std::move(private_id)),
+        session_(std::move(session)),
+        user_id_(user_id),
+        server_(server) {}
 
   const std::string& id() const { return id_; }
   std::int64_t user_id() const { return user_id_; }
@@ -48,6 +52,7 @@ class Socket : public std::enable_shared_from_this<Socket> {
  private:
   friend class SocketIoServer;
   const std::string id_;
+  const std::string private_id_;  // "pid": proves ownership of the id when recovering
   std::shared_ptr<EngineIoSession> session_;
   const std::int64_t user_id_;
   SocketIoServer& server_;
@@ -76,12 +81,19 @@ class SocketApplication {
   virtual boost::asio::awaitable<void> on_event(SocketPtr socket, std::string name,
                                                 boost::json::array args, AckReply ack) = 0;
   virtual void on_disconnect(const SocketPtr& socket, const std::string& reason) = 0;
+  /// A dropped connection came back within the recovery window: same socket id, same rooms,
+  /// missed room events already replayed.
+  virtual void on_recovered(const SocketPtr& socket) = 0;
 };
 
 struct SocketIoOptions {
   std::chrono::milliseconds connect_timeout{45'000};
   SioLimits limits;
   std::size_t max_rooms_per_socket = 100;
+  /// Connection state recovery (socket.io >= 4.6): how long a dropped connection's state is
+  /// kept, and how many recent broadcasts per room are kept to replay to it.
+  std::chrono::milliseconds recovery_window{120'000};
+  std::size_t recovery_events_per_room = 2000;
 };
 
 class SocketIoServer final : public EngineIoListener {
@@ -119,8 +131,33 @@ class SocketIoServer final : public EngineIoListener {
   boost::asio::awaitable<void> drain(SocketPtr socket);
   void remove_socket(const SocketPtr& socket, const std::string& reason);
 
+  // Connection state recovery.
+  struct RoomEvent {
+    std::uint64_t offset;
+    std::int64_t at_ms;
+    SharedPacket packet;
+  };
+  struct Dropped {
+    std::string sid;
+    std::int64_t user_id;
+    std::set<std::string> rooms;
+    boost::json::object data;
+    std::int64_t at_ms;
+  };
+  static std::int64_t now_ms();
+  std::string next_offset_locked();
+  void remember_dropped(const SocketPtr& socket);
+  /// Restores a dropped socket; returns it with the events to replay, or null.
+  SocketPtr recover(const std::shared_ptr<EngineIoSession>& session, std::int64_t user_id,
+                    const std::string& pid, const std::string& offset,
+                    std::vector<SharedPacket>& replay);
+
   boost::asio::io_context& io_;
   SocketIoOptions options_;
+  std::uint64_t offset_counter_ = 0;                          // guarded by mutex_
+  std::map<std::string, std::deque<RoomEvent>> room_events_;  // idem
+  std::map<std::string, Dropped> dropped_;                    // by pid; idem
+  std::map<std::string, std::uint64_t> trimmed_through_;      // room -> last offset forgotten
   SocketApplication& application_;
   core::Logger& log_;
   mutable std::mutex mutex_;

@@ -89,7 +89,9 @@ export async function startParley(extraEnv = {}) {
 export function next(socket, event, ms = 5000) {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`timed out waiting for ${event}`)), ms);
-    socket.once(event, (...args) => { clearTimeout(timer); resolve(args.length > 1 ? args : args[0]); });
+    // The first argument: with connection state recovery the server appends an offset to room
+    // events, which socket.io-client passes on as an extra trailing argument.
+    socket.once(event, (...args) => { clearTimeout(timer); resolve(args[0]); });
   });
 }
 

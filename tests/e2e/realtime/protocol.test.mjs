@@ -46,7 +46,7 @@ test('the polling transport by hand: open, connect with a token, event with ack'
   const posted = await fetch(url, { method: 'POST', body: `40${JSON.stringify({ token })}`, headers: { 'Content-Type': 'text/plain;charset=UTF-8' } });
   assert.equal(await posted.text(), 'ok');
   const connected = await (await fetch(url)).text();
-  assert.match(connected, /^40\{"sid":"[^"]+"\}$/);
+  assert.match(connected, /^40\{"sid":"[^"]+","pid":"[^"]+"\}$/);
   // Two packets in one POST, separated by \x1e: an event with ack id 7 and another.
   await fetch(url, { method: 'POST', body: '427["no_such_event",{}]\x1e42["typing",{"room":1}]' });
   const reply = await (await fetch(url)).text();

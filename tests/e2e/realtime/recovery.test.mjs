@@ -1,0 +1,59 @@
+// Connection state recovery (socket.io >= 4.6): a client whose connection drops and comes back
+// within the window gets its rooms back and every room event it missed, exactly once.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startParley, next, call } from './harness.mjs';
+
+let parley;
+before(async () => { parley = await startParley(); });
+after(async () => { assert.equal(await parley.stop(), 0); });
+
+test('a dropped client recovers its rooms and every missed message exactly once', async () => {
+  const ana = await parley.register('recover_ana');
+  const bob = await parley.register('recover_bob');
+  const room = (await parley.api('/api/create-chatroom', { token: ana.token, body: { name: 'recovery', is_private: false } })).body.chatroom.id;
+  await parley.api('/api/join-chatroom', { token: bob.token, body: { chatroom_id: room } });
+
+  const a = parley.connect(ana.token, { transports: ['websocket'] });
+  const b = parley.connect(bob.token, { transports: ['websocket'], reconnection: true, reconnectionDelay: 100, reconnectionDelayMax: 200 });
+  await Promise.all([next(a, 'connect'), next(b, 'connect')]);
+  const firstId = b.id;
+  await call(a, 'join_room', { room });
+  await call(b, 'join_room', { room });
+
+  const seen = [];
+  b.on('new_message', (message) => seen.push(message.text));
+  const first = next(b, 'new_message');
+  await call(a, 'send_message', { room, text: 'before the drop' });
+  await first;
+
+  // The network drops: no close handshake, the server only sees the socket fail.
+  b.io.engine.transport.ws.terminate();
+  for (const text of ['missed 1', 'missed 2', 'missed 3']) {
+    const ack = await call(a, 'send_message', { room, text });
+    assert.ok(ack.id);
+  }
+  await next(b, 'connect', 10000);
+  assert.equal(b.recovered, true, 'the client reports a recovered session');
+  assert.equal(b.id, firstId, 'same socket id');
+  await new Promise((r) => setTimeout(r, 500));
+  assert.deepEqual(seen, ['before the drop', 'missed 1', 'missed 2', 'missed 3']);
+
+  // Still in the room after recovery: live messages arrive without a new join_room.
+  const live = next(b, 'new_message');
+  await call(a, 'send_message', { room, text: 'after recovery' });
+  assert.equal((await live).text, 'after recovery');
+  assert.equal(seen.filter((t) => t === 'after recovery').length, 1);
+});
+
+test('a deliberate disconnect is not recovered', async () => {
+  const carl = await parley.register('recover_carl');
+  const c = parley.connect(carl.token, { transports: ['websocket'] });
+  await next(c, 'connect');
+  const id = c.id;
+  c.disconnect();
+  c.connect();
+  await next(c, 'connect');
+  assert.equal(c.recovered, false);
+  assert.notEqual(c.id, id);
+});
