@@ -171,7 +171,11 @@ Result<std::unique_ptr<ServerApp>> ServerApp::create(core::Config config, core::
 
   app->chat_events_ = std::make_unique<events::ChatEvents>(events::ChatEventsDeps{
       *app->accounts_, *app->chatrooms_, *app->workers_, *app->limiter_, log, cfg.backend_url});
-  app->socketio_ = std::make_unique<realtime::SocketIoServer>(app->io_, realtime::SocketIoOptions{},
+  realtime::SocketIoOptions socketio_options;
+  socketio_options.connect_timeout = cfg.socket_connect_timeout;
+  socketio_options.event_rate = {cfg.socket_events_per_second, std::chrono::seconds(1),
+                                 2 * cfg.socket_events_per_second};
+  app->socketio_ = std::make_unique<realtime::SocketIoServer>(app->io_, socketio_options,
                                                               *app->chat_events_, log);
   app->chat_events_->attach(*app->socketio_);
   app->chatrooms_->set_observer(app->chat_events_.get());

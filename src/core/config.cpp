@@ -376,12 +376,14 @@ Result<Config> load_config(const Environment& env) {
   if (!buffered) return buffered.error();
   c.socket_max_buffered_bytes = *buffered;
 
-  for (auto [name, field] : {std::pair{"PARLEY_PING_INTERVAL_MS", &c.ping_interval},
-                             std::pair{"PARLEY_PING_TIMEOUT_MS", &c.ping_timeout},
-                             std::pair{"PARLEY_READ_TIMEOUT_MS", &c.read_timeout},
-                             std::pair{"PARLEY_IDLE_TIMEOUT_MS", &c.idle_timeout},
-                             std::pair{"PARLEY_REQUEST_TIMEOUT_MS", &c.request_timeout},
-                             std::pair{"PARLEY_SHUTDOWN_TIMEOUT_MS", &c.shutdown_timeout}}) {
+  for (auto [name, field] :
+       {std::pair{"PARLEY_PING_INTERVAL_MS", &c.ping_interval},
+        std::pair{"PARLEY_PING_TIMEOUT_MS", &c.ping_timeout},
+        std::pair{"PARLEY_SOCKET_CONNECT_TIMEOUT_MS", &c.socket_connect_timeout},
+        std::pair{"PARLEY_READ_TIMEOUT_MS", &c.read_timeout},
+        std::pair{"PARLEY_IDLE_TIMEOUT_MS", &c.idle_timeout},
+        std::pair{"PARLEY_REQUEST_TIMEOUT_MS", &c.request_timeout},
+        std::pair{"PARLEY_SHUTDOWN_TIMEOUT_MS", &c.shutdown_timeout}}) {
     auto v = millis(env, name, *field);
     if (!v) return v.error();
     *field = *v;
@@ -445,9 +447,11 @@ Result<Config> load_config(const Environment& env) {
     if (!v) return v.error();
     *field = std::chrono::seconds(*v);
   }
-  for (auto [name, field] : {std::pair{"PARLEY_LOGIN_PER_MINUTE", &c.login_per_minute},
-                             std::pair{"PARLEY_REGISTER_PER_HOUR", &c.register_per_hour},
-                             std::pair{"PARLEY_GUESTS_PER_HOUR", &c.guests_per_hour}}) {
+  for (auto [name, field] :
+       {std::pair{"PARLEY_LOGIN_PER_MINUTE", &c.login_per_minute},
+        std::pair{"PARLEY_REGISTER_PER_HOUR", &c.register_per_hour},
+        std::pair{"PARLEY_GUESTS_PER_HOUR", &c.guests_per_hour},
+        std::pair{"PARLEY_SOCKET_EVENTS_PER_SECOND", &c.socket_events_per_second}}) {
     auto v = integer<unsigned>(env, name, *field, 1, 1'000'000);
     if (!v) return v.error();
     *field = *v;

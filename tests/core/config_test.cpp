@@ -138,6 +138,10 @@ TEST(Config, EveryValidationErrorNamesItsVariable) {
   expect_rejected({{"PARLEY_REGISTER_PER_HOUR", "-1"}}, "PARLEY_REGISTER_PER_HOUR");
   expect_rejected({{"PARLEY_GUESTS_PER_HOUR", "lots"}}, "PARLEY_GUESTS_PER_HOUR");
   expect_rejected({{"PARLEY_MAX_AVATAR_BYTES", "12"}}, "PARLEY_MAX_AVATAR_BYTES");
+  expect_rejected({{"PARLEY_SOCKET_EVENTS_PER_SECOND", "0"}}, "PARLEY_SOCKET_EVENTS_PER_SECOND");
+  expect_rejected({{"PARLEY_SOCKET_CONNECT_TIMEOUT_MS", "never"}},
+                  "PARLEY_SOCKET_CONNECT_TIMEOUT_MS");
+  expect_rejected({{"PARLEY_PING_INTERVAL_MS", "0"}}, "PARLEY_PING_INTERVAL_MS");
   expect_rejected({{"PARLEY_SOCKET_MAX_BUFFERED_BYTES", "1000"}},
                   "PARLEY_SOCKET_MAX_BUFFERED_BYTES");
   // A cheap bcrypt cost is a development convenience only.

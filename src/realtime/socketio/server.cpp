@@ -1,8 +1,12 @@
 #include "realtime/socketio/server.hpp"
 
 #include <algorithm>
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/json/serialize.hpp>
 #include <charconv>
 #include <cstdio>
@@ -71,8 +75,27 @@ std::shared_ptr<SocketIoServer::Client> SocketIoServer::client_of(const std::str
 }
 
 void SocketIoServer::on_open(const std::shared_ptr<EngineIoSession>& session) {
-  std::lock_guard lock(mutex_);
-  clients_.emplace(session->id(), std::make_shared<Client>());
+  auto client = std::make_shared<Client>();
+  {
+    std::lock_guard lock(mutex_);
+    clients_.emplace(session->id(), client);
+  }
+  asio::co_spawn(session->strand(), expect_connect(client, session), asio::detached);
+}
+
+// A transport that never sends CONNECT holds resources for nothing: close it after
+// connect_timeout (Socket.IO's connectTimeout).
+asio::awaitable<void> SocketIoServer::expect_connect(std::shared_ptr<Client> client,
+                                                     std::shared_ptr<EngineIoSession> session) {
+  asio::steady_timer timer(co_await asio::this_coro::executor, options_.connect_timeout);
+  auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  (void)ec;
+  bool connected = false;
+  {
+    std::lock_guard lock(client->mutex);
+    connected = client->socket != nullptr || client->connecting;
+  }
+  if (!connected && !session->closed()) session->close("connect timeout");
 }
 
 void SocketIoServer::on_message(const std::shared_ptr<EngineIoSession>& session, std::string data,
@@ -287,6 +310,26 @@ SocketPtr SocketIoServer::recover(const std::shared_ptr<EngineIoSession>& sessio
 }
 
 void SocketIoServer::enqueue_event(const SocketPtr& socket, SioPacket packet) {
+  if (!event_limiter_.acquire(socket->id(), options_.event_rate).allowed) {
+    std::size_t refused = 0;
+    {
+      std::lock_guard lock(socket->mutex_);
+      refused = ++socket->refused_events_;
+    }
+    if (refused > options_.max_refused_events) {
+      socket->disconnect("event rate limit exceeded");
+      return;
+    }
+    if (packet.id) {
+      SioPacket answer;
+      answer.type = SioType::ack;
+      answer.id = packet.id;
+      answer.data = json::array{json::object{
+          {"error", json::object{{"code", "rate_limited"}, {"message", "too many events"}}}}};
+      socket->send(sio_packet(std::move(answer)));
+    }
+    return;
+  }
   bool start = false;
   {
     std::lock_guard lock(socket->mutex_);

@@ -15,8 +15,10 @@
 #include <set>
 #include <string>
 
+#include "core/clock.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "core/rate_limiter.hpp"
 #include "realtime/engineio/server.hpp"
 #include "realtime/protocol/socketio_packet.hpp"
 
@@ -62,6 +64,7 @@ class Socket : public std::enable_shared_from_this<Socket> {
   // Events are handled one at a time, in arrival order (a chat's order must hold).
   std::deque<SioPacket> inbox_;
   bool draining_ = false;
+  std::size_t refused_events_ = 0;
 };
 
 using SocketPtr = std::shared_ptr<Socket>;
@@ -94,6 +97,10 @@ struct SocketIoOptions {
   /// kept, and how many recent broadcasts per room are kept to replay to it.
   std::chrono::milliseconds recovery_window{120'000};
   std::size_t recovery_events_per_room = 2000;
+  /// Events per socket: past this rate events are refused (acked with rate_limited); a socket
+  /// that keeps going past `max_refused_events` refusals is disconnected.
+  core::RateLimit event_rate{50, std::chrono::seconds(1), 100};
+  std::size_t max_refused_events = 50;
 };
 
 class SocketIoServer final : public EngineIoListener {
@@ -129,6 +136,8 @@ class SocketIoServer final : public EngineIoListener {
                      const std::shared_ptr<EngineIoSession>& session, SioPacket packet);
   void enqueue_event(const SocketPtr& socket, SioPacket packet);
   boost::asio::awaitable<void> drain(SocketPtr socket);
+  boost::asio::awaitable<void> expect_connect(std::shared_ptr<Client> client,
+                                              std::shared_ptr<EngineIoSession> session);
   void remove_socket(const SocketPtr& socket, const std::string& reason);
 
   // Connection state recovery.
@@ -154,6 +163,8 @@ class SocketIoServer final : public EngineIoListener {
 
   boost::asio::io_context& io_;
   SocketIoOptions options_;
+  core::SystemClock clock_;
+  core::InMemoryRateLimiter event_limiter_{clock_};
   std::uint64_t offset_counter_ = 0;                          // guarded by mutex_
   std::map<std::string, std::deque<RoomEvent>> room_events_;  // idem
   std::map<std::string, Dropped> dropped_;                    // by pid; idem

@@ -10,7 +10,11 @@ let parley;
 // megabytes, so here the heartbeat, not the byte allowance, ends the stalled client; the byte
 // allowance is tested directly in tests/realtime/engineio_session_test.cpp.)
 before(async () => {
-  parley = await startParley({ PARLEY_PING_INTERVAL_MS: '1000', PARLEY_PING_TIMEOUT_MS: '1000' });
+  parley = await startParley({
+    PARLEY_PING_INTERVAL_MS: '1000',
+    PARLEY_PING_TIMEOUT_MS: '1000',
+    PARLEY_SOCKET_EVENTS_PER_SECOND: '100000',  // the flood is the point here
+  });
 });
 after(async () => { assert.equal(await parley.stop(), 0); });
 
