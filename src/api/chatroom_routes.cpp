@@ -5,6 +5,7 @@
 #include <limits>
 #include <system_error>
 
+#include "api/stored_images.hpp"
 #include "chat/text_rules.hpp"
 #include "core/random.hpp"
 #include "media/image_probe.hpp"
@@ -166,35 +167,8 @@ Result<std::int64_t> query_int(std::string_view query, std::string_view name, st
   return value;
 }
 
-// Writes `bytes` to `folder/name` through a temporary file and a rename, so a crash never
-// leaves a half-written photo behind a name the database points at.
-Result<void> write_file_atomically(const fs::path& folder, const std::string& name,
-                                   std::string_view bytes) {
-  std::error_code ec;
-  fs::create_directories(folder, ec);
-  const fs::path temporary = folder / ("." + name + ".part");
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    out.flush();
-    if (!out) {
-      fs::remove(temporary, ec);
-      return fail(Errc::internal, "cannot write the uploaded file");
-    }
-  }
-  fs::rename(temporary, folder / name, ec);
-  if (ec) {
-    fs::remove(temporary, ec);
-    return fail(Errc::internal, "cannot store the uploaded file");
-  }
-  return {};
-}
-
-// Names come from the database and are ours, but a name with a separator is never a path.
 void remove_photo(const fs::path& folder, const std::optional<std::string>& name) {
-  if (!name || name->empty() || name->find('/') != std::string::npos) return;
-  std::error_code ec;
-  fs::remove(folder / *name, ec);
+  remove_stored_file(folder, name);
 }
 
 json::object room_reply(const chat::Chatroom& room, const ChatroomRoutesDeps& deps) {
@@ -549,36 +523,10 @@ asio::awaitable<Response> do_upload_photo(const ChatroomRoutesDeps& deps, Reques
   co_return ok_json(ctx, room_reply(*room, deps));
 }
 
-// Room photos are public like avatars (they show in room lists). Names are ours: 32 hex digits
-// and an extension; anything else is not found.
+// Room photos are public like avatars (they show in room lists).
 asio::awaitable<Response> do_get_photo(const ChatroomRoutesDeps& deps, RequestContext& ctx) {
-  const std::string name(ctx.params.get("file"));
-  const auto dot = name.find('.');
-  const std::string stem = name.substr(0, dot);
-  const std::string extension = dot == std::string::npos ? "" : name.substr(dot);
-  const bool valid_stem =
-      stem.size() == 32 && stem.find_first_not_of("0123456789abcdef") == std::string::npos;
-  std::string_view type;
-  if (extension == ".png") type = "image/png";
-  if (extension == ".jpg") type = "image/jpeg";
-  if (extension == ".webp") type = "image/webp";
-  if (!valid_stem || type.empty()) {
-    co_return fail_with(fail(Errc::not_found, "no such photo"), ctx);
-  }
-  auto job = [path = deps.photo_folder / name]() -> Result<std::string> {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return fail(Errc::not_found, "no such photo");
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  };
-  auto bytes = co_await deps.workers.run(std::move(job));
-  if (!bytes) co_return fail_with(bytes.error(), ctx);
-  Response res{http::status::ok, ctx.request.version()};
-  res.set(http::field::content_type, type);
-  res.set(http::field::cache_control, "public, max-age=86400, immutable");
-  res.set("Content-Security-Policy", "sandbox");
-  res.body() = std::move(*bytes);
-  res.prepare_payload();
-  co_return res;
+  return serve_stored_image(deps.photo_folder, std::string(ctx.params.get("file")), deps.workers,
+                            ctx);
 }
 
 }  // namespace
