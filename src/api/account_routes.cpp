@@ -237,6 +237,7 @@ asio::awaitable<Response> do_change_password(const AccountRoutesDeps& deps, Requ
   if (!signed_in) co_return fail_with(signed_in.error(), ctx, &deps.log);
   deps.log.info("password_changed",
                 {{"request_id", ctx.request_id}, {"user_id", principal->user_id}});
+  if (deps.on_sessions_ended) deps.on_sessions_ended(principal->user_id, "password changed");
   co_return token_response(http::status::ok, *signed_in, deps.public_base_url,
                            ctx.request.version());
 }
@@ -263,6 +264,7 @@ asio::awaitable<Response> do_delete_account(const AccountRoutesDeps& deps, Reque
   if (!done) co_return fail_with(done.error(), ctx, &deps.log);
   deps.log.info("account_deleted",
                 {{"request_id", ctx.request_id}, {"user_id", principal->user_id}});
+  if (deps.on_sessions_ended) deps.on_sessions_ended(principal->user_id, "account deleted");
   co_return net::json_response(http::status::ok, {{"status", "deleted"}}, ctx.request.version());
 }
 

@@ -5,6 +5,7 @@
 // the reply; the rules live in auth/.
 
 #include <filesystem>
+#include <functional>
 
 #include "auth/accounts.hpp"
 #include "core/config.hpp"
@@ -23,6 +24,9 @@ struct AccountRoutesDeps {
   std::string public_base_url;          ///< BACKEND_URL, for absolute avatar URLs
   std::filesystem::path avatar_folder;  ///< UPLOAD_DIR/avatars
   std::size_t max_avatar_bytes = 5 * 1024 * 1024;
+  /// Called (on a network thread, must not block) when every session of a user ended: password
+  /// changed or account deleted. The real-time layer drops that user's live connections.
+  std::function<void(std::int64_t user_id, const std::string& reason)> on_sessions_ended{};
 };
 
 void add_account_routes(net::Router& router, const AccountRoutesDeps& deps);

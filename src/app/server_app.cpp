@@ -187,6 +187,11 @@ Result<std::unique_ptr<ServerApp>> ServerApp::create(core::Config config, core::
       app->io_, engineio_options, *app->socketio_, log,
       [cors = app->cors_.get()](std::string_view origin) { return cors->allows(origin); });
   app->engineio_->add_routes(app->router_);
+  // Ending a user's sessions (password change, account deletion) ends their live sockets too.
+  app->account_routes_->on_sessions_ended = [socketio = app->socketio_.get()](
+                                                std::int64_t user_id, const std::string& reason) {
+    for (const auto& socket : socketio->sockets_of(user_id)) socket->disconnect(reason);
+  };
 
   net::ServerOptions server_options;
   server_options.max_header_bytes = cfg.max_header_bytes;

@@ -161,3 +161,22 @@ test('a kicked or banned member is removed from the channel at once', async () =
   const rejoin = await call(m, 'join_room', { room });
   assert.equal(rejoin.error.code, 'forbidden');
 });
+
+test('changing the password or deleting the account drops the user\'s live sockets', async () => {
+  const zoe = await parley.register('zoe_sessions');
+  const socket = await connected(parley.connect(zoe.token, { transports: ['websocket'] }));
+  const dropped = next(socket, 'disconnect');
+  const changed = await parley.api('/api/change-password', {
+    token: zoe.token, body: { current_password: 'a long e2e passphrase', new_password: 'another long passphrase' },
+  });
+  assert.equal(changed.status, 200, JSON.stringify(changed.body));
+  await dropped;
+  // With the new token the user connects again; deleting the account drops that one too.
+  const fresh = await connected(parley.connect(changed.body.access_token, { transports: ['websocket'] }));
+  const gone = next(fresh, 'disconnect');
+  const deleted = await parley.api('/api/delete-account', { token: changed.body.access_token, body: { password: 'another long passphrase' } });
+  assert.equal(deleted.status, 200);
+  await gone;
+  const refused = parley.connect(changed.body.access_token, { transports: ['websocket'] });
+  await next(refused, 'connect_error');
+});
