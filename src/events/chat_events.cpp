@@ -1,6 +1,7 @@
 #include "events/chat_events.hpp"
 
 #include <charconv>
+#include <set>
 
 namespace parley::events {
 
@@ -105,7 +106,16 @@ asio::awaitable<void> ChatEvents::join_room(SocketPtr socket, json::array args, 
   socket->data()["user"] = *user;
   server_->broadcast(channel(*room), "user_joined",
                      json::array{json::object{{"room", *room}, {"user", *user}}}, socket.get());
-  if (ack) ack(json::array{json::object{{"ok", true}, {"room", *room}}});
+  if (ack) {
+    // Presence: who is in the room now (each user once, however many connections they have).
+    json::array online;
+    std::set<std::int64_t> seen;
+    for (const auto& other : server_->sockets_in(channel(*room))) {
+      if (!seen.insert(other->user_id()).second) continue;
+      if (const auto* who = other->data().if_contains("user")) online.push_back(*who);
+    }
+    ack(json::array{json::object{{"ok", true}, {"room", *room}, {"online", std::move(online)}}});
+  }
 }
 
 asio::awaitable<void> ChatEvents::leave_room(SocketPtr socket, json::array args, AckReply ack) {
