@@ -277,9 +277,20 @@ void ServerApp::run() {
                                  {"port", endpoint_.port()},
                                  {"version", kVersion},
                                  {"threads", config_.threads}});
+  // A handler that throws must not end a network thread (std::terminate): log it, run on.
+  const auto run_loop = [this] {
+    for (;;) {
+      try {
+        io_.run();
+        return;
+      } catch (const std::exception& e) {
+        log_.error("event_loop_exception", {{"what", e.what()}});
+      }
+    }
+  };
   std::vector<std::jthread> threads;
-  for (unsigned i = 1; i < config_.threads; ++i) threads.emplace_back([this] { io_.run(); });
-  io_.run();
+  for (unsigned i = 1; i < config_.threads; ++i) threads.emplace_back(run_loop);
+  run_loop();
   for (auto& t : threads) t.join();
 }
 

@@ -480,7 +480,11 @@ void HttpServer::shutdown(std::chrono::milliseconds grace, std::function<void()>
       connection->closing = true;
       // An idle connection is waiting for its next request: end that wait now. A busy one
       // finishes its response first and then closes (keep-alive is off while draining).
-      if (!connection->in_request && !connection->upgraded) connection->stream.socket().close();
+      // The error_code overload: a handler that throws would end io_context::run on this thread.
+      beast::error_code ignored;
+      if (!connection->in_request && !connection->upgraded) {
+        connection->stream.socket().close(ignored);
+      }
     });
   }
   auto timer = std::make_shared<asio::steady_timer>(io_, grace);
@@ -492,7 +496,8 @@ void HttpServer::shutdown(std::chrono::milliseconds grace, std::function<void()>
     }
     for (auto& connection : left) {
       asio::post(connection->strand, [connection] {
-        if (!connection->upgraded) connection->stream.socket().close();
+        beast::error_code ignored;
+        if (!connection->upgraded) connection->stream.socket().close(ignored);
       });
     }
   });

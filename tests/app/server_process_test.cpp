@@ -118,7 +118,7 @@ TEST_F(ParleyProcessTest, ProductionRefusesToServeAnUnmigratedDatabase) {
   ASSERT_NE(port, 0);
   EXPECT_EQ(testing::request(port, testing::http::verb::get, "/readyz").result_int(), 200);
   server.signal(SIGTERM);
-  EXPECT_EQ(server.wait(10s), 0);
+  EXPECT_EQ(server.wait(10s), 0) << server.read_stderr();
 }
 
 TEST_F(ParleyProcessTest, ServesHealthReadinessConfigAndTheWebFolder) {
@@ -142,7 +142,7 @@ TEST_F(ParleyProcessTest, ServesHealthReadinessConfigAndTheWebFolder) {
     EXPECT_TRUE(fs::is_directory(dir_ / "uploads" / folder)) << folder;
   }
   server.signal(SIGTERM);
-  EXPECT_EQ(server.wait(10s), 0);
+  EXPECT_EQ(server.wait(10s), 0) << server.read_stderr();
 }
 
 TEST_F(ParleyProcessTest, SigtermFinishesARequestInFlightThenExitsZero) {
@@ -172,7 +172,7 @@ TEST_F(ParleyProcessTest, SigtermFinishesARequestInFlightThenExitsZero) {
   }
   EXPECT_TRUE(reply.starts_with("HTTP/1.1 200")) << reply;
   EXPECT_NE(reply.find("Connection: close"), std::string::npos) << reply;
-  EXPECT_EQ(server.wait(10s), 0);
+  EXPECT_EQ(server.wait(10s), 0) << server.read_stderr();
 }
 
 }  // namespace
