@@ -3,6 +3,7 @@
 #include <fstream>
 #include <system_error>
 
+#include "api/replies.hpp"
 #include "api/stored_images.hpp"
 #include "core/random.hpp"
 #include "media/image_probe.hpp"
@@ -24,22 +25,6 @@ constexpr net::StringRule kShort{.min_length = 1, .max_length = 254};
 // Avatars bigger than this are refused from their header, before any pixel is decoded.
 constexpr std::uint32_t kMaxAvatarSide = 4096;
 constexpr std::uint64_t kMaxAvatarPixels = 4096ULL * 4096ULL;
-
-Response fail_with(const Error& error, const RequestContext& ctx, core::Logger* log = nullptr) {
-  if (log != nullptr && (error.code == Errc::internal || error.code == Errc::forbidden ||
-                         error.code == Errc::unavailable)) {
-    // The client only sees the request id for internal errors: the cause must be here.
-    log->log(error.code == Errc::forbidden ? core::LogLevel::warning : core::LogLevel::error,
-             "request_failed",
-             {{"request_id", ctx.request_id},
-              {"code", to_code(error.code)},
-              {"detail", error.message},
-              {"path", ctx.path}});
-  }
-  auto res = net::error_response(error, ctx.request_id, ctx.request.version());
-  if (error.code == Errc::unauthorized) res.set(http::field::www_authenticate, "Bearer");
-  return res;
-}
 
 Response user_response(const auth::User& user, const AccountRoutesDeps& deps, unsigned version) {
   return net::json_response(http::status::ok,

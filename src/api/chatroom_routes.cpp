@@ -5,6 +5,7 @@
 #include <limits>
 #include <system_error>
 
+#include "api/replies.hpp"
 #include "api/stored_images.hpp"
 #include "chat/text_rules.hpp"
 #include "core/random.hpp"
@@ -33,22 +34,6 @@ constexpr std::uint32_t kMaxPhotoSide = 4096;
 constexpr std::uint64_t kMaxPhotoPixels = 4096ULL * 4096ULL;
 constexpr std::size_t kMaxSearchLength = 100;
 constexpr std::int64_t kMaxSearchOffset = 100'000;
-
-Response fail_with(const Error& error, const RequestContext& ctx, core::Logger* log = nullptr) {
-  if (log != nullptr && (error.code == Errc::internal || error.code == Errc::forbidden ||
-                         error.code == Errc::unavailable)) {
-    // The client only sees the request id for internal errors: the cause must be here.
-    log->log(error.code == Errc::forbidden ? core::LogLevel::warning : core::LogLevel::error,
-             "request_failed",
-             {{"request_id", ctx.request_id},
-              {"code", to_code(error.code)},
-              {"detail", error.message},
-              {"path", ctx.path}});
-  }
-  auto res = net::error_response(error, ctx.request_id, ctx.request.version());
-  if (error.code == Errc::unauthorized) res.set(http::field::www_authenticate, "Bearer");
-  return res;
-}
 
 Response ok_json(const RequestContext& ctx, json::object body,
                  http::status status = http::status::ok) {

@@ -870,11 +870,10 @@ Result<void> ChatroomService::unban(std::int64_t room_id, std::int64_t actor_id,
   return tx->commit();
 }
 
-Result<Membership> ChatroomService::promote(std::int64_t room_id, std::int64_t actor_id,
-                                            std::int64_t target_id) {
-  if (auto ok = refuse_self(actor_id, target_id, "you cannot promote yourself"); !ok) {
-    return ok.error();
-  }
+Result<Membership> ChatroomService::change_role(std::int64_t room_id, std::int64_t actor_id,
+                                                std::int64_t target_id, Role from, Role to,
+                                                std::string_view self_message) {
+  if (auto ok = refuse_self(actor_id, target_id, self_message); !ok) return ok.error();
   auto lease = database_.acquire();
   if (!lease) return lease.error();
   auto tx = store::Transaction::begin(**lease);
@@ -883,41 +882,27 @@ Result<Membership> ChatroomService::promote(std::int64_t room_id, std::int64_t a
   if (auto m = require_role(**lease, room_id, actor_id, Needs::owner); !m) return m.error();
   auto target = require_target_member(**lease, room_id, target_id);
   if (!target) return target.error();
-  if (target->role == Role::member) {
+  if (target->role == from) {
     auto changed = (*lease)->execute(
-        "UPDATE memberships SET role = 'admin' WHERE chatroom_id = $1 AND user_id = $2",
-        {room_id, target_id});
+        "UPDATE memberships SET role = $3 WHERE chatroom_id = $1 AND user_id = $2",
+        {room_id, target_id, std::string(to_string(to))});
     if (!changed) return changed.error();
-    target->role = Role::admin;
+    target->role = to;
   }
   if (auto done = tx->commit(); !done) return done.error();
   return *target;
 }
 
+Result<Membership> ChatroomService::promote(std::int64_t room_id, std::int64_t actor_id,
+                                            std::int64_t target_id) {
+  return change_role(room_id, actor_id, target_id, Role::member, Role::admin,
+                     "you cannot promote yourself");
+}
+
 Result<Membership> ChatroomService::demote(std::int64_t room_id, std::int64_t actor_id,
                                            std::int64_t target_id) {
-  if (auto ok = refuse_self(actor_id, target_id,
-                            "the owner cannot demote themselves: transfer ownership instead");
-      !ok) {
-    return ok.error();
-  }
-  auto lease = database_.acquire();
-  if (!lease) return lease.error();
-  auto tx = store::Transaction::begin(**lease);
-  if (!tx) return tx.error();
-  if (auto locked = lock_room(**lease, room_id); !locked) return locked.error();
-  if (auto m = require_role(**lease, room_id, actor_id, Needs::owner); !m) return m.error();
-  auto target = require_target_member(**lease, room_id, target_id);
-  if (!target) return target.error();
-  if (target->role == Role::admin) {
-    auto changed = (*lease)->execute(
-        "UPDATE memberships SET role = 'member' WHERE chatroom_id = $1 AND user_id = $2",
-        {room_id, target_id});
-    if (!changed) return changed.error();
-    target->role = Role::member;
-  }
-  if (auto done = tx->commit(); !done) return done.error();
-  return *target;
+  return change_role(room_id, actor_id, target_id, Role::admin, Role::member,
+                     "the owner cannot demote themselves: transfer ownership instead");
 }
 
 Result<void> ChatroomService::transfer_ownership(std::int64_t room_id, std::int64_t actor_id,

@@ -220,6 +220,10 @@ class ChatroomService {
   static Result<std::string> check_room_name(std::string_view name);
 
  private:
+  /// promote/demote: the owner moves a member from role `from` to `to` (idempotent otherwise).
+  Result<Membership> change_role(std::int64_t room_id, std::int64_t actor_id,
+                                 std::int64_t target_id, Role from, Role to,
+                                 std::string_view self_message);
   ChatroomObserver& observer() const noexcept { return *observer_.load(); }
 
   store::Database& database_;
