@@ -89,7 +89,8 @@ Result<std::unique_ptr<ServerApp>> ServerApp::create(core::Config config, core::
   }
 
   app->workers_ = std::make_unique<core::WorkerPool>(cfg.worker_threads, cfg.worker_queue);
-  app->cors_ = std::make_unique<net::CorsPolicy>(cfg.cors_origins);
+  app->cors_ = std::make_unique<net::CorsPolicy>(
+      cfg.protocol_conformance ? net::CorsPolicy::any_origin() : net::CorsPolicy(cfg.cors_origins));
   app->static_files_ = std::make_unique<net::StaticFiles>(cfg.web_dir);
 
   // Accounts: hashing, tokens, sessions and the service over them.
@@ -175,14 +176,33 @@ Result<std::unique_ptr<ServerApp>> ServerApp::create(core::Config config, core::
   socketio_options.connect_timeout = cfg.socket_connect_timeout;
   socketio_options.event_rate = {cfg.socket_events_per_second, std::chrono::seconds(1),
                                  2 * cfg.socket_events_per_second};
-  app->socketio_ = std::make_unique<realtime::SocketIoServer>(app->io_, socketio_options,
-                                                              *app->chat_events_, log);
-  app->chat_events_->attach(*app->socketio_);
-  app->chatrooms_->set_observer(app->chat_events_.get());
   realtime::EngineIoOptions engineio_options;
   engineio_options.max_buffered_bytes = cfg.socket_max_buffered_bytes;
   engineio_options.ping_interval = cfg.ping_interval;
   engineio_options.ping_timeout = cfg.ping_timeout;
+  engineio_options.permessage_deflate = cfg.websocket_compression;
+  realtime::SocketApplication* application = app->chat_events_.get();
+  if (cfg.protocol_conformance) {
+    // The settings the socket.io project's protocol test suites are written against.
+    socketio_options.connect_timeout = std::chrono::milliseconds(1000);
+    socketio_options.recovery_window = std::chrono::milliseconds(0);
+    engineio_options.ping_interval = std::chrono::milliseconds(300);
+    engineio_options.ping_timeout = std::chrono::milliseconds(200);
+    engineio_options.max_payload = 1'000'000;
+    app->conformance_app_ = std::make_unique<realtime::ConformanceApplication>();
+    application = app->conformance_app_.get();
+    app->engineio_echo_ = std::make_unique<realtime::EngineIoEcho>();
+    app->engineio_only_ =
+        std::make_unique<realtime::EngineIoServer>(app->io_, engineio_options, *app->engineio_echo_,
+                                                   log, [](std::string_view) { return true; });
+    app->engineio_only_->add_routes(app->router_, "/engine.io/");
+    log.warning("protocol_conformance_mode",
+                {{"detail", "Socket.IO serves the protocol test suites, not Parley's chat"}});
+  }
+  app->socketio_ =
+      std::make_unique<realtime::SocketIoServer>(app->io_, socketio_options, *application, log);
+  app->chat_events_->attach(*app->socketio_);
+  app->chatrooms_->set_observer(app->chat_events_.get());
   app->engineio_ = std::make_unique<realtime::EngineIoServer>(
       app->io_, engineio_options, *app->socketio_, log,
       [cors = app->cors_.get()](std::string_view origin) { return cors->allows(origin); });
@@ -214,6 +234,7 @@ void ServerApp::request_shutdown() {
   }
   // Long polls and WebSockets end now instead of holding the drain until their next ping.
   if (engineio_) engineio_->close_all();
+  if (engineio_only_) engineio_only_->close_all();
   http_->shutdown(config_.shutdown_timeout, [this] {
     log_.info("server_stopped", {});
     io_.stop();

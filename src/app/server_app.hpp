@@ -26,6 +26,7 @@
 #include "net/router.hpp"
 #include "net/static_files.hpp"
 #include "outbound/http_client.hpp"
+#include "realtime/conformance/conformance.hpp"
 #include "realtime/engineio/server.hpp"
 #include "realtime/socketio/server.hpp"
 #include "store/database.hpp"
@@ -86,6 +87,10 @@ class ServerApp {
   std::unique_ptr<events::ChatEvents> chat_events_;
   std::unique_ptr<realtime::SocketIoServer> socketio_;
   std::unique_ptr<realtime::EngineIoServer> engineio_;
+  // Protocol-conformance mode only: the test suites' application and the bare Engine.IO echo.
+  std::unique_ptr<realtime::ConformanceApplication> conformance_app_;
+  std::unique_ptr<realtime::EngineIoEcho> engineio_echo_;
+  std::unique_ptr<realtime::EngineIoServer> engineio_only_;
   std::unique_ptr<boost::asio::steady_timer> maintenance_timer_;
   net::Router router_;
   std::unique_ptr<net::CorsPolicy> cors_;

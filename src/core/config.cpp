@@ -375,6 +375,10 @@ Result<Config> load_config(const Environment& env) {
                            64 * 1024, 1024LL * 1024 * 1024);
   if (!buffered) return buffered.error();
   c.socket_max_buffered_bytes = *buffered;
+  const auto compression = text(env, "PARLEY_WS_COMPRESSION", "0");
+  if (compression != "0" && compression != "1")
+    return bad("PARLEY_WS_COMPRESSION", "must be 0 or 1");
+  c.websocket_compression = compression == "1";
 
   for (auto [name, field] :
        {std::pair{"PARLEY_PING_INTERVAL_MS", &c.ping_interval},

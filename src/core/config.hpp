@@ -78,10 +78,13 @@ struct Config {
   std::size_t max_avatar_bytes = 5 * 1024 * 1024;
   /// Bytes queued for one real-time connection before it is closed as a slow consumer.
   std::size_t socket_max_buffered_bytes = 4 * 1024 * 1024;
+  /// WebSocket permessage-deflate offered to clients that ask for it (off by default, as in
+  /// Node's socket.io: compression state costs memory on every connection).
+  bool websocket_compression = false;
   std::chrono::milliseconds ping_interval{25'000};  ///< Engine.IO heartbeat
   std::chrono::milliseconds ping_timeout{20'000};
   std::chrono::milliseconds socket_connect_timeout{45'000};  ///< Socket.IO connectTimeout
-  unsigned socket_events_per_second = 50;  ///< per connection; burst twice that
+  unsigned socket_events_per_second = 50;                    ///< per connection; burst twice that
   std::chrono::milliseconds read_timeout{15'000};
   std::chrono::milliseconds idle_timeout{60'000};
   std::chrono::milliseconds request_timeout{30'000};

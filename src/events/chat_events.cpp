@@ -62,7 +62,13 @@ void ChatEvents::on_connect(const SocketPtr& socket) {
 }
 
 asio::awaitable<void> ChatEvents::on_event(SocketPtr socket, std::string name, json::array args,
-                                           AckReply ack) {
+                                           realtime::Attachments attachments, AckReply ack) {
+  // No chat event takes binary arguments (audio arrives through its own event).
+  if (!attachments.empty()) {
+    co_return refuse(
+        socket, ack, std::nullopt,
+        fail(Errc::validation_failed, "event '" + name + "' does not take binary arguments"));
+  }
   if (name == "join_room") co_return co_await join_room(socket, std::move(args), std::move(ack));
   if (name == "leave_room") co_return co_await leave_room(socket, std::move(args), std::move(ack));
   if (name == "send_message") {

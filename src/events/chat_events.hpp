@@ -34,7 +34,8 @@ class ChatEvents final : public realtime::SocketApplication, public chat::Chatro
   boost::asio::awaitable<Result<std::int64_t>> authenticate(boost::json::value auth) override;
   void on_connect(const realtime::SocketPtr& socket) override;
   boost::asio::awaitable<void> on_event(realtime::SocketPtr socket, std::string name,
-                                        boost::json::array args, realtime::AckReply ack) override;
+                                        boost::json::array args, realtime::Attachments attachments,
+                                        realtime::AckReply ack) override;
   void on_disconnect(const realtime::SocketPtr& socket, const std::string& reason) override;
   void on_recovered(const realtime::SocketPtr& socket) override;
 

@@ -21,14 +21,15 @@ constexpr std::string_view kAllowedHeaders[] = {"authorization", "content-type",
 }  // namespace
 
 bool CorsPolicy::allows(std::string_view origin) const {
-  if (origin.empty() || origin == "null") return false;
+  if (origin.empty()) return false;
+  if (any_origin_) return true;
+  if (origin == "null") return false;
   return std::any_of(allowed_.begin(), allowed_.end(),
                      [&](const std::string& allowed) { return iequals(allowed, origin); });
 }
 
 bool CorsPolicy::is_preflight(const Request& request) {
-  return request.method() == http::verb::options &&
-         !request[http::field::origin].empty() &&
+  return request.method() == http::verb::options && !request[http::field::origin].empty() &&
          !request[http::field::access_control_request_method].empty();
 }
 
@@ -41,8 +42,8 @@ Response CorsPolicy::preflight(const Request& request, std::string_view allow) c
     return res;
   }
   if (allow.empty()) {
-    auto res = error_response(http::status::not_found, "not_found", "no such resource",
-                              request.version());
+    auto res =
+        error_response(http::status::not_found, "not_found", "no such resource", request.version());
     decorate(request, res);
     return res;
   }

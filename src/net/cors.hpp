@@ -14,6 +14,12 @@ class CorsPolicy {
  public:
   explicit CorsPolicy(std::vector<std::string> allowed_origins)
       : allowed_(std::move(allowed_origins)) {}
+  /// Every origin allowed: only for the protocol-conformance test mode, never in production.
+  static CorsPolicy any_origin() {
+    CorsPolicy policy({});
+    policy.any_origin_ = true;
+    return policy;
+  }
 
   bool allows(std::string_view origin) const;
 
@@ -38,6 +44,7 @@ class CorsPolicy {
 
  private:
   std::vector<std::string> allowed_;
+  bool any_origin_ = false;
 };
 
 }  // namespace parley::net

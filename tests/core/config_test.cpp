@@ -127,6 +127,7 @@ TEST(Config, EveryValidationErrorNamesItsVariable) {
   expect_rejected({{"OPENAI_BASE_URL", "/v1"}}, "OPENAI_BASE_URL");
   expect_rejected({{"ELEVENLABS_BASE_URL", "x"}}, "ELEVENLABS_BASE_URL");
   expect_rejected({{"PARLEY_PROTOCOL_CONFORMANCE", "yes"}}, "PARLEY_PROTOCOL_CONFORMANCE");
+  expect_rejected({{"PARLEY_WS_COMPRESSION", "on"}}, "PARLEY_WS_COMPRESSION");
   expect_rejected({{"JWT_SECRET_KEY", "too-short-even-in-development"}}, "JWT_SECRET_KEY");
   expect_rejected({{"PARLEY_BCRYPT_COST", "3"}}, "PARLEY_BCRYPT_COST");
   expect_rejected({{"PARLEY_BCRYPT_COST", "32"}}, "PARLEY_BCRYPT_COST");

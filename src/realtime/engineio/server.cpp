@@ -166,7 +166,7 @@ asio::awaitable<net::Response> EngineIoServer::handle_polling(net::RequestContex
     session->close("bad content type");
     co_return protocol_error(3, "Bad request", version);
   }
-  if (!session->receive_payload(ctx.request.body()) && !session->closed()) {
+  if (!session->receive_payload(ctx.request.body())) {
     co_return protocol_error(3, "Bad request", version);
   }
   co_return text_reply("ok");
@@ -201,6 +201,16 @@ asio::awaitable<void> EngineIoServer::serve_websocket(
     std::shared_ptr<EngineIoSession::WebSocket> ws, std::shared_ptr<EngineIoSession> session,
     net::Request request) {
   ws->set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+  if (options_.permessage_deflate) {
+    websocket::permessage_deflate deflate;
+    deflate.server_enable = true;
+    // A smaller window and memory level than zlib's defaults: the state lives as long as the
+    // connection, on every connection. Small frames (most chat events) are sent as they are.
+    deflate.server_max_window_bits = 12;
+    deflate.memLevel = 5;
+    deflate.msg_size_threshold = 256;
+    ws->set_option(deflate);
+  }
   auto [ec] = co_await ws->async_accept(request, net::use_nothrow);
   if (ec) co_return;
   if (session) {
@@ -231,6 +241,13 @@ void EngineIoServer::add_routes(net::Router& router, const std::string& path) {
   router.add(
       http::verb::post, path, [this](net::RequestContext& ctx) { return handle_polling(ctx); },
       options);
+  // Other methods get Engine.IO's own answer (400 "Bad handshake method"), as from the reference
+  // server, rather than the router's 405.
+  for (auto verb : {http::verb::put, http::verb::delete_, http::verb::patch}) {
+    router.add(verb, path, [](net::RequestContext& ctx) -> asio::awaitable<net::Response> {
+      co_return protocol_error(2, "Bad handshake method", ctx.request.version());
+    });
+  }
 }
 
 }  // namespace parley::realtime

@@ -25,6 +25,8 @@ SharedPacket control(EioType type, std::string data = {}) {
   return packet;
 }
 
+constexpr std::string_view kClientClose = "client close";
+
 void cancel_later(const std::shared_ptr<asio::steady_timer>& timer) {
   if (!timer) return;
   // Timers are not thread-safe: cancel on the timer's own executor.
@@ -78,12 +80,18 @@ void EngineIoSession::wake_poller_locked() {
 }
 
 bool EngineIoSession::send(const SharedPacket& packet) {
+  return send_all(std::span<const SharedPacket>(&packet, 1));
+}
+
+bool EngineIoSession::send_all(std::span<const SharedPacket> packets) {
   bool overflow = false;
   {
     std::lock_guard lock(mutex_);
     if (closed_) return false;
-    queued_bytes_ += packet->text.size();
-    queue_.push_back(packet);
+    for (const auto& packet : packets) {
+      queued_bytes_ += packet->text.size();
+      queue_.push_back(packet);
+    }
     overflow = queued_bytes_ > options_.max_buffered_bytes;
     wake_poller_locked();
   }
@@ -112,10 +120,16 @@ void EngineIoSession::start() {
 }
 
 asio::awaitable<void> EngineIoSession::heartbeat() {
+  using Clock = asio::steady_timer::clock_type;
   for (;;) {
-    heartbeat_timer_.expires_after(options_.ping_interval);
-    auto [ec] = co_await heartbeat_timer_.async_wait(use_nothrow);
-    if (ec || closed()) co_return;
+    // The next ping goes pingInterval after the last pong (or the open), as from the reference
+    // server. A pong wakes the timer early; a late wake-up here just waits out the rest.
+    const auto next_ping = Clock::now() + options_.ping_interval;
+    while (Clock::now() < next_ping) {
+      heartbeat_timer_.expires_at(next_ping);
+      co_await heartbeat_timer_.async_wait(use_nothrow);
+      if (closed()) co_return;
+    }
     {
       std::lock_guard lock(mutex_);
       awaiting_pong_ = true;
@@ -123,8 +137,8 @@ asio::awaitable<void> EngineIoSession::heartbeat() {
     send(control(EioType::ping));
     // The client has ping_timeout from when the ping was queued, not from its delivery.
     heartbeat_timer_.expires_after(options_.ping_timeout);
-    auto [ec2] = co_await heartbeat_timer_.async_wait(use_nothrow);
-    if (ec2 || closed()) co_return;
+    co_await heartbeat_timer_.async_wait(use_nothrow);
+    if (closed()) co_return;
     bool late = false;
     {
       std::lock_guard lock(mutex_);
@@ -171,7 +185,10 @@ asio::awaitable<std::optional<std::string>> EngineIoSession::poll() {
       }
       if (closed_) {
         poll_pending_ = false;
-        co_return encode_text(EioPacket{EioType::close, {}, false});
+        // The client closed the session itself: its pending GET just ends (noop), as in the
+        // reference server; otherwise the client learns of the close.
+        const auto type = close_reason_ == kClientClose ? EioType::noop : EioType::close;
+        co_return encode_text(EioPacket{type, {}, false});
       }
       waiter = std::make_shared<asio::steady_timer>(executor);
       // Bounded even if nothing wakes it: the heartbeat queues a ping well before this.
@@ -187,15 +204,19 @@ asio::awaitable<std::optional<std::string>> EngineIoSession::poll() {
 bool EngineIoSession::handle_packet(EioPacket packet) {
   switch (packet.type) {
     case EioType::pong: {
-      std::lock_guard lock(mutex_);
-      awaiting_pong_ = false;
+      {
+        std::lock_guard lock(mutex_);
+        awaiting_pong_ = false;
+      }
+      // Wakes the heartbeat, which then schedules the next ping.
+      asio::post(strand_, [self = shared_from_this()] { self->heartbeat_timer_.cancel(); });
       return true;
     }
     case EioType::message:
       listener_.on_message(shared_from_this(), std::move(packet.data), packet.binary);
       return true;
     case EioType::close:
-      close("client close");
+      close(std::string(kClientClose));
       return false;
     case EioType::noop:
       return true;
@@ -223,7 +244,9 @@ bool EngineIoSession::receive_payload(std::string_view body) {
     return false;
   }
   for (auto& packet : *packets) {
-    if (!handle_packet(std::move(packet))) return false;
+    // A close packet ends the session normally: the POST itself still succeeded.
+    const bool closing = packet.type == EioType::close;
+    if (!handle_packet(std::move(packet))) return closing;
   }
   return true;
 }

@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,8 @@ struct EngineIoOptions {
   /// A client that stops reading is closed once this much waits for it (slow consumers must
   /// never make the server's memory grow without bound).
   std::size_t max_buffered_bytes = 4 * 1024 * 1024;
+  /// Negotiate WebSocket permessage-deflate when the client offers it.
+  bool permessage_deflate = false;
 };
 
 /// One outgoing Engine.IO packet, already encoded for both transports. Shared by every
@@ -72,6 +75,9 @@ class EngineIoSession : public std::enable_shared_from_this<EngineIoSession> {
   /// Queues a packet; thread-safe. Returns false (and closes the session) when the client is
   /// not reading fast enough, or false when the session is closed.
   bool send(const SharedPacket& packet);
+  /// Queues several packets back to back, with nothing from other senders between them (a
+  /// binary Socket.IO packet and its attachments). Same result as send().
+  bool send_all(std::span<const SharedPacket> packets);
   /// Closes with a reason (no more packets are accepted). Thread-safe, idempotent.
   void close(const std::string& reason);
   bool closed() const;
@@ -82,7 +88,8 @@ class EngineIoSession : public std::enable_shared_from_this<EngineIoSession> {
   /// A long-polling GET: waits until something is queued (or the session closes) and returns
   /// the encoded payload. Errors: an overlapping GET closes the session (empty optional).
   boost::asio::awaitable<std::optional<std::string>> poll();
-  /// Packets POSTed by a polling client. Returns false on a protocol error (session closed).
+  /// Packets POSTed by a polling client. Returns false on a protocol error (the session is
+  /// then closed); a close packet is not an error.
   bool receive_payload(std::string_view body);
   /// Hands over a WebSocket that probed this session; runs the upgrade and then the WebSocket
   /// transport until it closes.

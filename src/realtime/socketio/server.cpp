@@ -28,31 +28,55 @@ std::string args_without_brackets(const json::array& args) {
 
 SharedPacket sio_packet(SioPacket packet) { return make_encoded(encode_message(packet)); }
 
-SharedPacket connect_error(std::string_view message) {
+SharedPacket connect_error(std::string_view nsp, std::string_view message) {
   SioPacket packet;
   packet.type = SioType::connect_error;
+  packet.nsp = nsp;
   packet.data = json::object{{"message", message}};
   return sio_packet(std::move(packet));
+}
+
+// A packet and its binary attachments, in the order they must go out.
+std::vector<SharedPacket> with_attachments(const SioPacket& packet) {
+  std::vector<SharedPacket> out;
+  out.reserve(1 + packet.attachments.size());
+  out.push_back(sio_packet(packet));
+  for (const auto& attachment : packet.attachments) out.push_back(make_binary_message(attachment));
+  return out;
 }
 
 }  // namespace
 
 struct SocketIoServer::Client {
   std::mutex mutex;
-  bool connecting = false;
-  SocketPtr socket;  // set once CONNECT succeeded
+  std::set<std::string> connecting;          // namespaces whose CONNECT is being checked
+  std::map<std::string, SocketPtr> sockets;  // by namespace, once CONNECT succeeded
   BinaryReassembler binary;
 };
 
 // --- Socket ----------------------------------------------------------------------------------
 
-void Socket::emit(std::string_view event, const json::array& args) {
-  session_->send(make_encoded(encode_event("/", event, args_without_brackets(args))));
+void Socket::emit(std::string_view event, const json::array& args, const Attachments& attachments) {
+  if (attachments.empty()) {
+    session_->send(make_encoded(encode_event(nsp_, event, args_without_brackets(args))));
+    return;
+  }
+  SioPacket packet;
+  packet.type = SioType::binary_event;
+  packet.nsp = nsp_;
+  json::array data;
+  data.reserve(args.size() + 1);
+  data.emplace_back(event);
+  for (const auto& arg : args) data.push_back(arg);
+  packet.data = std::move(data);
+  packet.attachments = attachments;
+  session_->send_all(with_attachments(packet));
 }
 
 void Socket::disconnect(const std::string& reason) {
   SioPacket packet;
   packet.type = SioType::disconnect;
+  packet.nsp = nsp_;
   session_->send(sio_packet(std::move(packet)));
   session_->close(reason);
 }
@@ -93,7 +117,7 @@ asio::awaitable<void> SocketIoServer::expect_connect(std::shared_ptr<Client> cli
   bool connected = false;
   {
     std::lock_guard lock(client->mutex);
-    connected = client->socket != nullptr || client->connecting;
+    connected = !client->sockets.empty() || !client->connecting.empty();
   }
   if (!connected && !session->closed()) session->close("connect timeout");
 }
@@ -150,14 +174,9 @@ void SocketIoServer::on_message(const std::shared_ptr<EngineIoSession>& session,
 void SocketIoServer::handle_packet(const std::shared_ptr<Client>& client,
                                    const std::shared_ptr<EngineIoSession>& session,
                                    SioPacket packet) {
-  if (packet.nsp != "/") {
-    // Parley serves the main namespace only.
+  if (!application_.serves_namespace(packet.nsp)) {
     if (packet.type == SioType::connect) {
-      SioPacket refusal;
-      refusal.type = SioType::connect_error;
-      refusal.nsp = packet.nsp;
-      refusal.data = json::object{{"message", "Invalid namespace"}};
-      session->send(sio_packet(std::move(refusal)));
+      session->send(connect_error(packet.nsp, "Invalid namespace"));
       return;
     }
     session->close("packet for a namespace not joined");
@@ -167,10 +186,12 @@ void SocketIoServer::handle_packet(const std::shared_ptr<Client>& client,
   bool second_connect = false;
   {
     std::lock_guard lock(client->mutex);
-    socket = client->socket;
+    if (auto it = client->sockets.find(packet.nsp); it != client->sockets.end()) {
+      socket = it->second;
+    }
     if (packet.type == SioType::connect) {
-      second_connect = socket || client->connecting;
-      client->connecting = true;
+      second_connect = socket || client->connecting.contains(packet.nsp);
+      client->connecting.insert(packet.nsp);
     }
   }
   if (second_connect) {
@@ -182,9 +203,18 @@ void SocketIoServer::handle_packet(const std::shared_ptr<Client>& client,
       asio::co_spawn(session->strand(), connect(client, session, std::move(packet)),
                      asio::detached);
       return;
-    case SioType::disconnect:
-      if (socket) remove_socket(socket, "client namespace disconnect");
+    case SioType::disconnect: {
+      if (!socket) return;
+      remove_socket(client, socket, "client namespace disconnect");
+      // The last namespace gone: nothing is left to carry, the transport ends too.
+      bool idle = false;
+      {
+        std::lock_guard lock(client->mutex);
+        idle = client->sockets.empty() && client->connecting.empty();
+      }
+      if (idle) session->close("client namespace disconnect");
       return;
+    }
     case SioType::event:
     case SioType::binary_event:
       if (!socket) {
@@ -208,6 +238,7 @@ asio::awaitable<void> SocketIoServer::connect(std::shared_ptr<Client> client,
                                               std::shared_ptr<EngineIoSession> session,
                                               SioPacket packet) {
   // A recovering client adds {"pid","offset"} to its auth payload.
+  const std::string nsp = packet.nsp;
   std::string pid;
   std::string offset;
   if (packet.data.is_object()) {
@@ -215,31 +246,39 @@ asio::awaitable<void> SocketIoServer::connect(std::shared_ptr<Client> client,
     if (const auto* p = auth.if_contains("pid"); p && p->is_string()) pid = p->as_string();
     if (const auto* o = auth.if_contains("offset"); o && o->is_string()) offset = o->as_string();
   }
-  auto user = co_await application_.authenticate(std::move(packet.data));
+  json::value auth = packet.data.is_object() ? packet.data : json::value(json::object());
+  auto user = co_await application_.authenticate(auth);
   if (!user) {
     {
       std::lock_guard lock(client->mutex);
-      client->connecting = false;
+      client->connecting.erase(nsp);
     }
-    session->send(connect_error(user.error().message));
+    session->send(connect_error(nsp, user.error().message));
     co_return;
   }
   std::vector<SharedPacket> replay;
   SocketPtr socket;
-  if (!pid.empty() && !offset.empty()) socket = recover(session, *user, pid, offset, replay);
+  if (recovery_enabled() && !pid.empty() && !offset.empty()) {
+    socket = recover(session, nsp, *user, pid, offset, replay);
+  }
   const bool recovered = socket != nullptr;
   if (!socket) {
-    socket = std::make_shared<Socket>(core::random_token(15), core::random_token(15), session,
+    socket = std::make_shared<Socket>(core::random_token(15), core::random_token(15), nsp, session,
                                       *user, *this);
   }
+  socket->handshake_auth_ = std::move(auth);
   {
     std::lock_guard lock(client->mutex);
-    client->connecting = false;
-    client->socket = socket;
+    client->connecting.erase(nsp);
+    client->sockets[nsp] = socket;
   }
   SioPacket reply;
   reply.type = SioType::connect;
-  reply.data = json::object{{"sid", socket->id()}, {"pid", socket->private_id_}};
+  reply.nsp = nsp;
+  // The private id lets the client recover this socket later; without recovery there is none.
+  json::object handshake{{"sid", socket->id()}};
+  if (recovery_enabled()) handshake["pid"] = socket->private_id_;
+  reply.data = std::move(handshake);
   session->send(sio_packet(std::move(reply)));
   for (const auto& missed : replay) session->send(missed);
   if (recovered) {
@@ -263,7 +302,8 @@ std::string SocketIoServer::next_offset_locked() {
 }
 
 void SocketIoServer::remember_dropped(const SocketPtr& socket) {
-  Dropped dropped{socket->id(), socket->user_id(), socket->rooms(), socket->data(), now_ms()};
+  Dropped dropped{socket->id(),    socket->nsp(),  socket->user_id(),
+                  socket->rooms(), socket->data(), now_ms()};
   std::lock_guard lock(mutex_);
   const auto cutoff = now_ms() - options_.recovery_window.count();
   std::erase_if(dropped_, [cutoff](const auto& entry) { return entry.second.at_ms < cutoff; });
@@ -271,15 +311,17 @@ void SocketIoServer::remember_dropped(const SocketPtr& socket) {
 }
 
 SocketPtr SocketIoServer::recover(const std::shared_ptr<EngineIoSession>& session,
-                                  std::int64_t user_id, const std::string& pid,
-                                  const std::string& offset, std::vector<SharedPacket>& replay) {
+                                  const std::string& nsp, std::int64_t user_id,
+                                  const std::string& pid, const std::string& offset,
+                                  std::vector<SharedPacket>& replay) {
   std::lock_guard lock(mutex_);
   auto it = dropped_.find(pid);
   if (it == dropped_.end()) return nullptr;
   Dropped dropped = std::move(it->second);
   dropped_.erase(it);
   const auto now = now_ms();
-  if (dropped.user_id != user_id || dropped.at_ms < now - options_.recovery_window.count()) {
+  if (dropped.user_id != user_id || dropped.nsp != nsp ||
+      dropped.at_ms < now - options_.recovery_window.count()) {
     return nullptr;
   }
   std::uint64_t last_seen = 0;
@@ -301,7 +343,7 @@ SocketPtr SocketIoServer::recover(const std::shared_ptr<EngineIoSession>& sessio
   }
   std::sort(missed.begin(), missed.end(),
             [](const RoomEvent* a, const RoomEvent* b) { return a->offset < b->offset; });
-  auto socket = std::make_shared<Socket>(dropped.sid, pid, session, user_id, *this);
+  auto socket = std::make_shared<Socket>(dropped.sid, pid, nsp, session, user_id, *this);
   socket->data_ = std::move(dropped.data);
   socket->rooms_ = dropped.rooms;
   for (const auto& room : dropped.rooms) rooms_[room].insert(socket);
@@ -323,6 +365,7 @@ void SocketIoServer::enqueue_event(const SocketPtr& socket, SioPacket packet) {
     if (packet.id) {
       SioPacket answer;
       answer.type = SioType::ack;
+      answer.nsp = socket->nsp();
       answer.id = packet.id;
       answer.data = json::array{json::object{
           {"error", json::object{{"code", "rate_limited"}, {"message", "too many events"}}}}};
@@ -358,16 +401,20 @@ asio::awaitable<void> SocketIoServer::drain(SocketPtr socket) {
     json::array rest(args.begin() + 1, args.end());
     AckReply ack;
     if (packet.id) {
-      ack = [session = socket->session_, id = *packet.id](const json::array& reply) {
+      ack = AckReply([session = socket->session_, nsp = socket->nsp(), id = *packet.id](
+                         const json::array& reply, const Attachments& attachments) {
         SioPacket answer;
-        answer.type = SioType::ack;
+        answer.type = attachments.empty() ? SioType::ack : SioType::binary_ack;
+        answer.nsp = nsp;
         answer.id = id;
         answer.data = reply;
-        session->send(sio_packet(std::move(answer)));
-      };
+        answer.attachments = attachments;
+        session->send_all(with_attachments(answer));
+      });
     }
     try {
-      co_await application_.on_event(socket, std::move(name), std::move(rest), std::move(ack));
+      co_await application_.on_event(socket, std::move(name), std::move(rest),
+                                     std::move(packet.attachments), std::move(ack));
     } catch (const std::exception& e) {
       log_.error("socket_event_failed", {{"socket", socket->id()}, {"what", e.what()}});
     }
@@ -408,18 +455,22 @@ void SocketIoServer::broadcast(const std::string& room, std::string_view event,
     // One lock for offset, history and recipients: a recovering socket either is a recipient
     // or finds the event in the history, never neither nor both.
     std::lock_guard lock(mutex_);
-    const std::string offset = next_offset_locked();
-    if (!arguments.empty()) arguments += ',';
-    arguments += '"' + offset + '"';
+    if (recovery_enabled()) {
+      const std::string offset = next_offset_locked();
+      if (!arguments.empty()) arguments += ',';
+      arguments += '"' + offset + '"';
+    }
     // Encoded once; every recipient's queue holds a reference to the same bytes.
     packet = make_encoded(encode_event("/", event, arguments));
-    auto& history = room_events_[room];
-    const auto now = now_ms();
-    history.push_back(RoomEvent{offset_counter_, now, packet});
-    while (history.size() > options_.recovery_events_per_room ||
-           (!history.empty() && history.front().at_ms < now - options_.recovery_window.count())) {
-      trimmed_through_[room] = history.front().offset;
-      history.pop_front();
+    if (recovery_enabled()) {
+      auto& history = room_events_[room];
+      const auto now = now_ms();
+      history.push_back(RoomEvent{offset_counter_, now, packet});
+      while (history.size() > options_.recovery_events_per_room ||
+             (!history.empty() && history.front().at_ms < now - options_.recovery_window.count())) {
+        trimmed_through_[room] = history.front().offset;
+        history.pop_front();
+      }
     }
     auto it = rooms_.find(room);
     if (it != rooms_.end()) recipients.assign(it->second.begin(), it->second.end());
@@ -441,7 +492,9 @@ std::vector<SocketPtr> SocketIoServer::sockets_of(std::int64_t user_id) const {
   std::lock_guard lock(mutex_);
   for (const auto& [id, client] : clients_) {
     std::lock_guard client_lock(client->mutex);
-    if (client->socket && client->socket->user_id() == user_id) out.push_back(client->socket);
+    for (const auto& [nsp, socket] : client->sockets) {
+      if (socket->user_id() == user_id) out.push_back(socket);
+    }
   }
   return out;
 }
@@ -451,21 +504,19 @@ std::size_t SocketIoServer::socket_count() const {
   std::size_t n = 0;
   for (const auto& [id, client] : clients_) {
     std::lock_guard client_lock(client->mutex);
-    if (client->socket) ++n;
+    n += client->sockets.size();
   }
   return n;
 }
 
-void SocketIoServer::remove_socket(const SocketPtr& socket, const std::string& reason) {
+void SocketIoServer::remove_socket(const std::shared_ptr<Client>& client, const SocketPtr& socket,
+                                   const std::string& reason) {
   application_.on_disconnect(socket, reason);
   for (const auto& room : socket->rooms()) leave(socket, room);
-  {
-    std::lock_guard lock(mutex_);
-    auto it = clients_.find(socket->session_->id());
-    if (it != clients_.end()) {
-      std::lock_guard client_lock(it->second->mutex);
-      if (it->second->socket == socket) it->second->socket.reset();
-    }
+  std::lock_guard lock(client->mutex);
+  if (auto it = client->sockets.find(socket->nsp());
+      it != client->sockets.end() && it->second == socket) {
+    client->sockets.erase(it);
   }
 }
 
@@ -477,17 +528,18 @@ void SocketIoServer::on_close(const std::shared_ptr<EngineIoSession>& session, s
     if (it == clients_.end()) return;
     client = it->second;
   }
-  SocketPtr socket;
+  std::vector<SocketPtr> sockets;
   {
     std::lock_guard lock(client->mutex);
-    socket = client->socket;
+    for (const auto& [nsp, socket] : client->sockets) sockets.push_back(socket);
+    client->sockets.clear();
   }
-  // Application callbacks (user_left, ...) run while the socket still knows its rooms.
-  if (socket) {
-    // A dropped transport may come back within the recovery window; a deliberate close not.
-    const bool recoverable =
-        reason == "transport close" || reason == "transport error" || reason == "ping timeout";
-    if (recoverable) remember_dropped(socket);
+  // A dropped transport may come back within the recovery window; a deliberate close not.
+  const bool recoverable =
+      reason == "transport close" || reason == "transport error" || reason == "ping timeout";
+  for (const auto& socket : sockets) {
+    if (recoverable && recovery_enabled()) remember_dropped(socket);
+    // Application callbacks (user_left, ...) run while the socket still knows its rooms.
     application_.on_disconnect(socket, reason);
     for (const auto& room : socket->rooms()) leave(socket, room);
   }

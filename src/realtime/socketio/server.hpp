@@ -1,7 +1,9 @@
 #pragma once
-// The Socket.IO v5 server over Engine.IO: CONNECT with an auth payload, events and acks, rooms
-// and broadcasts. One namespace ("/") serves Parley's chat; application events are handled by
-// a SocketApplication (events/), which knows nothing of packets.
+// The Socket.IO v5 server over Engine.IO: namespaces, CONNECT with an auth payload, events and
+// acks (binary ones with attachments), rooms and broadcasts, connection state recovery.
+// Application events are handled by a SocketApplication (events/), which knows nothing of
+// packets and says which namespaces it serves (Parley's chat: "/" only). Rooms are server-wide
+// names; only Parley's main namespace uses them.
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
@@ -14,6 +16,8 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "core/clock.hpp"
 #include "core/error.hpp"
@@ -26,24 +30,34 @@ namespace parley::realtime {
 
 class SocketIoServer;
 
-/// A client connected to the main namespace.
+/// Binary attachments of an event or ack, in order; the JSON arguments reference them with
+/// `{"_placeholder":true,"num":N}`.
+using Attachments = std::vector<std::string>;
+
+/// A client connected to one namespace.
 class Socket : public std::enable_shared_from_this<Socket> {
  public:
-  Socket(std::string id, std::string private_id, std::shared_ptr<EngineIoSession> session,
-         std::int64_t user_id, SocketIoServer& server)
+  Socket(std::string id, std::string private_id, std::string nsp,
+         std::shared_ptr<EngineIoSession> session, std::int64_t user_id, SocketIoServer& server)
       : id_(std::move(id)),
         private_id_(std::move(private_id)),
+        nsp_(std::move(nsp)),
         session_(std::move(session)),
         user_id_(user_id),
         server_(server) {}
 
   const std::string& id() const { return id_; }
+  const std::string& nsp() const { return nsp_; }
   std::int64_t user_id() const { return user_id_; }
   /// Application data attached at connect (the user's display fields, session id, ...).
   boost::json::object& data() { return data_; }
+  /// The CONNECT packet's auth payload (`{}` when the client sent none).
+  const boost::json::value& handshake_auth() const { return handshake_auth_; }
 
-  /// Emits `event` with `args` (a JSON array of the arguments). Thread-safe.
-  void emit(std::string_view event, const boost::json::array& args);
+  /// Emits `event` with `args` (a JSON array of the arguments); with attachments, a
+  /// BINARY_EVENT whose args hold the placeholders. Thread-safe.
+  void emit(std::string_view event, const boost::json::array& args,
+            const Attachments& attachments = {});
   /// Sends an already encoded packet (broadcast path). Thread-safe.
   void send(const SharedPacket& packet) { session_->send(packet); }
   /// Removes the client from the namespace with a DISCONNECT packet and closes the transport.
@@ -55,10 +69,12 @@ class Socket : public std::enable_shared_from_this<Socket> {
   friend class SocketIoServer;
   const std::string id_;
   const std::string private_id_;  // "pid": proves ownership of the id when recovering
+  const std::string nsp_;
   std::shared_ptr<EngineIoSession> session_;
   const std::int64_t user_id_;
   SocketIoServer& server_;
   boost::json::object data_;
+  boost::json::value handshake_auth_ = boost::json::object();
   mutable std::mutex mutex_;
   std::set<std::string> rooms_;
   // Events are handled one at a time, in arrival order (a chat's order must hold).
@@ -68,21 +84,37 @@ class Socket : public std::enable_shared_from_this<Socket> {
 };
 
 using SocketPtr = std::shared_ptr<Socket>;
-/// Replies to an event that asked for an ack, with `args` (a JSON array).
-using AckReply = std::function<void(const boost::json::array& args)>;
+/// Replies to an event that asked for an ack, with `args` (a JSON array) and, for a
+/// BINARY_ACK, attachments. Empty (false) when the client asked for no ack.
+class AckReply {
+ public:
+  using Send = std::function<void(const boost::json::array& args, const Attachments&)>;
+  AckReply() = default;
+  explicit AckReply(Send send) : send_(std::move(send)) {}
+  explicit operator bool() const { return static_cast<bool>(send_); }
+  void operator()(const boost::json::array& args, const Attachments& attachments = {}) const {
+    if (send_) send_(args, attachments);
+  }
+
+ private:
+  Send send_;
+};
 
 /// What the application provides.
 class SocketApplication {
  public:
   virtual ~SocketApplication() = default;
+  /// Whether clients may CONNECT to `nsp`; others get CONNECT_ERROR "Invalid namespace".
+  virtual bool serves_namespace(std::string_view nsp) const { return nsp == "/"; }
   /// Checks the CONNECT auth payload (`{token}`); returns the user id. Errors become a
   /// CONNECT_ERROR with the error's message.
   virtual boost::asio::awaitable<Result<std::int64_t>> authenticate(boost::json::value auth) = 0;
   virtual void on_connect(const SocketPtr& socket) = 0;
-  /// One event; `ack` is empty unless the client asked for an ack. Awaited before the socket's
-  /// next event is handled.
+  /// One event; `attachments` are its binary arguments (empty for a plain EVENT); `ack` is empty
+  /// unless the client asked for an ack. Awaited before the socket's next event is handled.
   virtual boost::asio::awaitable<void> on_event(SocketPtr socket, std::string name,
-                                                boost::json::array args, AckReply ack) = 0;
+                                                boost::json::array args, Attachments attachments,
+                                                AckReply ack) = 0;
   virtual void on_disconnect(const SocketPtr& socket, const std::string& reason) = 0;
   /// A dropped connection came back within the recovery window: same socket id, same rooms,
   /// missed room events already replayed.
@@ -94,7 +126,8 @@ struct SocketIoOptions {
   SioLimits limits;
   std::size_t max_rooms_per_socket = 100;
   /// Connection state recovery (socket.io >= 4.6): how long a dropped connection's state is
-  /// kept, and how many recent broadcasts per room are kept to replay to it.
+  /// kept (0 turns recovery off: no offsets, no pid), and how many recent broadcasts per room
+  /// are kept to replay to it.
   std::chrono::milliseconds recovery_window{120'000};
   std::size_t recovery_events_per_room = 2000;
   /// Events per socket: past this rate events are refused (acked with rate_limited); a socket
@@ -116,7 +149,7 @@ class SocketIoServer final : public EngineIoListener {
   /// packet is encoded once and shared by every recipient.
   void broadcast(const std::string& room, std::string_view event, const boost::json::array& args,
                  const Socket* except = nullptr);
-  /// The sockets of a user (for kicks, bans, account deletion).
+  /// The sockets of a user, in every namespace (for kicks, bans, account deletion).
   std::vector<SocketPtr> sockets_of(std::int64_t user_id) const;
   std::vector<SocketPtr> sockets_in(const std::string& room) const;
   std::size_t socket_count() const;
@@ -128,7 +161,7 @@ class SocketIoServer final : public EngineIoListener {
   void on_close(const std::shared_ptr<EngineIoSession>& session, std::string reason) override;
 
  private:
-  struct Client;  // per Engine.IO session: connect state, binary reassembly, its socket
+  struct Client;  // per Engine.IO session: connect state, binary reassembly, its sockets
   std::shared_ptr<Client> client_of(const std::string& session_id) const;
   boost::asio::awaitable<void> connect(std::shared_ptr<Client> client,
                                        std::shared_ptr<EngineIoSession> session, SioPacket packet);
@@ -138,7 +171,9 @@ class SocketIoServer final : public EngineIoListener {
   boost::asio::awaitable<void> drain(SocketPtr socket);
   boost::asio::awaitable<void> expect_connect(std::shared_ptr<Client> client,
                                               std::shared_ptr<EngineIoSession> session);
-  void remove_socket(const SocketPtr& socket, const std::string& reason);
+  void remove_socket(const std::shared_ptr<Client>& client, const SocketPtr& socket,
+                     const std::string& reason);
+  bool recovery_enabled() const { return options_.recovery_window.count() > 0; }
 
   // Connection state recovery.
   struct RoomEvent {
@@ -148,6 +183,7 @@ class SocketIoServer final : public EngineIoListener {
   };
   struct Dropped {
     std::string sid;
+    std::string nsp;
     std::int64_t user_id;
     std::set<std::string> rooms;
     boost::json::object data;
@@ -157,8 +193,8 @@ class SocketIoServer final : public EngineIoListener {
   std::string next_offset_locked();
   void remember_dropped(const SocketPtr& socket);
   /// Restores a dropped socket; returns it with the events to replay, or null.
-  SocketPtr recover(const std::shared_ptr<EngineIoSession>& session, std::int64_t user_id,
-                    const std::string& pid, const std::string& offset,
+  SocketPtr recover(const std::shared_ptr<EngineIoSession>& session, const std::string& nsp,
+                    std::int64_t user_id, const std::string& pid, const std::string& offset,
                     std::vector<SharedPacket>& replay);
 
   boost::asio::io_context& io_;
