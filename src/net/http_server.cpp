@@ -285,12 +285,41 @@ class Session {
     using namespace asio::experimental::awaitable_operators;
     asio::steady_timer deadline(co_await asio::this_coro::executor);
     deadline.expires_at(ctx.deadline);
-    auto outcome = co_await (guarded(route, ctx) || deadline.async_wait(use_nothrow));
-    if (outcome.index() == 0) co_return std::move(std::get<0>(outcome));
+    if (route.options.cancel_when_client_leaves) {
+      auto outcome =
+          co_await (guarded(route, ctx) || deadline.async_wait(use_nothrow) || client_left());
+      if (outcome.index() == 0) co_return std::move(std::get<0>(outcome));
+      if (outcome.index() == 2) {
+        // Nobody will read the answer; writing it fails and ends the connection.
+        co_return error_response(fail(Errc::unavailable, "client left"), ctx.request_id,
+                                 ctx.request.version());
+      }
+    } else {
+      auto outcome = co_await (guarded(route, ctx) || deadline.async_wait(use_nothrow));
+      if (outcome.index() == 0) co_return std::move(std::get<0>(outcome));
+    }
     log_.warning("http_handler_timeout",
                  {{"request_id", ctx.request_id}, {"route", route.pattern}});
     co_return error_response(fail(Errc::timeout, "the request took too long; try again"),
                              ctx.request_id, ctx.request.version());
+  }
+
+  // Completes when the client closes (or resets) its connection while a handler runs; returns
+  // only through cancellation otherwise. A readable socket with data is a pipelined request,
+  // not a departure.
+  asio::awaitable<void> client_left() {
+    auto& socket = conn_->stream.socket();
+    auto [ec] = co_await socket.async_wait(tcp::socket::wait_read, use_nothrow);
+    if (ec == asio::error::operation_aborted) co_return;
+    if (!ec) {
+      char byte = 0;
+      const auto n = socket.receive(asio::buffer(&byte, 1), tcp::socket::message_peek, ec);
+      if (!ec && n > 0) {
+        asio::steady_timer forever(co_await asio::this_coro::executor,
+                                   asio::steady_timer::time_point::max());
+        co_await forever.async_wait(use_nothrow);
+      }
+    }
   }
 
   asio::awaitable<Response> guarded(const Router::Route& route, RequestContext& ctx) {

@@ -41,6 +41,10 @@ struct RouteOptions {
   /// When set, a WebSocket upgrade request on this route is handed to it (after the Origin is
   /// checked against the CORS allowlist) instead of calling the handler.
   UpgradeHandler on_upgrade{};
+  /// Cancel the handler (terminal cancellation, seen through this_coro::cancellation_state)
+  /// when the client closes its connection while waiting: for long-held requests such as
+  /// Engine.IO's long-polling GET, whose session must learn that its client left.
+  bool cancel_when_client_leaves = false;
 };
 
 class Router {

@@ -235,9 +235,11 @@ void EngineIoServer::add_routes(net::Router& router, const std::string& path) {
   options.on_upgrade = [this](beast::tcp_stream stream, net::UpgradeRequest upgrade) {
     handle_upgrade(std::move(stream), std::move(upgrade));
   };
+  net::RouteOptions get_options = options;
+  get_options.cancel_when_client_leaves = true;  // an abandoned long-poll ends the session
   router.add(
       http::verb::get, path, [this](net::RequestContext& ctx) { return handle_polling(ctx); },
-      options);
+      get_options);
   router.add(
       http::verb::post, path, [this](net::RequestContext& ctx) { return handle_polling(ctx); },
       options);

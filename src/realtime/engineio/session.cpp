@@ -196,8 +196,21 @@ asio::awaitable<std::optional<std::string>> EngineIoSession::poll() {
       poll_waiter_ = waiter;
     }
     co_await waiter->async_wait(use_nothrow);
-    std::lock_guard lock(mutex_);
-    if (poll_waiter_ == waiter) poll_waiter_.reset();
+    {
+      std::lock_guard lock(mutex_);
+      if (poll_waiter_ == waiter) poll_waiter_.reset();
+    }
+    // The HTTP server cancels this GET when its client went away mid-poll: the transport is
+    // gone, so is the session (as with the reference server).
+    auto cancelled = (co_await asio::this_coro::cancellation_state).cancelled();
+    if (cancelled != asio::cancellation_type::none) {
+      {
+        std::lock_guard lock(mutex_);
+        poll_pending_ = false;
+      }
+      close("transport error");
+      co_return std::nullopt;
+    }
   }
 }
 

@@ -194,6 +194,18 @@ for (const path of ['/engine.io/', '/socket.io/']) {
       await after.body?.cancel();
     });
 
+    it('closes the session when a pending GET is abandoned', async () => {
+      const sid = await openPolling(path);
+      const controller = new AbortController();
+      fetch(`${URL}${path}?EIO=4&transport=polling&sid=${sid}`, { signal: controller.signal }).catch(() => {});
+      await sleep(20);
+      controller.abort();
+      await sleep(50);
+      const poll = await fetch(`${URL}${path}?EIO=4&transport=polling&sid=${sid}`);
+      assert.equal(poll.status, 400);
+      await poll.body?.cancel();
+    });
+
     it('upgrades from polling to WebSocket: probe, noop to the pending GET, upgrade', async () => {
       const sid = await openPolling(path);
       const socket = webSocket(`${path}?EIO=4&transport=websocket&sid=${sid}`);
