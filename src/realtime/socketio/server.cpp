@@ -338,7 +338,7 @@ SocketPtr SocketIoServer::recover(const std::shared_ptr<EngineIoSession>& sessio
     auto events = room_events_.find(room);
     if (events == room_events_.end()) continue;
     for (const auto& event : events->second) {
-      if (event.offset > last_seen) missed.push_back(&event);
+      if (event.offset > last_seen && event.except_sid != dropped.sid) missed.push_back(&event);
     }
   }
   std::sort(missed.begin(), missed.end(),
@@ -465,7 +465,8 @@ void SocketIoServer::broadcast(const std::string& room, std::string_view event,
     if (recovery_enabled()) {
       auto& history = room_events_[room];
       const auto now = now_ms();
-      history.push_back(RoomEvent{offset_counter_, now, packet});
+      history.push_back(
+          RoomEvent{offset_counter_, now, packet, except ? except->id() : std::string()});
       while (history.size() > options_.recovery_events_per_room ||
              (!history.empty() && history.front().at_ms < now - options_.recovery_window.count())) {
         trimmed_through_[room] = history.front().offset;

@@ -180,6 +180,7 @@ class SocketIoServer final : public EngineIoListener {
     std::uint64_t offset;
     std::int64_t at_ms;
     SharedPacket packet;
+    std::string except_sid;  // the broadcast skipped this socket: never replay it there
   };
   struct Dropped {
     std::string sid;

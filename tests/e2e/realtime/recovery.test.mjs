@@ -27,6 +27,13 @@ test('a dropped client recovers its rooms and every missed message exactly once'
   await call(a, 'send_message', { room, text: 'before the drop' });
   await first;
 
+  // Presence as the others see it; bob itself must not be replayed its own departure.
+  const bobSeenByAna = [];
+  a.on('user_left', (event) => { if (event.user?.id === bob.id) bobSeenByAna.push('left'); });
+  a.on('user_joined', (event) => { if (event.user?.id === bob.id) bobSeenByAna.push('joined'); });
+  const ownDepartures = [];
+  b.on('user_left', (event) => { if (event.user?.id === bob.id) ownDepartures.push(event); });
+
   // The network drops: no close handshake, the server only sees the socket fail.
   b.io.engine.transport.ws.terminate();
   for (const text of ['missed 1', 'missed 2', 'missed 3']) {
@@ -38,6 +45,8 @@ test('a dropped client recovers its rooms and every missed message exactly once'
   assert.equal(b.id, firstId, 'same socket id');
   await new Promise((r) => setTimeout(r, 500));
   assert.deepEqual(seen, ['before the drop', 'missed 1', 'missed 2', 'missed 3']);
+  assert.deepEqual(ownDepartures, [], 'no replay of its own user_left');
+  assert.deepEqual(bobSeenByAna, ['left', 'joined'], 'the others see the drop and the return');
 
   // Still in the room after recovery: live messages arrive without a new join_room.
   const live = next(b, 'new_message');
