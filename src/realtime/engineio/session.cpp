@@ -295,15 +295,19 @@ asio::awaitable<void> EngineIoSession::websocket_writer(std::shared_ptr<WebSocke
       if (writer_waiter_ == waiter) writer_waiter_.reset();
       continue;
     }
+    // Beast frames each packet into the corked stream; the frames then leave in one gathered
+    // write, however many waited.
+    ws->next_layer().cork();
     for (const auto& packet : batch) {
       ws->binary(packet->is_binary);
       const std::string& bytes = packet->is_binary ? packet->binary : packet->text;
       auto [ec, n] = co_await ws->async_write(asio::buffer(bytes), use_nothrow);
       (void)n;
-      if (ec) {
-        close("transport error");
-        co_return;
-      }
+      if (ec) break;
+    }
+    if (auto ec = co_await ws->next_layer().flush()) {
+      close("transport error");
+      co_return;
     }
   }
 }

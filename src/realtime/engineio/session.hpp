@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "realtime/engineio/corked_stream.hpp"
+
 namespace parley::realtime {
 
 struct EioPacket;
@@ -64,7 +66,7 @@ class EngineIoListener {
 
 class EngineIoSession : public std::enable_shared_from_this<EngineIoSession> {
  public:
-  using WebSocket = boost::beast::websocket::stream<boost::beast::tcp_stream>;
+  using WebSocket = boost::beast::websocket::stream<CorkedStream>;
 
   EngineIoSession(std::string id, boost::asio::any_io_executor strand,
                   const EngineIoOptions& options, EngineIoListener& listener);

@@ -1,0 +1,90 @@
+#pragma once
+// The stream under Parley's WebSockets: a TCP stream whose writes can be held back ("corked")
+// and then sent as one gathered write. Beast still frames every message and runs the protocol
+// (pongs, close handshake); this layer only decides when bytes reach the socket. When a
+// broadcast leaves several frames waiting for one connection, they cost one system call instead
+// of one each.
+//
+// Writes made while corked, or while a flush is in flight (a pong Beast sends from its read
+// operation), are copied into a buffer and complete at once; everything else goes straight
+// through. Not thread-safe: like the WebSocket above it, use it from its strand.
+
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/core/role.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/websocket/teardown.hpp>
+#include <cstddef>
+#include <string>
+#include <utility>
+
+namespace parley::realtime {
+
+class CorkedStream {
+ public:
+  using executor_type = boost::beast::tcp_stream::executor_type;
+
+  explicit CorkedStream(boost::beast::tcp_stream&& stream) : stream_(std::move(stream)) {}
+
+  executor_type get_executor() noexcept { return stream_.get_executor(); }
+  /// The TCP stream (so beast::get_lowest_layer reaches it for timeouts and closing).
+  boost::beast::tcp_stream& next_layer() noexcept { return stream_; }
+
+  /// From now on writes are buffered until flush().
+  void cork() noexcept { corked_ = true; }
+
+  /// Sends everything buffered in one gathered write (and what was added meanwhile), then
+  /// lets writes through again.
+  boost::asio::awaitable<boost::beast::error_code> flush();
+
+  template <class MutableBufferSequence, class ReadHandler>
+  auto async_read_some(const MutableBufferSequence& buffers, ReadHandler&& handler) {
+    return stream_.async_read_some(buffers, std::forward<ReadHandler>(handler));
+  }
+
+  template <class ConstBufferSequence, class WriteHandler>
+  auto async_write_some(const ConstBufferSequence& buffers, WriteHandler&& handler) {
+    if (!corked_ && !flushing_) {
+      return stream_.async_write_some(buffers, std::forward<WriteHandler>(handler));
+    }
+    return boost::asio::async_initiate<WriteHandler, void(boost::beast::error_code, std::size_t)>(
+        [this](auto completion, const ConstBufferSequence& data) {
+          std::size_t size = 0;
+          for (auto it = boost::asio::buffer_sequence_begin(data);
+               it != boost::asio::buffer_sequence_end(data); ++it) {
+            const boost::asio::const_buffer piece(*it);
+            pending_.append(static_cast<const char*>(piece.data()), piece.size());
+            size += piece.size();
+          }
+          // Completes through the executor, never inline: the caller's composed operation
+          // must not be re-entered from its own initiation.
+          auto executor = boost::asio::get_associated_executor(completion, get_executor());
+          boost::asio::post(executor, [completion = std::move(completion), size]() mutable {
+            std::move(completion)(boost::beast::error_code{}, size);
+          });
+        },
+        handler, buffers);
+  }
+
+ private:
+  boost::beast::tcp_stream stream_;
+  bool corked_ = false;
+  bool flushing_ = false;
+  std::string pending_;  // bytes held back, in order
+  std::string writing_;  // bytes of the write in flight
+};
+
+// Beast's customization points for closing the connection under a WebSocket.
+void teardown(boost::beast::role_type role, CorkedStream& stream, boost::beast::error_code& ec);
+
+template <class TeardownHandler>
+void async_teardown(boost::beast::role_type role, CorkedStream& stream, TeardownHandler&& handler) {
+  using boost::beast::websocket::async_teardown;
+  async_teardown(role, stream.next_layer().socket(), std::forward<TeardownHandler>(handler));
+}
+
+}  // namespace parley::realtime
