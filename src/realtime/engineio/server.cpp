@@ -212,6 +212,8 @@ asio::awaitable<void> EngineIoServer::serve_websocket(
     ws->set_option(deflate);
   }
   auto [ec] = co_await ws->async_accept(request, net::use_nothrow);
+  // The upgrade request is not needed again, and this frame lives as long as the connection.
+  request = net::Request{};
   if (ec) co_return;
   if (session) {
     co_await session->run_websocket(ws, true);

@@ -6,6 +6,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <utility>
 
 #include "net/http.hpp"
 #include "realtime/protocol/engineio_packet.hpp"
@@ -75,8 +76,10 @@ bool EngineIoSession::upgraded() const {
 }
 
 void EngineIoSession::wake_poller_locked() {
-  cancel_later(poll_waiter_);
-  cancel_later(writer_waiter_);
+  // Each waiter is woken once: a burst of sends to one connection posts one wake-up, not one
+  // per packet.
+  cancel_later(std::exchange(poll_waiter_, nullptr));
+  cancel_later(std::exchange(writer_waiter_, nullptr));
 }
 
 bool EngineIoSession::send(const SharedPacket& packet) {
@@ -363,7 +366,9 @@ asio::awaitable<void> EngineIoSession::run_websocket(std::shared_ptr<WebSocket> 
       beast::get_lowest_layer(*ws).get_executor(),
       [self = shared_from_this(), ws]() { return self->websocket_writer(ws); }, asio::detached);
   for (;;) {
+    // Idle connections are the many: none keeps a read buffer between messages.
     buffer.clear();
+    buffer.shrink_to_fit();
     auto [ec, n] = co_await ws->async_read(buffer, use_nothrow);
     (void)n;
     if (ec) {

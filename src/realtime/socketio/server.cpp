@@ -52,7 +52,18 @@ struct SocketIoServer::Client {
   std::set<std::string> connecting;          // namespaces whose CONNECT is being checked
   std::map<std::string, SocketPtr> sockets;  // by namespace, once CONNECT succeeded
   BinaryReassembler binary;
+  // connectTimeout; on the session's strand. Cancelled once a namespace is connected, so that
+  // the waiting coroutine (and the session it holds) goes away with it.
+  std::shared_ptr<asio::steady_timer> connect_timer;
 };
+
+namespace {
+
+void cancel_on_strand(const std::shared_ptr<asio::steady_timer>& timer) {
+  if (timer) asio::post(timer->get_executor(), [timer] { timer->cancel(); });
+}
+
+}  // namespace
 
 // --- Socket ----------------------------------------------------------------------------------
 
@@ -100,6 +111,8 @@ std::shared_ptr<SocketIoServer::Client> SocketIoServer::client_of(const std::str
 
 void SocketIoServer::on_open(const std::shared_ptr<EngineIoSession>& session) {
   auto client = std::make_shared<Client>();
+  client->connect_timer =
+      std::make_shared<asio::steady_timer>(session->strand(), options_.connect_timeout);
   {
     std::lock_guard lock(mutex_);
     clients_.emplace(session->id(), client);
@@ -111,8 +124,8 @@ void SocketIoServer::on_open(const std::shared_ptr<EngineIoSession>& session) {
 // connect_timeout (Socket.IO's connectTimeout).
 asio::awaitable<void> SocketIoServer::expect_connect(std::shared_ptr<Client> client,
                                                      std::shared_ptr<EngineIoSession> session) {
-  asio::steady_timer timer(co_await asio::this_coro::executor, options_.connect_timeout);
-  auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  auto timer = client->connect_timer;
+  auto [ec] = co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
   (void)ec;
   bool connected = false;
   {
@@ -272,6 +285,7 @@ asio::awaitable<void> SocketIoServer::connect(std::shared_ptr<Client> client,
     client->connecting.erase(nsp);
     client->sockets[nsp] = socket;
   }
+  cancel_on_strand(client->connect_timer);
   SioPacket reply;
   reply.type = SioType::connect;
   reply.nsp = nsp;
@@ -535,6 +549,7 @@ void SocketIoServer::on_close(const std::shared_ptr<EngineIoSession>& session, s
     for (const auto& [nsp, socket] : client->sockets) sockets.push_back(socket);
     client->sockets.clear();
   }
+  cancel_on_strand(client->connect_timer);
   // A dropped transport may come back within the recovery window; a deliberate close not.
   const bool recoverable =
       reason == "transport close" || reason == "transport error" || reason == "ping timeout";
