@@ -1,32 +1,40 @@
 #include "realtime/engineio/corked_stream.hpp"
 
-#include <boost/asio/use_awaitable.hpp>
-
-#include "net/http.hpp"
-
 namespace parley::realtime {
 
-boost::asio::awaitable<boost::beast::error_code> CorkedStream::flush() {
+void CorkedStream::async_flush(std::function<void(boost::beast::error_code)> done) {
   corked_ = false;
   flushing_ = true;
-  boost::beast::error_code result;
-  while (!pending_.empty()) {
-    writing_.swap(pending_);
-    auto [ec, n] =
-        co_await boost::asio::async_write(stream_, boost::asio::buffer(writing_), net::use_nothrow);
-    (void)n;
-    writing_.clear();
-    if (ec) {
-      result = ec;
-      pending_.clear();
-      break;
-    }
+  if (pending_.empty()) {
+    finish_flush();
+    boost::asio::post(get_executor(), [done = std::move(done)] { done({}); });
+    return;
   }
+  write_pending(std::move(done));
+}
+
+void CorkedStream::write_pending(std::function<void(boost::beast::error_code)> done) {
+  writing_.swap(pending_);
+  boost::asio::async_write(
+      stream_, boost::asio::buffer(writing_),
+      [this, done = std::move(done)](boost::beast::error_code ec, std::size_t) mutable {
+        writing_.clear();
+        if (ec) pending_.clear();
+        if (ec || pending_.empty()) {
+          finish_flush();
+          done(ec);
+          return;
+        }
+        // Written meanwhile (a pong): goes out before writes pass again.
+        write_pending(std::move(done));
+      });
+}
+
+void CorkedStream::finish_flush() {
   flushing_ = false;
   // An idle connection keeps no buffer: memory per connection is what idle connections cost.
   std::string().swap(writing_);
   std::string().swap(pending_);
-  co_return result;
 }
 
 void teardown(boost::beast::role_type role, CorkedStream& stream, boost::beast::error_code& ec) {

@@ -10,7 +10,6 @@
 // through. Not thread-safe: like the WebSocket above it, use it from its strand.
 
 #include <boost/asio/async_result.hpp>
-#include <boost/asio/awaitable.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
@@ -19,6 +18,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/websocket/teardown.hpp>
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <utility>
 
@@ -38,8 +38,8 @@ class CorkedStream {
   void cork() noexcept { corked_ = true; }
 
   /// Sends everything buffered in one gathered write (and what was added meanwhile), then
-  /// lets writes through again.
-  boost::asio::awaitable<boost::beast::error_code> flush();
+  /// lets writes through again and calls `done` (on this stream's executor).
+  void async_flush(std::function<void(boost::beast::error_code)> done);
 
   template <class MutableBufferSequence, class ReadHandler>
   auto async_read_some(const MutableBufferSequence& buffers, ReadHandler&& handler) {
@@ -71,6 +71,9 @@ class CorkedStream {
   }
 
  private:
+  void write_pending(std::function<void(boost::beast::error_code)> done);
+  void finish_flush();
+
   boost::beast::tcp_stream stream_;
   bool corked_ = false;
   bool flushing_ = false;

@@ -79,7 +79,11 @@ void EngineIoSession::wake_poller_locked() {
   // Each waiter is woken once: a burst of sends to one connection posts one wake-up, not one
   // per packet.
   cancel_later(std::exchange(poll_waiter_, nullptr));
-  cancel_later(std::exchange(writer_waiter_, nullptr));
+  if (ws_ && !writer_busy_ && (!queue_.empty() || closed_)) {
+    writer_busy_ = true;
+    asio::post(beast::get_lowest_layer(*ws_).get_executor(),
+               [self = shared_from_this()] { self->write_batch(); });
+  }
 }
 
 bool EngineIoSession::send(const SharedPacket& packet) {
@@ -118,40 +122,48 @@ void EngineIoSession::close(const std::string& reason) {
 }
 
 void EngineIoSession::start() {
-  asio::co_spawn(
-      strand_, [self = shared_from_this()]() { return self->heartbeat(); }, asio::detached);
+  asio::post(strand_, [self = shared_from_this()] { self->wait_for_ping(Clock::now()); });
 }
 
-asio::awaitable<void> EngineIoSession::heartbeat() {
-  using Clock = asio::steady_timer::clock_type;
-  for (;;) {
-    // The next ping goes pingInterval after the last pong (or the open), as from the reference
-    // server. A pong wakes the timer early; a late wake-up here just waits out the rest.
-    const auto next_ping = Clock::now() + options_.ping_interval;
-    while (Clock::now() < next_ping) {
-      heartbeat_timer_.expires_at(next_ping);
-      co_await heartbeat_timer_.async_wait(use_nothrow);
-      if (closed()) co_return;
+// The heartbeat is a chain of timer callbacks rather than a coroutine: it runs on every
+// connection for its whole life, and a callback holds less memory than a coroutine frame.
+void EngineIoSession::wait_for_ping(Clock::time_point since) {
+  // The next ping goes pingInterval after the last pong (or the open), as from the reference
+  // server. A late wake-up (a pong's) just waits out the rest.
+  const auto due = since + options_.ping_interval;
+  heartbeat_timer_.expires_at(due);
+  heartbeat_timer_.async_wait([self = shared_from_this(), since](beast::error_code) {
+    if (self->closed()) return;
+    if (Clock::now() < since + self->options_.ping_interval) {
+      self->wait_for_ping(since);
+      return;
     }
-    {
-      std::lock_guard lock(mutex_);
-      awaiting_pong_ = true;
-    }
-    send(control(EioType::ping));
-    // The client has ping_timeout from when the ping was queued, not from its delivery.
-    heartbeat_timer_.expires_after(options_.ping_timeout);
-    co_await heartbeat_timer_.async_wait(use_nothrow);
-    if (closed()) co_return;
+    self->send_ping();
+  });
+}
+
+void EngineIoSession::send_ping() {
+  {
+    std::lock_guard lock(mutex_);
+    awaiting_pong_ = true;
+  }
+  send(control(EioType::ping));
+  // The client has ping_timeout from when the ping was queued, not from its delivery; its
+  // pong cancels the wait.
+  heartbeat_timer_.expires_after(options_.ping_timeout);
+  heartbeat_timer_.async_wait([self = shared_from_this()](beast::error_code) {
+    if (self->closed()) return;
     bool late = false;
     {
-      std::lock_guard lock(mutex_);
-      late = awaiting_pong_;
+      std::lock_guard lock(self->mutex_);
+      late = self->awaiting_pong_;
     }
     if (late) {
-      close("ping timeout");
-      co_return;
+      self->close("ping timeout");
+      return;
     }
-  }
+    self->wait_for_ping(Clock::now());
+  });
 }
 
 asio::awaitable<std::optional<std::string>> EngineIoSession::poll() {
@@ -181,7 +193,7 @@ asio::awaitable<std::optional<std::string>> EngineIoSession::poll() {
           if (i > 0) payload += '\x1e';
           payload += queue_[i]->text;
         }
-        queue_.clear();
+        std::vector<SharedPacket>().swap(queue_);
         queued_bytes_ = 0;
         poll_pending_ = false;
         co_return payload;
@@ -267,52 +279,59 @@ bool EngineIoSession::receive_payload(std::string_view body) {
   return true;
 }
 
-asio::awaitable<void> EngineIoSession::websocket_writer(std::shared_ptr<WebSocket> ws) {
-  auto executor = co_await asio::this_coro::executor;
-  for (;;) {
-    std::vector<SharedPacket> batch;
-    std::shared_ptr<asio::steady_timer> waiter;
-    bool finished = false;
-    {
-      std::lock_guard lock(mutex_);
-      if (!queue_.empty()) {
-        batch.assign(queue_.begin(), queue_.end());
-        queue_.clear();
-        queued_bytes_ = 0;
-      } else if (closed_) {
-        finished = true;
-      } else {
-        waiter = std::make_shared<asio::steady_timer>(executor);
-        waiter->expires_at(asio::steady_timer::time_point::max());
-        writer_waiter_ = waiter;
-      }
-    }
-    if (finished) {
-      auto [ec] = co_await ws->async_close(websocket::close_code::normal, use_nothrow);
-      (void)ec;
-      co_return;
-    }
-    if (waiter) {
-      co_await waiter->async_wait(use_nothrow);
-      std::lock_guard lock(mutex_);
-      if (writer_waiter_ == waiter) writer_waiter_.reset();
-      continue;
-    }
-    // Beast frames each packet into the corked stream; the frames then leave in one gathered
-    // write, however many waited.
-    ws->next_layer().cork();
-    for (const auto& packet : batch) {
-      ws->binary(packet->is_binary);
-      const std::string& bytes = packet->is_binary ? packet->binary : packet->text;
-      auto [ec, n] = co_await ws->async_write(asio::buffer(bytes), use_nothrow);
-      (void)n;
-      if (ec) break;
-    }
-    if (auto ec = co_await ws->next_layer().flush()) {
-      close("transport error");
-      co_return;
+// The writer is callbacks too, started by wake_poller_locked() when packets wait and none is
+// running: idle connections hold nothing for it.
+void EngineIoSession::write_batch() {
+  std::vector<SharedPacket> batch;
+  std::shared_ptr<WebSocket> ws;
+  bool finished = false;
+  {
+    std::lock_guard lock(mutex_);
+    ws = ws_;
+    if (!queue_.empty()) {
+      batch.swap(queue_);
+      queued_bytes_ = 0;
+    } else if (closed_) {
+      finished = true;
+    } else {
+      writer_busy_ = false;
+      return;
     }
   }
+  if (finished) {
+    ws->async_close(websocket::close_code::normal, [ws](beast::error_code) {});
+    return;
+  }
+  // Beast frames each packet into the corked stream; the frames then leave in one gathered
+  // write, however many waited.
+  ws->next_layer().cork();
+  write_packet(std::move(ws), std::make_shared<std::vector<SharedPacket>>(std::move(batch)), 0);
+}
+
+void EngineIoSession::write_packet(std::shared_ptr<WebSocket> ws,
+                                   std::shared_ptr<std::vector<SharedPacket>> batch,
+                                   std::size_t index) {
+  if (index == batch->size()) {
+    auto& stream = ws->next_layer();
+    stream.async_flush([self = shared_from_this(), ws = std::move(ws)](beast::error_code ec) {
+      if (ec) {
+        self->close("transport error");
+        return;
+      }
+      self->write_batch();
+    });
+    return;
+  }
+  const auto& packet = *(*batch)[index];
+  ws->binary(packet.is_binary);
+  const std::string& bytes = packet.is_binary ? packet.binary : packet.text;
+  auto& stream = *ws;
+  stream.async_write(asio::buffer(bytes), [self = shared_from_this(), ws = std::move(ws), batch,
+                                           index](beast::error_code ec, std::size_t) mutable {
+    // On an error the rest is dropped; the flush then reports the broken transport.
+    const auto next = ec ? batch->size() : index + 1;
+    self->write_packet(std::move(ws), std::move(batch), next);
+  });
 }
 
 asio::awaitable<void> EngineIoSession::run_websocket(std::shared_ptr<WebSocket> ws,
@@ -353,28 +372,31 @@ asio::awaitable<void> EngineIoSession::run_websocket(std::shared_ptr<WebSocket> 
       if (closed_ || websocket_) co_return;
       websocket_ = true;
       ws_ = ws;
-      wake_poller_locked();  // a pending GET answers noop and polling ends
+      // A pending GET answers noop and polling ends; what waited goes over the WebSocket.
+      wake_poller_locked();
     }
   } else {
     std::lock_guard lock(mutex_);
     websocket_ = true;
     ws_ = ws;
+    wake_poller_locked();
   }
-  // Reader and writer must share one strand (Beast allows one read and one write in flight,
-  // from the same strand): the WebSocket's own, on which this coroutine runs.
-  asio::co_spawn(
-      beast::get_lowest_layer(*ws).get_executor(),
-      [self = shared_from_this(), ws]() { return self->websocket_writer(ws); }, asio::detached);
+  // Reader and writer share one strand (Beast allows one read and one write in flight, from
+  // the same strand): the WebSocket's own, on which this coroutine runs and the writer posts.
+  // Idle connections are the many: while one waits, its read buffer is small (a whole-message
+  // read would reserve Beast's 1.5 KB frame size up front), and none is kept between messages.
+  constexpr std::size_t kReadChunk = 256;
   for (;;) {
-    // Idle connections are the many: none keeps a read buffer between messages.
     buffer.clear();
     buffer.shrink_to_fit();
-    auto [ec, n] = co_await ws->async_read(buffer, use_nothrow);
-    (void)n;
-    if (ec) {
-      close(ec == websocket::error::closed ? "transport close" : "transport error");
-      co_return;
-    }
+    do {
+      auto [ec, n] = co_await ws->async_read_some(buffer, kReadChunk, use_nothrow);
+      (void)n;
+      if (ec) {
+        close(ec == websocket::error::closed ? "transport close" : "transport error");
+        co_return;
+      }
+    } while (!ws->is_message_done());
     const std::string frame = beast::buffers_to_string(buffer.data());
     if (!handle_frame(frame, !ws->got_text())) co_return;
   }

@@ -9,7 +9,6 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/websocket/stream.hpp>
 #include <chrono>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -102,8 +101,12 @@ class EngineIoSession : public std::enable_shared_from_this<EngineIoSession> {
   bool handle_packet(EioPacket packet);
   bool handle_frame(std::string_view frame, bool binary_frame);
   void wake_poller_locked();
-  boost::asio::awaitable<void> heartbeat();
-  boost::asio::awaitable<void> websocket_writer(std::shared_ptr<WebSocket> ws);
+  using Clock = boost::asio::steady_timer::clock_type;
+  void wait_for_ping(Clock::time_point since);
+  void send_ping();
+  void write_batch();
+  void write_packet(std::shared_ptr<WebSocket> ws, std::shared_ptr<std::vector<SharedPacket>> batch,
+                    std::size_t index);
 
   const std::string id_;
   boost::asio::any_io_executor strand_;
@@ -111,7 +114,7 @@ class EngineIoSession : public std::enable_shared_from_this<EngineIoSession> {
   EngineIoListener& listener_;
 
   mutable std::mutex mutex_;
-  std::deque<SharedPacket> queue_;
+  std::vector<SharedPacket> queue_;  // handed over whole to each write; empty costs nothing
   std::size_t queued_bytes_ = 0;
   bool closed_ = false;
   std::string close_reason_;
@@ -119,8 +122,8 @@ class EngineIoSession : public std::enable_shared_from_this<EngineIoSession> {
   bool upgrading_ = false;     // a WebSocket probe succeeded: polling GETs answer noop
   bool poll_pending_ = false;  // a GET is waiting
   bool awaiting_pong_ = false;
-  std::shared_ptr<boost::asio::steady_timer> poll_waiter_;    // wakes the pending GET
-  std::shared_ptr<boost::asio::steady_timer> writer_waiter_;  // wakes the WebSocket writer
+  std::shared_ptr<boost::asio::steady_timer> poll_waiter_;  // wakes the pending GET
+  bool writer_busy_ = false;  // a WebSocket write batch is scheduled or in flight
   std::shared_ptr<WebSocket> ws_;
   boost::asio::steady_timer heartbeat_timer_;
 };

@@ -407,7 +407,8 @@ asio::awaitable<void> SocketIoServer::drain(SocketPtr socket) {
         co_return;
       }
       packet = std::move(socket->inbox_.front());
-      socket->inbox_.pop_front();
+      socket->inbox_.erase(socket->inbox_.begin());
+      if (socket->inbox_.empty()) std::vector<SioPacket>().swap(socket->inbox_);
     }
     auto& args = packet.data.as_array();
     std::string name = args.front().is_string() ? std::string(args.front().as_string())

@@ -78,7 +78,8 @@ class Socket : public std::enable_shared_from_this<Socket> {
   mutable std::mutex mutex_;
   std::set<std::string> rooms_;
   // Events are handled one at a time, in arrival order (a chat's order must hold).
-  std::deque<SioPacket> inbox_;
+  // A vector, not a deque: an idle socket (the common case) then holds no memory for it.
+  std::vector<SioPacket> inbox_;
   bool draining_ = false;
   std::size_t refused_events_ = 0;
 };
