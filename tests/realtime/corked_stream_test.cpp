@@ -37,8 +37,7 @@ struct Pair {
     tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
     client = std::make_unique<websocket::stream<tcp::socket>>(io);
     client->next_layer().connect(acceptor.local_endpoint());
-    server =
-        std::make_unique<websocket::stream<CorkedStream>>(beast::tcp_stream(acceptor.accept()));
+    server = std::make_unique<websocket::stream<CorkedStream>>(acceptor.accept());
     auto accepted = server->async_accept(asio::use_future);
     auto handshake = client->async_handshake("127.0.0.1", "/", asio::use_future);
     io.run();

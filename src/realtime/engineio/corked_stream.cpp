@@ -39,7 +39,7 @@ void CorkedStream::finish_flush() {
 
 void teardown(boost::beast::role_type role, CorkedStream& stream, boost::beast::error_code& ec) {
   using boost::beast::websocket::teardown;
-  teardown(role, stream.next_layer().socket(), ec);
+  teardown(role, stream.next_layer(), ec);
 }
 
 }  // namespace parley::realtime

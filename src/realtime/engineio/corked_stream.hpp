@@ -1,5 +1,5 @@
 #pragma once
-// The stream under Parley's WebSockets: a TCP stream whose writes can be held back ("corked")
+// The stream under Parley's WebSockets: a TCP socket whose writes can be held back ("corked")
 // and then sent as one gathered write. Beast still frames every message and runs the protocol
 // (pongs, close handshake); this layer only decides when bytes reach the socket. When a
 // broadcast leaves several frames waiting for one connection, they cost one system call instead
@@ -11,11 +11,11 @@
 
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/role.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/websocket/teardown.hpp>
 #include <cstddef>
 #include <functional>
@@ -26,13 +26,14 @@ namespace parley::realtime {
 
 class CorkedStream {
  public:
-  using executor_type = boost::beast::tcp_stream::executor_type;
+  using Socket = boost::asio::ip::tcp::socket;
+  using executor_type = Socket::executor_type;
 
-  explicit CorkedStream(boost::beast::tcp_stream&& stream) : stream_(std::move(stream)) {}
+  explicit CorkedStream(Socket&& socket) : stream_(std::move(socket)) {}
 
   executor_type get_executor() noexcept { return stream_.get_executor(); }
-  /// The TCP stream (so beast::get_lowest_layer reaches it for timeouts and closing).
-  boost::beast::tcp_stream& next_layer() noexcept { return stream_; }
+  /// The TCP socket (beast::get_lowest_layer reaches it through this).
+  Socket& next_layer() noexcept { return stream_; }
 
   /// From now on writes are buffered until flush().
   void cork() noexcept { corked_ = true; }
@@ -74,7 +75,7 @@ class CorkedStream {
   void write_pending(std::function<void(boost::beast::error_code)> done);
   void finish_flush();
 
-  boost::beast::tcp_stream stream_;
+  Socket stream_;
   bool corked_ = false;
   bool flushing_ = false;
   std::string pending_;  // bytes held back, in order
@@ -87,7 +88,7 @@ void teardown(boost::beast::role_type role, CorkedStream& stream, boost::beast::
 template <class TeardownHandler>
 void async_teardown(boost::beast::role_type role, CorkedStream& stream, TeardownHandler&& handler) {
   using boost::beast::websocket::async_teardown;
-  async_teardown(role, stream.next_layer().socket(), std::forward<TeardownHandler>(handler));
+  async_teardown(role, stream.next_layer(), std::forward<TeardownHandler>(handler));
 }
 
 }  // namespace parley::realtime

@@ -174,11 +174,13 @@ asio::awaitable<net::Response> EngineIoServer::handle_polling(net::RequestContex
 
 void EngineIoServer::handle_upgrade(beast::tcp_stream stream, net::UpgradeRequest upgrade) {
   const Query query = parse_query(upgrade.request.target());
-  auto ws = std::make_shared<EngineIoSession::WebSocket>(std::move(stream));
+  // A plain socket under the WebSocket: Beast's tcp_stream timers would cost memory on every
+  // connection for deadlines that Engine.IO's heartbeat already enforces.
+  auto ws = std::make_shared<EngineIoSession::WebSocket>(stream.release_socket());
   auto refuse = [ws]() {
     // A refused upgrade: plain 400 and close (the protocol's rule), then drop the socket.
     beast::error_code ec;
-    beast::get_lowest_layer(*ws).socket().close(ec);
+    beast::get_lowest_layer(*ws).close(ec);
   };
   if (query.eio != "4" || query.transport != "websocket") {
     refuse();
@@ -200,7 +202,12 @@ void EngineIoServer::handle_upgrade(beast::tcp_stream stream, net::UpgradeReques
 asio::awaitable<void> EngineIoServer::serve_websocket(
     std::shared_ptr<EngineIoSession::WebSocket> ws, std::shared_ptr<EngineIoSession> session,
     net::Request request) {
-  ws->set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+  // Beast bounds the handshake; once open, Engine.IO's heartbeat finds dead peers, so Beast's
+  // own idle timer and pings would be a second timer on every connection for nothing.
+  auto timeouts = websocket::stream_base::timeout::suggested(beast::role_type::server);
+  timeouts.idle_timeout = websocket::stream_base::none();
+  timeouts.keep_alive_pings = false;
+  ws->set_option(timeouts);
   if (options_.permessage_deflate) {
     websocket::permessage_deflate deflate;
     deflate.server_enable = true;

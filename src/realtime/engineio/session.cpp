@@ -340,7 +340,19 @@ asio::awaitable<void> EngineIoSession::run_websocket(std::shared_ptr<WebSocket> 
   ws->read_message_max(options_.max_payload);
   if (upgrading) {
     // Probe: 2probe -> 3probe, then wait for 5 (upgrade) within upgrade_timeout.
-    beast::get_lowest_layer(*ws).expires_after(options_.upgrade_timeout);
+    // A probe that stalls is cut off: the socket closes, the pending read fails.
+    auto deadline = std::make_shared<asio::steady_timer>(
+        beast::get_lowest_layer(*ws).get_executor(), options_.upgrade_timeout);
+    deadline->async_wait([ws](beast::error_code ec) {
+      if (!ec) {
+        beast::error_code ignored;
+        beast::get_lowest_layer(*ws).close(ignored);
+      }
+    });
+    struct CancelOnExit {
+      std::shared_ptr<asio::steady_timer> timer;
+      ~CancelOnExit() { timer->cancel(); }
+    } cancel_deadline{deadline};
     bool upgraded_now = false;
     for (int step = 0; step < 3 && !upgraded_now; ++step) {
       buffer.clear();
@@ -366,7 +378,6 @@ asio::awaitable<void> EngineIoSession::run_websocket(std::shared_ptr<WebSocket> 
       }
     }
     if (!upgraded_now) co_return;
-    beast::get_lowest_layer(*ws).expires_never();
     {
       std::lock_guard lock(mutex_);
       if (closed_ || websocket_) co_return;
@@ -383,23 +394,34 @@ asio::awaitable<void> EngineIoSession::run_websocket(std::shared_ptr<WebSocket> 
   }
   // Reader and writer share one strand (Beast allows one read and one write in flight, from
   // the same strand): the WebSocket's own, on which this coroutine runs and the writer posts.
-  // Idle connections are the many: while one waits, its read buffer is small (a whole-message
-  // read would reserve Beast's 1.5 KB frame size up front), and none is kept between messages.
+  read_frame();
+}
+
+// Reading is callbacks too (no coroutine frame per connection for its whole life). Idle
+// connections are the many: while one waits, its read buffer is small (a whole-message read
+// would reserve Beast's 1.5 KB frame size up front), and none is kept between messages.
+void EngineIoSession::read_frame() {
   constexpr std::size_t kReadChunk = 256;
-  for (;;) {
-    buffer.clear();
-    buffer.shrink_to_fit();
-    do {
-      auto [ec, n] = co_await ws->async_read_some(buffer, kReadChunk, use_nothrow);
-      (void)n;
-      if (ec) {
-        close(ec == websocket::error::closed ? "transport close" : "transport error");
-        co_return;
-      }
-    } while (!ws->is_message_done());
-    const std::string frame = beast::buffers_to_string(buffer.data());
-    if (!handle_frame(frame, !ws->got_text())) co_return;
+  std::shared_ptr<WebSocket> ws;
+  {
+    std::lock_guard lock(mutex_);
+    ws = ws_;
   }
+  auto& stream = *ws;
+  stream.async_read_some(
+      read_buffer_, kReadChunk, [self = shared_from_this(), ws](beast::error_code ec, std::size_t) {
+        if (ec) {
+          self->close(ec == websocket::error::closed ? "transport close" : "transport error");
+          return;
+        }
+        if (ws->is_message_done()) {
+          const std::string frame = beast::buffers_to_string(self->read_buffer_.data());
+          self->read_buffer_.clear();
+          self->read_buffer_.shrink_to_fit();
+          if (!self->handle_frame(frame, !ws->got_text())) return;
+        }
+        self->read_frame();
+      });
 }
 
 }  // namespace parley::realtime

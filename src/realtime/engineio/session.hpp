@@ -6,6 +6,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/websocket/stream.hpp>
 #include <chrono>
@@ -92,8 +93,8 @@ class EngineIoSession : public std::enable_shared_from_this<EngineIoSession> {
   /// Packets POSTed by a polling client. Returns false on a protocol error (the session is
   /// then closed); a close packet is not an error.
   bool receive_payload(std::string_view body);
-  /// Hands over a WebSocket that probed this session; runs the upgrade and then the WebSocket
-  /// transport until it closes.
+  /// Hands over a WebSocket that probed this session (`upgrading`) or opened it: runs the
+  /// upgrade, then starts the WebSocket transport, which carries on by itself until it closes.
   boost::asio::awaitable<void> run_websocket(std::shared_ptr<WebSocket> ws, bool upgrading);
   bool upgraded() const;
 
@@ -104,6 +105,7 @@ class EngineIoSession : public std::enable_shared_from_this<EngineIoSession> {
   using Clock = boost::asio::steady_timer::clock_type;
   void wait_for_ping(Clock::time_point since);
   void send_ping();
+  void read_frame();
   void write_batch();
   void write_packet(std::shared_ptr<WebSocket> ws, std::shared_ptr<std::vector<SharedPacket>> batch,
                     std::size_t index);
@@ -126,6 +128,7 @@ class EngineIoSession : public std::enable_shared_from_this<EngineIoSession> {
   bool writer_busy_ = false;  // a WebSocket write batch is scheduled or in flight
   std::shared_ptr<WebSocket> ws_;
   boost::asio::steady_timer heartbeat_timer_;
+  boost::beast::flat_buffer read_buffer_;  // on the WebSocket's strand
 };
 
 }  // namespace parley::realtime
