@@ -16,7 +16,10 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
+
+#include "realtime/engineio/websocket_frame.hpp"
 
 namespace parley::realtime {
 namespace {
@@ -93,6 +96,35 @@ TEST(CorkedStream, UncorkedWritesGoStraightThrough) {
   beast::flat_buffer buffer;
   pair.client->read(buffer);
   EXPECT_EQ(beast::buffers_to_string(buffer.data()), "hello");
+}
+
+// Frames written directly (the uncompressed hot path) read back through Beast's client at every
+// length encoding: 7-bit, 16-bit and 64-bit, at their boundaries, text and binary.
+TEST(CorkedStream, DirectlyWrittenFramesDecodeAtEveryLengthEncoding) {
+  Pair pair;
+  const std::vector<std::size_t> sizes{0, 1, 125, 126, 127, 65535, 65536, 70000};
+  auto& stream = pair.server->next_layer();
+  stream.cork();
+  for (std::size_t i = 0; i < sizes.size(); ++i) {
+    append_websocket_frame(stream.corked_bytes(), i % 2 == 1,
+                           std::string(sizes[i], static_cast<char>('a' + i)));
+  }
+  std::optional<beast::error_code> flushed;
+  stream.async_flush([&](beast::error_code ec) { flushed = ec; });
+  // The client reads while the server flushes (70 KB may not fit the socket buffers at once).
+  std::thread reader([&] {
+    for (std::size_t i = 0; i < sizes.size(); ++i) {
+      beast::flat_buffer buffer;
+      pair.client->read(buffer);
+      EXPECT_EQ(pair.client->got_binary(), i % 2 == 1) << sizes[i];
+      EXPECT_EQ(beast::buffers_to_string(buffer.data()),
+                std::string(sizes[i], static_cast<char>('a' + i)));
+    }
+  });
+  pair.io.run_for(2s);
+  reader.join();
+  ASSERT_TRUE(flushed.has_value());
+  EXPECT_FALSE(*flushed);
 }
 
 }  // namespace

@@ -35,8 +35,11 @@ class CorkedStream {
   /// The TCP socket (beast::get_lowest_layer reaches it through this).
   Socket& next_layer() noexcept { return stream_; }
 
-  /// From now on writes are buffered until flush().
+  /// From now on writes are buffered until async_flush().
   void cork() noexcept { corked_ = true; }
+  /// The bytes held back, for appending complete frames (see websocket_frame.hpp) directly.
+  /// Only between cork() and async_flush(), so that they never split another write.
+  std::string& corked_bytes() noexcept { return pending_; }
 
   /// Sends everything buffered in one gathered write (and what was added meanwhile), then
   /// lets writes through again and calls `done` (on this stream's executor).

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "net/http.hpp"
+#include "realtime/engineio/websocket_frame.hpp"
 #include "realtime/protocol/engineio_packet.hpp"
 
 namespace parley::realtime {
@@ -302,16 +303,28 @@ void EngineIoSession::write_batch() {
     ws->async_close(websocket::close_code::normal, [ws](beast::error_code) {});
     return;
   }
-  // Beast frames each packet into the corked stream; the frames then leave in one gathered
-  // write, however many waited.
-  ws->next_layer().cork();
+  // The frames of the whole batch leave in one write, however many waited.
+  auto& stream = ws->next_layer();
+  stream.cork();
+  if (!options_.permessage_deflate) {
+    // Uncompressed frames are a header and the payload: written here directly, without a
+    // Beast write operation (and its completion) per frame.
+    auto& bytes = stream.corked_bytes();
+    for (const auto& packet : batch) {
+      append_websocket_frame(bytes, packet->is_binary,
+                             packet->is_binary ? packet->binary : packet->text);
+    }
+    write_packet(std::move(ws), nullptr, 0);
+    return;
+  }
+  // Compression may be negotiated: Beast frames (and deflates) each packet into the stream.
   write_packet(std::move(ws), std::make_shared<std::vector<SharedPacket>>(std::move(batch)), 0);
 }
 
 void EngineIoSession::write_packet(std::shared_ptr<WebSocket> ws,
                                    std::shared_ptr<std::vector<SharedPacket>> batch,
                                    std::size_t index) {
-  if (index == batch->size()) {
+  if (!batch || index == batch->size()) {
     auto& stream = ws->next_layer();
     stream.async_flush([self = shared_from_this(), ws = std::move(ws)](beast::error_code ec) {
       if (ec) {
