@@ -181,6 +181,7 @@ Result<std::unique_ptr<ServerApp>> ServerApp::create(core::Config config, core::
   engineio_options.ping_interval = cfg.ping_interval;
   engineio_options.ping_timeout = cfg.ping_timeout;
   engineio_options.permessage_deflate = cfg.websocket_compression;
+  engineio_options.single_threaded = cfg.threads == 1;
   realtime::SocketApplication* application = app->chat_events_.get();
   if (cfg.protocol_conformance) {
     // The settings the socket.io project's protocol test suites are written against.
@@ -220,6 +221,7 @@ Result<std::unique_ptr<ServerApp>> ServerApp::create(core::Config config, core::
   server_options.idle_timeout = cfg.idle_timeout;
   server_options.request_timeout = cfg.request_timeout;
   server_options.strict_transport_security = cfg.backend_url.starts_with("https://");
+  server_options.single_threaded = cfg.threads == 1;
   app->http_ = std::make_unique<net::HttpServer>(app->io_, server_options, app->router_,
                                                  *app->cors_, app->static_files_.get(), log);
   auto endpoint = app->http_->listen(asio::ip::make_address(cfg.bind_address), cfg.port);

@@ -450,7 +450,10 @@ void HttpServer::start() {
 asio::awaitable<void> HttpServer::accept_loop() {
   asio::steady_timer backoff(acceptor_.get_executor());
   while (acceptor_.is_open()) {
-    auto [ec, socket] = co_await acceptor_.async_accept(asio::make_strand(io_), use_nothrow);
+    const auto executor_for_connection = options_.single_threaded
+                                             ? asio::any_io_executor(io_.get_executor())
+                                             : asio::any_io_executor(asio::make_strand(io_));
+    auto [ec, socket] = co_await acceptor_.async_accept(executor_for_connection, use_nothrow);
     if (ec) {
       if (ec == asio::error::operation_aborted || !acceptor_.is_open()) break;
       // Out of file descriptors and similar: back off instead of spinning.

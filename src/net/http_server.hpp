@@ -20,12 +20,15 @@ namespace parley::net {
 
 struct ServerOptions {
   std::size_t max_header_bytes = 16 * 1024;
-  std::size_t max_body_bytes = 1024 * 1024;  ///< default for routes without their own limit
-  std::chrono::milliseconds read_timeout{15'000};    ///< to receive a whole request
-  std::chrono::milliseconds idle_timeout{60'000};    ///< between keep-alive requests
+  std::size_t max_body_bytes = 1024 * 1024;        ///< default for routes without their own limit
+  std::chrono::milliseconds read_timeout{15'000};  ///< to receive a whole request
+  std::chrono::milliseconds idle_timeout{60'000};  ///< between keep-alive requests
   std::chrono::milliseconds request_timeout{30'000};  ///< for a handler to produce a response
   std::size_t max_connections = 20'000;
   bool strict_transport_security = false;  ///< send HSTS (when served over https)
+  /// One thread runs the io_context: connections then need no strand (a strand serializes
+  /// what a single thread already does in order, at a cost on every handler).
+  bool single_threaded = false;
 };
 
 class HttpServer {

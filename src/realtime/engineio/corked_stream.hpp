@@ -41,6 +41,16 @@ class CorkedStream {
   /// Only between cork() and async_flush(), so that they never split another write.
   std::string& corked_bytes() noexcept { return pending_; }
 
+  /// Brackets a write of complete frames made directly on next_layer() (zero copy): writes
+  /// Beast makes meanwhile (pongs) are held back. end_direct_write() returns true when nothing
+  /// was, else async_flush() must send it before anything else.
+  void begin_direct_write() noexcept { flushing_ = true; }
+  bool end_direct_write() noexcept {
+    if (!pending_.empty()) return false;
+    flushing_ = false;
+    return true;
+  }
+
   /// Sends everything buffered in one gathered write (and what was added meanwhile), then
   /// lets writes through again and calls `done` (on this stream's executor).
   void async_flush(std::function<void(boost::beast::error_code)> done);

@@ -93,8 +93,10 @@ std::shared_ptr<EngineIoSession> EngineIoServer::find(const std::string& sid) co
 }
 
 std::shared_ptr<EngineIoSession> EngineIoServer::create_session() {
-  auto session = std::make_shared<EngineIoSession>(core::random_token(15), asio::make_strand(io_),
-                                                   options_, listener_);
+  const auto executor = options_.single_threaded ? asio::any_io_executor(io_.get_executor())
+                                                 : asio::any_io_executor(asio::make_strand(io_));
+  auto session =
+      std::make_shared<EngineIoSession>(core::random_token(15), executor, options_, listener_);
   {
     std::lock_guard lock(mutex_);
     sessions_.emplace(session->id(), session);

@@ -34,6 +34,8 @@ struct EngineIoOptions {
   std::size_t max_buffered_bytes = 4 * 1024 * 1024;
   /// Negotiate WebSocket permessage-deflate when the client offers it.
   bool permessage_deflate = false;
+  /// One thread runs the io_context: sessions need no strand of their own.
+  bool single_threaded = false;
 };
 
 /// One outgoing Engine.IO packet, already encoded for both transports. Shared by every
@@ -107,6 +109,7 @@ class EngineIoSession : public std::enable_shared_from_this<EngineIoSession> {
   void send_ping();
   void read_frame();
   void write_batch();
+  void batch_written(std::shared_ptr<WebSocket> ws, boost::beast::error_code ec);
   void write_packet(std::shared_ptr<WebSocket> ws, std::shared_ptr<std::vector<SharedPacket>> batch,
                     std::size_t index);
 
@@ -128,7 +131,12 @@ class EngineIoSession : public std::enable_shared_from_this<EngineIoSession> {
   bool writer_busy_ = false;  // a WebSocket write batch is scheduled or in flight
   std::shared_ptr<WebSocket> ws_;
   boost::asio::steady_timer heartbeat_timer_;
-  boost::beast::flat_buffer read_buffer_;  // on the WebSocket's strand
+  // The WebSocket's strand only: reading, and the batch being written with its frame headers
+  // and gather list.
+  boost::beast::flat_buffer read_buffer_;
+  std::vector<SharedPacket> writing_;
+  std::string frame_headers_;
+  std::vector<boost::asio::const_buffer> gather_;
 };
 
 }  // namespace parley::realtime

@@ -9,12 +9,12 @@
 
 namespace parley::realtime {
 
-/// Appends one final (unfragmented) text or binary frame carrying `payload` to `out`.
-inline void append_websocket_frame(std::string& out, bool binary, std::string_view payload) {
+/// Appends the header (2, 4 or 10 bytes) of one final (unfragmented) text or binary frame
+/// whose payload is `size` bytes long.
+inline void append_websocket_frame_header(std::string& out, bool binary, std::uint64_t size) {
   constexpr unsigned char kFin = 0x80;
   constexpr unsigned char kText = 0x1;
   constexpr unsigned char kBinary = 0x2;
-  const std::uint64_t size = payload.size();
   out.push_back(static_cast<char>(kFin | (binary ? kBinary : kText)));
   if (size < 126) {
     out.push_back(static_cast<char>(size));
@@ -28,6 +28,14 @@ inline void append_websocket_frame(std::string& out, bool binary, std::string_vi
       out.push_back(static_cast<char>((size >> shift) & 0xFF));
     }
   }
+}
+
+/// The longest frame header: what append_websocket_frame_header() may add.
+inline constexpr std::size_t kMaxWebSocketFrameHeader = 10;
+
+/// Appends one final (unfragmented) text or binary frame carrying `payload` to `out`.
+inline void append_websocket_frame(std::string& out, bool binary, std::string_view payload) {
+  append_websocket_frame_header(out, binary, payload.size());
   out.append(payload);
 }
 

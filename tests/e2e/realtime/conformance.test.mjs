@@ -17,7 +17,8 @@ let URL;
 let WS_URL;
 
 before(async () => {
-  server = await startParley({ PARLEY_PROTOCOL_CONFORMANCE: '1' });
+  // One io thread: this suite also covers the strand-free single-threaded mode.
+  server = await startParley({ PARLEY_PROTOCOL_CONFORMANCE: '1', PARLEY_THREADS: '1' });
   URL = server.base;
   WS_URL = URL.replace('http', 'ws');
 });

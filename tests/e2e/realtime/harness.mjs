@@ -22,7 +22,7 @@ export async function startParley(extraEnv = {}) {
       PARLEY_WEB_DIR: `${folder}/web`,
       PARLEY_ENV_FILE: '/dev/null',
       PARLEY_PORT: '0',
-      PARLEY_THREADS: '2',
+      PARLEY_THREADS: process.env.PARLEY_E2E_THREADS ?? '2',
       PARLEY_BCRYPT_COST: '4',
       PARLEY_LOGIN_PER_MINUTE: '100000',
       PARLEY_REGISTER_PER_HOUR: '100000',
