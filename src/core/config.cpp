@@ -1,5 +1,7 @@
 #include "core/config.hpp"
 
+#include <sched.h>
+
 #include <algorithm>
 #include <boost/asio/ip/address.hpp>
 #include <boost/url/parse.hpp>
@@ -54,6 +56,18 @@ std::optional<std::string> Environment::get(std::string_view name) const {
 }
 
 namespace {
+
+// CPUs this process may run on: its affinity mask (taskset, container cpusets), not the
+// machine's count, so that a process pinned to one core runs one network thread.
+unsigned usable_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0) {
+    const int count = CPU_COUNT(&set);
+    if (count > 0) return static_cast<unsigned>(count);
+  }
+  return std::max(1u, std::thread::hardware_concurrency());
+}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) {
@@ -250,7 +264,7 @@ Result<std::string> secret(const Environment& env, std::string_view name, RunMod
 
 Result<Config> load_config(const Environment& env) {
   Config c;
-  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  const unsigned cores = usable_cpus();
 
   // FLASK_ENV is the original's name; PARLEY_ENV wins when both are set.
   std::string mode = text(env, "PARLEY_ENV", text(env, "FLASK_ENV", "development"));
