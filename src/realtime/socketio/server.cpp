@@ -320,7 +320,14 @@ void SocketIoServer::remember_dropped(const SocketPtr& socket) {
                   socket->rooms(), socket->data(), now_ms()};
   std::lock_guard lock(mutex_);
   const auto cutoff = now_ms() - options_.recovery_window.count();
-  std::erase_if(dropped_, [cutoff](const auto& entry) { return entry.second.at_ms < cutoff; });
+  // Expired entries leave in drop order, oldest first: amortized O(1) per drop, so that a mass
+  // disconnect (a network blip, a restarting proxy) is not quadratic.
+  while (!drop_order_.empty() && drop_order_.front().first < cutoff) {
+    auto expired = dropped_.find(drop_order_.front().second);
+    if (expired != dropped_.end() && expired->second.at_ms < cutoff) dropped_.erase(expired);
+    drop_order_.pop_front();
+  }
+  drop_order_.emplace_back(dropped.at_ms, socket->private_id_);
   dropped_[socket->private_id_] = std::move(dropped);
 }
 

@@ -203,10 +203,11 @@ class SocketIoServer final : public EngineIoListener {
   SocketIoOptions options_;
   core::SystemClock clock_;
   core::InMemoryRateLimiter event_limiter_{clock_};
-  std::uint64_t offset_counter_ = 0;                          // guarded by mutex_
-  std::map<std::string, std::deque<RoomEvent>> room_events_;  // idem
-  std::map<std::string, Dropped> dropped_;                    // by pid; idem
-  std::map<std::string, std::uint64_t> trimmed_through_;      // room -> last offset forgotten
+  std::uint64_t offset_counter_ = 0;                             // guarded by mutex_
+  std::map<std::string, std::deque<RoomEvent>> room_events_;     // idem
+  std::map<std::string, Dropped> dropped_;                       // by pid; idem
+  std::deque<std::pair<std::int64_t, std::string>> drop_order_;  // (at_ms, pid); idem
+  std::map<std::string, std::uint64_t> trimmed_through_;         // room -> last offset forgotten
   SocketApplication& application_;
   core::Logger& log_;
   mutable std::mutex mutex_;
