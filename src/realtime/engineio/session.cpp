@@ -2,6 +2,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
@@ -88,12 +89,19 @@ void EngineIoSession::wake_poller_locked() {
   }
 }
 
+bool EngineIoSession::on_network_thread() const {
+  if (!options_.single_threaded) return false;
+  const auto* executor = strand_.target<asio::io_context::executor_type>();
+  return executor != nullptr && executor->running_in_this_thread();
+}
+
 bool EngineIoSession::send(const SharedPacket& packet) {
   return send_all(std::span<const SharedPacket>(&packet, 1));
 }
 
 bool EngineIoSession::send_all(std::span<const SharedPacket> packets) {
   bool overflow = false;
+  bool write_now = false;
   {
     std::lock_guard lock(mutex_);
     if (closed_) return false;
@@ -102,8 +110,16 @@ bool EngineIoSession::send_all(std::span<const SharedPacket> packets) {
       queue_.push_back(packet);
     }
     overflow = queued_bytes_ > options_.max_buffered_bytes;
-    wake_poller_locked();
+    // On the one network thread, an idle writer starts here and now (its socket write does not
+    // block): a post per recipient would cost a queued handler for each of a room's members.
+    write_now = !overflow && ws_ && !writer_busy_ && on_network_thread();
+    if (write_now) {
+      writer_busy_ = true;
+    } else {
+      wake_poller_locked();
+    }
   }
+  if (write_now) write_batch();
   if (overflow) {
     close("slow consumer: too much data waiting for the client");
     return false;

@@ -104,6 +104,8 @@ class EngineIoSession : public std::enable_shared_from_this<EngineIoSession> {
   bool handle_packet(EioPacket packet);
   bool handle_frame(std::string_view frame, bool binary_frame);
   void wake_poller_locked();
+  /// True when sends may start the writer inline: single-threaded mode, on that thread.
+  bool on_network_thread() const;
   using Clock = boost::asio::steady_timer::clock_type;
   void wait_for_ping(Clock::time_point since);
   void send_ping();

@@ -367,7 +367,7 @@ SocketPtr SocketIoServer::recover(const std::shared_ptr<EngineIoSession>& sessio
   auto socket = std::make_shared<Socket>(dropped.sid, pid, nsp, session, user_id, *this);
   socket->data_ = std::move(dropped.data);
   socket->rooms_ = dropped.rooms;
-  for (const auto& room : dropped.rooms) rooms_[room].insert(socket);
+  for (const auto& room : dropped.rooms) add_member_locked(room, socket);
   for (const auto* event : missed) replay.push_back(event->packet);
   return socket;
 }
@@ -452,8 +452,15 @@ Result<void> SocketIoServer::join(const SocketPtr& socket, const std::string& ro
     socket->rooms_.insert(room);
   }
   std::lock_guard lock(mutex_);
-  rooms_[room].insert(socket);
+  add_member_locked(room, socket);
   return {};
+}
+
+void SocketIoServer::add_member_locked(const std::string& room, const SocketPtr& socket) {
+  auto& members = rooms_[room];
+  if (std::find(members.begin(), members.end(), socket) == members.end()) {
+    members.push_back(socket);
+  }
 }
 
 void SocketIoServer::leave(const SocketPtr& socket, const std::string& room) {
@@ -464,8 +471,12 @@ void SocketIoServer::leave(const SocketPtr& socket, const std::string& room) {
   std::lock_guard lock(mutex_);
   auto it = rooms_.find(room);
   if (it == rooms_.end()) return;
-  it->second.erase(socket);
-  if (it->second.empty()) rooms_.erase(it);
+  auto& members = it->second;
+  if (auto member = std::find(members.begin(), members.end(), socket); member != members.end()) {
+    *member = std::move(members.back());
+    members.pop_back();
+  }
+  if (members.empty()) rooms_.erase(it);
 }
 
 void SocketIoServer::broadcast(const std::string& room, std::string_view event,
@@ -496,7 +507,7 @@ void SocketIoServer::broadcast(const std::string& room, std::string_view event,
       }
     }
     auto it = rooms_.find(room);
-    if (it != rooms_.end()) recipients.assign(it->second.begin(), it->second.end());
+    if (it != rooms_.end()) recipients = it->second;
   }
   for (const auto& socket : recipients) {
     if (socket.get() != except) socket->send(packet);

@@ -212,7 +212,10 @@ class SocketIoServer final : public EngineIoListener {
   core::Logger& log_;
   mutable std::mutex mutex_;
   std::map<std::string, std::shared_ptr<Client>> clients_;  // by Engine.IO session id
-  std::map<std::string, std::set<SocketPtr>> rooms_;
+  // Members in no particular order: a broadcast copies them out in one sweep of contiguous
+  // memory (joins and leaves scan a room; broadcasts are far more frequent).
+  std::map<std::string, std::vector<SocketPtr>> rooms_;
+  void add_member_locked(const std::string& room, const SocketPtr& socket);
 };
 
 }  // namespace parley::realtime
