@@ -134,14 +134,7 @@ bool Run::churn_step(const ChurnRun& run, std::size_t step, int attempt) {
   line["server"] = server_info(s0, s1, run.peak->peak_kb());
   line["server_rss_growth_mb"] =
       s1.has_server ? to_mb(s1.server.rss_kb - before.server.rss_kb) : 0.0;
-  line["met_offered_load"] = met;
-  line["p99_limit_ms"] = options_.p99_limit_ms;
-  line["p99_under_limit"] = p99_ok;
-  line["sustained"] = met && p99_ok;
-  line["limited_by"] = limited_by(win, met);
-  line["setup_s"] = round3(setup_s);
-  line["gen"] = gen_info();
-  print(line);
+  finish_step(line, win, met, p99_ok, setup_s);
 
   std::ostringstream summary;
   summary.precision(3);

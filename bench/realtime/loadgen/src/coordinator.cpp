@@ -270,6 +270,18 @@ json::object Run::server_info(const Snapshot& before, const Snapshot& after,
 
 // Which side ran out of CPU. "Demand" is CPU used plus time spent runnable waiting for a CPU:
 // close to the cores a side may use means it wanted all it could get.
+void Run::finish_step(json::object& line, const json::object& window, bool met, bool p99_ok,
+                      double setup_s) const {
+  line["met_offered_load"] = met;
+  line["p99_limit_ms"] = options_.p99_limit_ms;
+  line["p99_under_limit"] = p99_ok;
+  line["sustained"] = met && p99_ok;
+  line["limited_by"] = limited_by(window, met);
+  line["setup_s"] = round3(setup_s);
+  line["gen"] = gen_info();
+  print(line);
+}
+
 std::string Run::limited_by(const json::object& win, bool met) const {
   const auto number = [&win](const char* key) {
     const auto* v = win.if_contains(key);

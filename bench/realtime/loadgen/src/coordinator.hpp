@@ -145,6 +145,10 @@ class Run {
                                   std::int64_t peak_kb) const;
   std::string limited_by(const boost::json::object& window, bool met) const;
   boost::json::object gen_info() const;
+  /// Adds a ladder step's verdict (met, p99 limit, sustained, limited by) and the setup time
+  /// and generator details, then prints the line.
+  void finish_step(boost::json::object& line, const boost::json::object& window, bool met,
+                   bool p99_ok, double setup_s) const;
   static void print(const boost::json::object& line);
 
   const Options& options_;

@@ -219,14 +219,7 @@ bool Run::fanout_step(const FanoutRun& run, std::size_t step, int attempt) {
       s1.has_server ? round3(s1.server.cpu_s - step_start.server.cpu_s) : 0.0;
   line["gen_tick_lag_ms"] = {{"p99", stats.tick_lag.percentile(99) / 1000.0},
                              {"max", stats.tick_lag.max() / 1000.0}};
-  line["met_offered_load"] = met;
-  line["p99_limit_ms"] = options_.p99_limit_ms;
-  line["p99_under_limit"] = p99_ok;
-  line["sustained"] = met && p99_ok;
-  line["limited_by"] = limited_by(win, met);
-  line["setup_s"] = round3(setup_s);
-  line["gen"] = gen_info();
-  print(line);
+  finish_step(line, win, met, p99_ok, setup_s);
 
   const auto field = [&win](const char* key) {
     const auto* v = win.if_contains(key);
