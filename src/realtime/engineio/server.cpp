@@ -47,8 +47,7 @@ Query parse_query(std::string_view target) {
 // Forwards to the real listener and drops closed sessions from the registry.
 class RegistryListener final : public EngineIoListener {
  public:
-  RegistryListener(EngineIoListener& inner, std::mutex& mutex,
-                   std::map<std::string, std::shared_ptr<EngineIoSession>, std::less<>>& sessions)
+  RegistryListener(EngineIoListener& inner, std::mutex& mutex, EngineIoServer::SessionMap& sessions)
       : inner_(inner), mutex_(mutex), sessions_(sessions) {}
   void on_open(const std::shared_ptr<EngineIoSession>& s) override { inner_.on_open(s); }
   void on_message(const std::shared_ptr<EngineIoSession>& s, std::string data,
@@ -66,7 +65,7 @@ class RegistryListener final : public EngineIoListener {
  private:
   EngineIoListener& inner_;
   std::mutex& mutex_;
-  std::map<std::string, std::shared_ptr<EngineIoSession>, std::less<>>& sessions_;
+  EngineIoServer::SessionMap& sessions_;
 };
 
 EngineIoServer::EngineIoServer(asio::io_context& io, EngineIoOptions options,

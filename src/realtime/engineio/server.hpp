@@ -7,6 +7,8 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <string>
+#include <unordered_map>
 
 #include "core/log.hpp"
 #include "net/router.hpp"
@@ -16,6 +18,8 @@ namespace parley::realtime {
 
 class EngineIoServer {
  public:
+  using SessionMap = std::unordered_map<std::string, std::shared_ptr<EngineIoSession>>;
+
   /// `listener` and `log` must outlive the server.
   /// `origin_allowed` says whether a browser Origin may open a session (WebSocket upgrades are
   /// checked by the HTTP server; polling requests here): CORS alone does not stop a foreign page
@@ -52,7 +56,9 @@ class EngineIoServer {
   std::unique_ptr<EngineIoListener> registry_listener_;
   EngineIoListener& listener_;
   mutable std::mutex mutex_;
-  std::map<std::string, std::shared_ptr<EngineIoSession>, std::less<>> sessions_;
+  // Hashed: looked up on every polling request and connection, with tens of thousands of
+  // sessions a tree's string comparisons add up.
+  SessionMap sessions_;
 };
 
 }  // namespace parley::realtime

@@ -17,6 +17,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "core/clock.hpp"
@@ -211,7 +212,8 @@ class SocketIoServer final : public EngineIoListener {
   SocketApplication& application_;
   core::Logger& log_;
   mutable std::mutex mutex_;
-  std::map<std::string, std::shared_ptr<Client>> clients_;  // by Engine.IO session id
+  // By Engine.IO session id; hashed, as it is looked up on every incoming packet.
+  std::unordered_map<std::string, std::shared_ptr<Client>> clients_;
   // Members in no particular order: a broadcast copies them out in one sweep of contiguous
   // memory (joins and leaves scan a room; broadcasts are far more frequent).
   std::map<std::string, std::vector<SocketPtr>> rooms_;
