@@ -5,9 +5,12 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/json/parse.hpp>
 #include <filesystem>
 #include <fstream>
@@ -128,6 +131,18 @@ class HttpServerTest : public ::testing::Test {
       co_await timer.async_wait(asio::use_awaitable);
       co_return json_response(http::status::ok, {{"slow", true}}, ctx.request.version());
     });
+    // A long-held request that wants to know when its client leaves (as a long-poll does).
+    router_.add(
+        http::verb::get, "/api/hold",
+        [this](RequestContext& ctx) -> asio::awaitable<Response> {
+          asio::steady_timer timer(co_await asio::this_coro::executor, 5s);
+          co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+          const auto state = co_await asio::this_coro::cancellation_state;
+          hold_outcome_.set_value(state.cancelled() != asio::cancellation_type::none ? "cancelled"
+                                                                                     : "finished");
+          co_return json_response(http::status::ok, {{"held", true}}, ctx.request.version());
+        },
+        RouteOptions{.cancel_when_client_leaves = true});
     router_.add(http::verb::get, "/api/forever", [](RequestContext&) -> asio::awaitable<Response> {
       asio::steady_timer timer(co_await asio::this_coro::executor, 30s);
       co_await timer.async_wait(asio::use_awaitable);
@@ -144,6 +159,7 @@ class HttpServerTest : public ::testing::Test {
   std::unique_ptr<HttpServer> server_;
   std::vector<std::thread> threads_;
   std::uint16_t port_ = 0;
+  std::promise<std::string> hold_outcome_;
   fs::path web_;
   bool stopped_ = false;
 };
@@ -156,6 +172,23 @@ void expect_error_shape(const parley::testing::Reply& reply, int status, std::st
   EXPECT_EQ(std::string_view(body["error"].at("code").as_string()), code) << reply.body();
   EXPECT_TRUE(body["error"].at("message").is_string());
   EXPECT_FALSE(reply["X-Request-Id"].empty());
+}
+
+TEST_F(HttpServerTest, AHandlerIsCancelledWhenItsClientLeavesIfTheRouteAsks) {
+  auto outcome = hold_outcome_.get_future();
+  {
+    asio::io_context client_io;
+    asio::ip::tcp::socket client(client_io);
+    client.connect({asio::ip::make_address("127.0.0.1"), port_});
+    const std::string get = "GET /api/hold HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    asio::write(client, asio::buffer(get));
+    std::this_thread::sleep_for(50ms);
+  }  // the client closes its connection while the handler waits
+  const auto closed_at = std::chrono::steady_clock::now();
+  ASSERT_EQ(outcome.wait_for(2s), std::future_status::ready);
+  EXPECT_EQ(outcome.get(), "cancelled");
+  // Well before the 400 ms request deadline, which would also have cancelled it.
+  EXPECT_LT(std::chrono::steady_clock::now() - closed_at, 300ms);
 }
 
 TEST_F(HttpServerTest, ServesJsonWithSecurityHeadersAndPathParameters) {
