@@ -19,6 +19,7 @@
 #include <boost/beast/websocket/teardown.hpp>
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <string>
 #include <utility>
 
@@ -54,6 +55,19 @@ class CorkedStream {
   /// Sends everything buffered in one gathered write (and what was added meanwhile), then
   /// lets writes through again and calls `done` (on this stream's executor).
   void async_flush(std::function<void(boost::beast::error_code)> done);
+
+  /// async_flush() for any completion token (e.g. `co_await stream.async_flush(use_awaitable)`).
+  template <class CompletionToken>
+  auto async_flush(CompletionToken&& token) {
+    return boost::asio::async_initiate<CompletionToken, void(boost::beast::error_code)>(
+        [this](auto handler) {
+          // std::function needs a copyable target; the handler is move-only.
+          auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+          async_flush(std::function<void(boost::beast::error_code)>(
+              [shared](boost::beast::error_code ec) { std::move (*shared)(ec); }));
+        },
+        token);
+  }
 
   template <class MutableBufferSequence, class ReadHandler>
   auto async_read_some(const MutableBufferSequence& buffers, ReadHandler&& handler) {
