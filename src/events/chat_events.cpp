@@ -57,7 +57,7 @@ asio::awaitable<Result<std::int64_t>> ChatEvents::authenticate(json::value auth)
   co_return *user;
 }
 
-void ChatEvents::on_connect(const SocketPtr& socket) {
+void ChatEvents::on_connect(const SocketPtr& socket, const json::value&) {
   deps_.log.debug("socket_connected", {{"socket", socket->id()}, {"user_id", socket->user_id()}});
 }
 

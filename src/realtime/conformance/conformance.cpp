@@ -17,8 +17,8 @@ boost::asio::awaitable<Result<std::int64_t>> ConformanceApplication::authenticat
   co_return std::int64_t{0};
 }
 
-void ConformanceApplication::on_connect(const SocketPtr& socket) {
-  socket->emit("auth", boost::json::array{socket->handshake_auth()});
+void ConformanceApplication::on_connect(const SocketPtr& socket, const boost::json::value& auth) {
+  socket->emit("auth", boost::json::array{auth});
 }
 
 boost::asio::awaitable<void> ConformanceApplication::on_event(SocketPtr socket, std::string name,

@@ -28,7 +28,7 @@ class ConformanceApplication final : public SocketApplication {
  public:
   bool serves_namespace(std::string_view nsp) const override;
   boost::asio::awaitable<Result<std::int64_t>> authenticate(boost::json::value auth) override;
-  void on_connect(const SocketPtr& socket) override;
+  void on_connect(const SocketPtr& socket, const boost::json::value& auth) override;
   boost::asio::awaitable<void> on_event(SocketPtr socket, std::string name, boost::json::array args,
                                         Attachments attachments, AckReply ack) override;
   void on_disconnect(const SocketPtr&, const std::string&) override {}

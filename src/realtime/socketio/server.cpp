@@ -279,7 +279,6 @@ asio::awaitable<void> SocketIoServer::connect(std::shared_ptr<Client> client,
     socket = std::make_shared<Socket>(core::random_token(15), core::random_token(15), nsp, session,
                                       *user, *this);
   }
-  socket->handshake_auth_ = std::move(auth);
   {
     std::lock_guard lock(client->mutex);
     client->connecting.erase(nsp);
@@ -298,7 +297,7 @@ asio::awaitable<void> SocketIoServer::connect(std::shared_ptr<Client> client,
   if (recovered) {
     application_.on_recovered(socket);
   } else {
-    application_.on_connect(socket);
+    application_.on_connect(socket, auth);
   }
 }
 

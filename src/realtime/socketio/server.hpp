@@ -52,8 +52,6 @@ class Socket : public std::enable_shared_from_this<Socket> {
   std::int64_t user_id() const { return user_id_; }
   /// Application data attached at connect (the user's display fields, session id, ...).
   boost::json::object& data() { return data_; }
-  /// The CONNECT packet's auth payload (`{}` when the client sent none).
-  const boost::json::value& handshake_auth() const { return handshake_auth_; }
 
   /// Emits `event` with `args` (a JSON array of the arguments); with attachments, a
   /// BINARY_EVENT whose args hold the placeholders. Thread-safe.
@@ -75,7 +73,6 @@ class Socket : public std::enable_shared_from_this<Socket> {
   const std::int64_t user_id_;
   SocketIoServer& server_;
   boost::json::object data_;
-  boost::json::value handshake_auth_ = boost::json::object();
   mutable std::mutex mutex_;
   std::set<std::string> rooms_;
   // Events are handled one at a time, in arrival order (a chat's order must hold).
@@ -111,7 +108,9 @@ class SocketApplication {
   /// Checks the CONNECT auth payload (`{token}`); returns the user id. Errors become a
   /// CONNECT_ERROR with the error's message.
   virtual boost::asio::awaitable<Result<std::int64_t>> authenticate(boost::json::value auth) = 0;
-  virtual void on_connect(const SocketPtr& socket) = 0;
+  /// A socket connected; `auth` is its CONNECT payload (`{}` when none), not kept afterwards:
+  /// it carries the access token.
+  virtual void on_connect(const SocketPtr& socket, const boost::json::value& auth) = 0;
   /// One event; `attachments` are its binary arguments (empty for a plain EVENT); `ack` is empty
   /// unless the client asked for an ack. Awaited before the socket's next event is handled.
   virtual boost::asio::awaitable<void> on_event(SocketPtr socket, std::string name,
