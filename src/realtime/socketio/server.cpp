@@ -52,8 +52,9 @@ struct SocketIoServer::Client {
   std::set<std::string> connecting;          // namespaces whose CONNECT is being checked
   std::map<std::string, SocketPtr> sockets;  // by namespace, once CONNECT succeeded
   BinaryReassembler binary;
-  // connectTimeout; on the session's strand. Cancelled once a namespace is connected, so that
-  // the waiting coroutine (and the session it holds) goes away with it.
+  // connectTimeout; on the session's strand. Cancelled and dropped (under `mutex`) once a
+  // namespace is connected, so that the waiting coroutine (and the session it holds) and the
+  // timer go away.
   std::shared_ptr<asio::steady_timer> connect_timer;
 };
 
@@ -124,7 +125,12 @@ void SocketIoServer::on_open(const std::shared_ptr<EngineIoSession>& session) {
 // connect_timeout (Socket.IO's connectTimeout).
 asio::awaitable<void> SocketIoServer::expect_connect(std::shared_ptr<Client> client,
                                                      std::shared_ptr<EngineIoSession> session) {
-  auto timer = client->connect_timer;
+  std::shared_ptr<asio::steady_timer> timer;
+  {
+    std::lock_guard lock(client->mutex);
+    timer = client->connect_timer;
+  }
+  if (!timer) co_return;  // connected or closed already
   auto [ec] = co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
   (void)ec;
   bool connected = false;
@@ -279,12 +285,14 @@ asio::awaitable<void> SocketIoServer::connect(std::shared_ptr<Client> client,
     socket = std::make_shared<Socket>(core::random_token(15), core::random_token(15), nsp, session,
                                       *user, *this);
   }
+  std::shared_ptr<asio::steady_timer> connect_timer;
   {
     std::lock_guard lock(client->mutex);
     client->connecting.erase(nsp);
     client->sockets[nsp] = socket;
+    connect_timer = std::move(client->connect_timer);  // done with: freed with its wait
   }
-  cancel_on_strand(client->connect_timer);
+  cancel_on_strand(connect_timer);
   SioPacket reply;
   reply.type = SioType::connect;
   reply.nsp = nsp;
@@ -562,12 +570,14 @@ void SocketIoServer::on_close(const std::shared_ptr<EngineIoSession>& session, s
     client = it->second;
   }
   std::vector<SocketPtr> sockets;
+  std::shared_ptr<asio::steady_timer> connect_timer;
   {
     std::lock_guard lock(client->mutex);
     for (const auto& [nsp, socket] : client->sockets) sockets.push_back(socket);
     client->sockets.clear();
+    connect_timer = std::move(client->connect_timer);
   }
-  cancel_on_strand(client->connect_timer);
+  cancel_on_strand(connect_timer);
   // A dropped transport may come back within the recovery window; a deliberate close not.
   const bool recoverable =
       reason == "transport close" || reason == "transport error" || reason == "ping timeout";
