@@ -79,11 +79,9 @@ Result<Chatroom> room_from_row(const Row& row) {
   return room;
 }
 
-Result<Membership> membership_from_row(const Row& row) {
-  RowReader r(row);
-  Membership m;
-  m.room_id = r.get<std::int64_t>("chatroom_id");
-  m.user_id = r.get<std::int64_t>("user_id");
+// The role, ban and join time that a membership row and a member row share.
+template <class Row_>
+Result<Row_> with_membership_fields(RowReader& r, Row_ m) {
   const auto role = parse_role(r.get<std::string>("role"));
   m.banned = r.get<bool>("banned");
   m.joined_at = r.get<std::int64_t>("joined_at");
@@ -93,19 +91,21 @@ Result<Membership> membership_from_row(const Row& row) {
   return m;
 }
 
+Result<Membership> membership_from_row(const Row& row) {
+  RowReader r(row);
+  Membership m;
+  m.room_id = r.get<std::int64_t>("chatroom_id");
+  m.user_id = r.get<std::int64_t>("user_id");
+  return with_membership_fields(r, std::move(m));
+}
+
 Result<Member> member_from_row(const Row& row) {
   RowReader r(row);
   Member m;
   m.user_id = r.get<std::int64_t>("user_id");
   m.username = r.get<std::string>("username");
   m.avatar_path = r.get<std::optional<std::string>>("avatar_path");
-  const auto role = parse_role(r.get<std::string>("role"));
-  m.banned = r.get<bool>("banned");
-  m.joined_at = r.get<std::int64_t>("joined_at");
-  if (r.error()) return *r.error();
-  if (!role) return role.error();
-  m.role = *role;
-  return m;
+  return with_membership_fields(r, std::move(m));
 }
 
 Result<StoredMessage> message_from_row(const Row& row) {
