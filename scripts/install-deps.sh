@@ -19,12 +19,23 @@ declare -A WHY=(
   [libssl-dev]="OpenSSL: the CSPRNG for ids and secrets"
   [libgtest-dev]="GoogleTest, linked by the test binaries (built with the project)"
   [libcrypt-dev]="libxcrypt: bcrypt password hashes (crypt_rn), compatible with Flask-Bcrypt's"
+  [libavformat-dev]="FFmpeg demuxers: webm, ogg, wav, mp3, m4a and flac uploads and streams"
+  [libavcodec-dev]="FFmpeg codecs: opus, vorbis, mp3, aac, flac decoding; opus and mp3 encoding"
+  [libswresample-dev]="FFmpeg resampling to the recognizers' 16 kHz mono"
+  [libavutil-dev]="FFmpeg's shared utilities (frames, channel layouts, options)"
+  [libpocketsphinx-dev]="pocketsphinx: the embedded, offline en-US speech recognizer"
+  [pocketsphinx-en-us]="pocketsphinx's en-US acoustic model, language model and dictionary"
+  [libespeak-ng-dev]="espeak-ng: the embedded text-to-speech engine (many languages)"
+  [libwebrtc-audio-processing-dev]="WebRTC's voice activity detector, which splits speech into utterances"
   # --- test: what make test starts or calls ------------------------------------------------
   [postgresql]="a real PostgreSQL 15 server that the tests start on 127.0.0.1"
   [curl]="HTTP checks in the shell-level tests"
   [clang]="clang 14 builds the libFuzzer targets (scripts/run-fuzzers.sh)"
   [libclang-rt-14-dev]="libFuzzer and the sanitizer runtimes for clang"
   [libcurl4-openssl-dev]="libcurl: outbound HTTPS (Google sign-in, later OpenAI, ElevenLabs, Stripe)"
+  [ffmpeg]="the ffmpeg CLI makes the tests' webm/opus, ogg, mp3, m4a and flac inputs"
+  [pocketsphinx-testdata]="real recorded speech for the speech-to-text tests"
+  [flite]="flite's slt voice speaks the tests' reference sentences"
   [nodejs]="Node.js runs the test tools: a local OpenID provider, socket.io-client, validators"
   [npm]="installs the Node test tools from package-lock.json"
   # --- bench ---------------------------------------------------------------------------------
@@ -39,8 +50,11 @@ for group in "${groups[@]}"; do
   case "$group" in
     build) packages+=(g++ cmake ninja-build pkg-config libboost1.81-dev libboost-json1.81-dev
                       libboost-url1.81-dev libboost-system1.81-dev libsqlite3-dev libpq-dev
-                      libssl-dev libgtest-dev libcrypt-dev libcurl4-openssl-dev) ;;
-    test)  packages+=(postgresql curl clang libclang-rt-14-dev)
+                      libssl-dev libgtest-dev libcrypt-dev libcurl4-openssl-dev
+                      libavformat-dev libavcodec-dev libswresample-dev libavutil-dev
+                      libpocketsphinx-dev pocketsphinx-en-us libespeak-ng-dev
+                      libwebrtc-audio-processing-dev) ;;
+    test)  packages+=(postgresql curl clang libclang-rt-14-dev ffmpeg pocketsphinx-testdata flite)
            # A machine may already have Node from elsewhere (e.g. /usr/local); only without
            # any `node` and `npm` on PATH are Debian's packages needed.
            command -v node >/dev/null 2>&1 || packages+=(nodejs)
