@@ -123,6 +123,9 @@ class Session {
     auto& stream = conn_->stream;
     http::request_parser<http::empty_body> header_parser;
     header_parser.header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
+    // The body limit is the route's, checked once the route is known (413 from Content-Length
+    // below); Beast's own default (1 MB) would refuse larger declared bodies as malformed.
+    header_parser.body_limit(boost::none);
     stream.expires_after(first ? options_.read_timeout : options_.idle_timeout);
     auto [ec, n] = co_await http::async_read_header(stream, buffer_, header_parser, use_nothrow);
     (void)n;
