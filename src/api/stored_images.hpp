@@ -8,19 +8,15 @@
 #include <optional>
 #include <string>
 
+#include "core/stored_files.hpp"
 #include "core/worker_pool.hpp"
 #include "net/http.hpp"
 
 namespace parley::api {
 
-/// Writes `bytes` to `folder/name` through a temporary file and a rename, so a crash never
-/// leaves a half-written file behind a name the database points at. BLOCKING.
-Result<void> write_file_atomically(const std::filesystem::path& folder, const std::string& name,
-                                   std::string_view bytes);
-
-/// Removes `folder/name` if it is a plain file name (never a path). BLOCKING; ignores errors.
-void remove_stored_file(const std::filesystem::path& folder,
-                        const std::optional<std::string>& name);
+// Writing and removing stored files lives in core (recordings are stored outside the API too).
+using core::remove_stored_file;
+using core::write_file_atomically;
 
 /// GET of a stored image named `file` (32 hex digits + .png/.jpg/.webp, as we name them; any
 /// other name is 404 without touching the disk), read on the worker pool, with its type,
