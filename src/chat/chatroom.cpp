@@ -103,6 +103,7 @@ boost::json::object to_json(const StoredMessage& message, const std::string& pub
     out["sender"] = nullptr;
   }
   if (message.client_id) out["client_id"] = *message.client_id;
+  if (message.audio_path) out["audio_url"] = public_base_url + "/api/audio/" + *message.audio_path;
   return out;
 }
 

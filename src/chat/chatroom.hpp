@@ -96,6 +96,9 @@ struct StoredMessage {
   std::string text;
   std::optional<std::string> language;
   std::optional<std::string> client_id;
+  /// For speech and audio messages: the stored recording's file name under
+  /// uploads/chatroom_audio/ (a server-generated name, never a client's).
+  std::optional<std::string> audio_path;
   std::int64_t created_at = 0;  ///< unix ms
 };
 
@@ -111,7 +114,8 @@ struct MessagePage {
 boost::json::object to_json(const Chatroom& room, const std::string& public_base_url);
 
 /// `{"id","room","sender":{"id","username","avatar_url"}|null,"text","language","created_at",
-/// "kind","client_id"?,"seq"}`.
+/// "kind","client_id"?,"seq","audio_url"?}`; audio_url (speech and audio messages) is
+/// `<public_base_url>/api/audio/<file>`, served to room members only.
 boost::json::object to_json(const StoredMessage& message, const std::string& public_base_url);
 
 /// `{"user_id","username","avatar_url","role","joined_at"}`.

@@ -1,7 +1,8 @@
 #pragma once
 // What the real-time layer learns from the chat-room service: it is told after a change has
-// been committed, so that it can disconnect removed members and push room updates. Messages are
-// not announced here: the real-time layer stores them itself through post_message().
+// been committed, so that it can disconnect removed members and push room updates. Messages sent
+// over the real-time connection are stored and delivered by the real-time layer itself; only
+// messages posted through HTTP (audio uploads) are announced here.
 
 #include <cstdint>
 #include <string_view>
@@ -24,6 +25,8 @@ class ChatroomObserver {
   virtual void room_deleted(std::int64_t room_id) = 0;
   /// The room's public fields changed (name, photo).
   virtual void room_updated(const Chatroom& room) = 0;
+  /// A message was stored outside the real-time layer and must be delivered to the room.
+  virtual void message_posted(const StoredMessage& message) = 0;
 };
 
 /// The observer used until a real one is set: does nothing.
@@ -32,6 +35,7 @@ class NoopChatroomObserver final : public ChatroomObserver {
   void member_removed(std::int64_t, std::int64_t, std::string_view) override {}
   void room_deleted(std::int64_t) override {}
   void room_updated(const Chatroom&) override {}
+  void message_posted(const StoredMessage&) override {}
 };
 
 }  // namespace parley::chat

@@ -24,7 +24,7 @@ constexpr const char* kRoomColumns =
 
 constexpr const char* kMessageColumns =
     "m.id, m.chatroom_id, m.room_seq, m.sender_id, u.username, u.avatar_path, m.kind, m.text, "
-    "m.original_language, m.client_id, m.created_at";
+    "m.original_language, m.client_id, m.audio_path, m.created_at";
 
 constexpr const char* kMemberColumns =
     "m.user_id, u.username, u.avatar_path, m.role, m.banned, m.joined_at";
@@ -126,6 +126,7 @@ Result<StoredMessage> message_from_row(const Row& row) {
   m.text = r.get<std::string>("text");
   m.language = r.get<std::optional<std::string>>("original_language");
   m.client_id = r.get<std::optional<std::string>>("client_id");
+  m.audio_path = r.get<std::optional<std::string>>("audio_path");
   m.created_at = r.get<std::int64_t>("created_at");
   if (r.error()) return *r.error();
   if (!kind) return fail(Errc::internal, "stored message has an unknown kind");
@@ -603,7 +604,8 @@ Result<std::vector<Member>> ChatroomService::members(std::int64_t room_id) {
 Result<StoredMessage> ChatroomService::post_message(std::int64_t room_id, std::int64_t sender_id,
                                                     std::string_view text, MessageKind kind,
                                                     const std::optional<std::string>& language,
-                                                    const std::optional<std::string>& client_id) {
+                                                    const std::optional<std::string>& client_id,
+                                                    const std::optional<std::string>& audio_path) {
   if (trim(text).empty()) return fail(Errc::validation_failed, "text must not be empty");
   if (text.size() > kMaxMessageBytes) {
     return fail(Errc::validation_failed,
@@ -651,9 +653,10 @@ Result<StoredMessage> ChatroomService::post_message(std::int64_t room_id, std::i
   }
   auto inserted = (*lease)->query(
       "INSERT INTO messages (chatroom_id, room_seq, sender_id, kind, text, original_language, "
-      "client_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+      "client_id, audio_path, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
       {room_id, *seq, sender_id, std::string(to_string(kind)), std::string(text),
-       store::nullable(language), store::nullable(client_id), clock_.now_ms()});
+       store::nullable(language), store::nullable(client_id), store::nullable(audio_path),
+       clock_.now_ms()});
   if (!inserted) {
     if (inserted.error().code == Errc::conflict && client_id) {
       // A concurrent retry won the unique index: answer with its message.
@@ -671,6 +674,22 @@ Result<StoredMessage> ChatroomService::post_message(std::int64_t room_id, std::i
   if (!stored) return stored.error();
   if (!stored->has_value()) return fail(Errc::not_found, "the message was deleted");
   return std::move(**stored);
+}
+
+Result<std::int64_t> ChatroomService::room_of_audio(std::string_view audio_file,
+                                                    std::int64_t viewer_id) {
+  auto lease = database_.acquire();
+  if (!lease) return lease.error();
+  auto rows = (*lease)->query("SELECT chatroom_id FROM messages WHERE audio_path = $1 LIMIT 1",
+                              {std::string(audio_file)});
+  if (!rows) return rows.error();
+  if (rows->empty()) return fail(Errc::not_found, "no such recording");
+  auto room_id = (*rows)[0].get<std::int64_t>("chatroom_id");
+  if (!room_id) return room_id.error();
+  auto member = load_membership(**lease, *room_id, viewer_id);
+  if (!member) return member.error();
+  if (!member->has_value() || (*member)->banned) return fail(Errc::not_found, "no such recording");
+  return *room_id;
 }
 
 Result<MessagePage> ChatroomService::messages(std::int64_t room_id, std::int64_t viewer_id,

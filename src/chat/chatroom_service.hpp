@@ -163,7 +163,17 @@ class ChatroomService {
   Result<StoredMessage> post_message(std::int64_t room_id, std::int64_t sender_id,
                                      std::string_view text, MessageKind kind,
                                      const std::optional<std::string>& language,
-                                     const std::optional<std::string>& client_id);
+                                     const std::optional<std::string>& client_id,
+                                     const std::optional<std::string>& audio_path = std::nullopt);
+
+  /// The room a stored recording belongs to, for a viewer allowed to hear it.
+  /// Errors: not_found when no message has that recording or the viewer is not a current
+  /// member of its room (the same answer, so private rooms' media cannot be probed).
+  Result<std::int64_t> room_of_audio(std::string_view audio_file, std::int64_t viewer_id);
+
+  /// Tells the observer about a message stored through post_message by a caller outside the
+  /// real-time layer (an HTTP upload), so that the room receives it live.
+  void announce_message(const StoredMessage& message) { observer().message_posted(message); }
 
   /// A page of history for a member, newest first: messages with seq < `before` (all when
   /// nullopt), at most `limit` (clamped to 1..kMaxPageSize).

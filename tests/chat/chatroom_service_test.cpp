@@ -43,6 +43,10 @@ class RecordingObserver final : public ChatroomObserver {
     std::lock_guard lock(mutex_);
     events_.push_back("updated " + std::to_string(room.id) + " " + room.name);
   }
+  void message_posted(const StoredMessage& message) override {
+    std::lock_guard lock(mutex_);
+    events_.push_back("posted " + std::to_string(message.id));
+  }
   std::vector<std::string> events() const {
     std::lock_guard lock(mutex_);
     return events_;
