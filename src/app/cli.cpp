@@ -8,6 +8,9 @@ std::string usage_text() {
          "commands:\n"
          "  serve      apply pending migrations (development) and run the server\n"
          "  migrate    apply pending database migrations and exit\n"
+         "  tts TEXT --lang es -o out.ogg [--voice V] [--format ogg|mp3|wav]\n"
+         "             speak TEXT into an audio file (espeak-ng, or ElevenLabs when\n"
+         "             ELEVENLABS_API_KEY is set)\n"
          "  --version  print the version and exit\n"
          "  --help     print this text and exit\n"
          "\n"
@@ -29,6 +32,11 @@ std::variant<CommandLine, CliError> parse_command_line(const std::vector<std::st
       this_command = Command::serve;
     } else if (arg == "migrate") {
       this_command = Command::migrate;
+    } else if (arg == "tts") {
+      if (command) return CliError{"only one command at a time (got tts after another)"};
+      line.command = Command::tts;
+      line.tool_args.assign(args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());
+      return line;
     } else if (arg == "--env-file" || arg.starts_with("--env-file=")) {
       if (arg == "--env-file") {
         if (i + 1 >= args.size()) return CliError{"--env-file needs a path"};

@@ -12,6 +12,7 @@
 #include "app/version.hpp"
 #include "core/config.hpp"
 #include "core/log.hpp"
+#include "speech/tts/cli.hpp"
 
 namespace {
 
@@ -30,6 +31,14 @@ int run(const parley::app::CommandLine& line) {
   if (!config) {
     std::fprintf(stderr, "parley: configuration error: %s\n", config.error().message.c_str());
     return kExitConfig;
+  }
+  if (line.command == app::Command::tts) {
+    speech::tts::ElevenLabsOptions elevenlabs;
+    elevenlabs.base_url = config->elevenlabs_base_url;
+    elevenlabs.api_key = config->elevenlabs_api_key;
+    elevenlabs.model_id = config->elevenlabs_model_id;
+    elevenlabs.default_voice_id = config->elevenlabs_voice_id;
+    return speech::tts::run_tts_command(line.tool_args, std::cout, std::cerr, elevenlabs);
   }
   core::FileLogSink sink(stdout);
   core::Logger log(sink, config->log_level);
@@ -78,6 +87,7 @@ int main(int argc, char** argv) {
       return 0;
     case Command::serve:
     case Command::migrate:
+    case Command::tts:
       try {
         return run(line);
       } catch (const std::exception& e) {

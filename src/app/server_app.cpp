@@ -13,6 +13,10 @@
 #include "api/openapi.hpp"
 #include "app/version.hpp"
 #include "outbound/curl_http_client.hpp"
+#include "speech/stt/openai_recognizer.hpp"
+#include "speech/stt/pocketsphinx_recognizer.hpp"
+#include "speech/tts/elevenlabs_synthesizer.hpp"
+#include "speech/tts/espeak_synthesizer.hpp"
 #include "store/migrations/migrator.hpp"
 
 namespace parley::app {
@@ -50,6 +54,8 @@ ServerApp::ServerApp(core::Config config, core::Logger& log, ServeOptions option
       io_(static_cast<int>(config_.threads)) {}
 
 ServerApp::~ServerApp() {
+  // Speech streams deliver results to the database and the sockets: stop them first.
+  speech_streams_.reset();
   // Blocking work may still reference the database: finish it before the database closes.
   if (workers_) workers_->stop();
 }
@@ -203,6 +209,7 @@ Result<std::unique_ptr<ServerApp>> ServerApp::create(core::Config config, core::
   app->socketio_ =
       std::make_unique<realtime::SocketIoServer>(app->io_, socketio_options, *application, log);
   app->chat_events_->attach(*app->socketio_);
+  if (auto speech = app->start_speech(); !speech) return speech.error();
   app->chatrooms_->set_observer(app->chat_events_.get());
   app->engineio_ = std::make_unique<realtime::EngineIoServer>(
       app->io_, engineio_options, *app->socketio_, log,
@@ -228,6 +235,103 @@ Result<std::unique_ptr<ServerApp>> ServerApp::create(core::Config config, core::
   if (!endpoint) return endpoint.error();
   app->endpoint_ = *endpoint;
   return app;
+}
+
+namespace {
+
+// The sandboxed decoder ships next to the parley binary; a build tree also knows where it built
+// it. PARLEY_AUDIO_DECODER overrides both.
+std::string audio_decoder_path(const core::Config& cfg) {
+  if (!cfg.audio_decoder_path.empty()) return cfg.audio_decoder_path;
+  std::error_code ec;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    const auto sibling = self.parent_path() / "parley-audio-decoder";
+    if (std::filesystem::exists(sibling, ec)) return sibling.string();
+  }
+  return PARLEY_AUDIO_DECODER_BUILT;
+}
+
+speech::EnginePolicy policy_of(std::string_view setting, std::string_view embedded_name) {
+  if (setting == "auto") return speech::EnginePolicy::automatic;
+  return setting == embedded_name ? speech::EnginePolicy::embedded_only
+                                  : speech::EnginePolicy::cloud_only;
+}
+
+}  // namespace
+
+Result<void> ServerApp::start_speech() {
+  const auto& cfg = config_;
+  namespace stt = speech::stt;
+  namespace tts = speech::tts;
+  stt::PocketsphinxOptions sphinx;
+  sphinx.model_dir = cfg.pocketsphinx_model_dir;
+  // One decoder per live stream plus two for uploads; each is created on first use (~94 MB).
+  sphinx.max_decoders = cfg.max_speech_streams + 2;
+  auto embedded_stt = std::make_unique<stt::PocketsphinxRecognizer>(sphinx);
+  std::unique_ptr<stt::SpeechRecognizer> cloud_stt;
+  if (!cfg.openai_api_key.empty()) {
+    stt::OpenAiOptions openai;
+    openai.base_url = cfg.openai_base_url;
+    openai.api_key = cfg.openai_api_key;
+    openai.model = cfg.openai_transcription_model;
+    cloud_stt = std::make_unique<stt::OpenAiRecognizer>(*http_client_, openai);
+  }
+  std::unique_ptr<tts::SpeechSynthesizer> embedded_tts;
+  if (auto espeak = tts::EspeakSynthesizer::create(); espeak) {
+    embedded_tts = std::move(*espeak);
+  } else {
+    // espeak-ng keeps process-wide state, so only one server per process can own it.
+    log_.warning("tts_embedded_unavailable", {{"error", espeak.error().message}});
+  }
+  std::unique_ptr<tts::SpeechSynthesizer> cloud_tts;
+  if (!cfg.elevenlabs_api_key.empty()) {
+    tts::ElevenLabsOptions eleven;
+    eleven.base_url = cfg.elevenlabs_base_url;
+    eleven.api_key = cfg.elevenlabs_api_key;
+    eleven.model_id = cfg.elevenlabs_model_id;
+    eleven.default_voice_id = cfg.elevenlabs_voice_id;
+    elevenlabs_ = std::make_unique<tts::ElevenLabsClient>(*http_client_, eleven);
+    cloud_tts = std::make_unique<tts::ElevenLabsSynthesizer>(*elevenlabs_);
+  }
+  speech_engines_ = std::make_unique<speech::SpeechEngines>(
+      std::move(embedded_stt), std::move(cloud_stt), policy_of(cfg.stt_engine, "pocketsphinx"),
+      std::move(embedded_tts), std::move(cloud_tts), policy_of(cfg.tts_engine, "espeak-ng"));
+  voices_ = std::make_unique<speech::VoiceProfileStore>(*database_, clock_);
+
+  speech::audio::SandboxOptions decoder;
+  decoder.decoder_path = audio_decoder_path(cfg);
+  decoder.limits.max_duration = cfg.max_audio_duration;
+  if (!std::filesystem::exists(decoder.decoder_path)) {
+    return fail(Errc::unavailable, "the audio decoder " + decoder.decoder_path +
+                                       " does not exist; set PARLEY_AUDIO_DECODER to its path");
+  }
+  const std::filesystem::path uploads(cfg.upload_dir);
+  speech_routes_ = std::make_unique<api::SpeechRoutesDeps>(api::SpeechRoutesDeps{
+      *account_routes_, *chatrooms_, *speech_engines_, *voices_, elevenlabs_.get(), *workers_, log_,
+      cfg.backend_url, decoder, uploads / "chatroom_audio", uploads / "voice_clone_reference",
+      cfg.max_upload_bytes});
+  api::add_speech_routes(router_, *speech_routes_);
+
+  speech_events_ = std::make_unique<events::SpeechEvents>(events::SpeechEventsDeps{
+      *accounts_, *chatrooms_, *workers_, log_, cfg.backend_url, uploads / "chatroom_audio",
+      *speech_engines_, *voices_, uploads / "clonedTranslatedVoice"});
+  speech::SpeechStreamOptions streams;
+  streams.threads = cfg.speech_threads;
+  streams.max_streams = cfg.max_speech_streams;
+  streams.max_streams_per_user = cfg.max_speech_streams_per_user;
+  streams.max_duration = cfg.max_stream_duration;
+  streams.idle_timeout = cfg.stream_idle_timeout;
+  streams.max_backlog = cfg.max_stream_backlog;
+  streams.decoder = decoder;
+  streams.decoder.limits.max_duration = cfg.max_stream_duration;
+  streams.decoder.cpu_limit = cfg.max_stream_duration;
+  streams.decoder.deadline = cfg.max_stream_duration + std::chrono::seconds(60);
+  speech_streams_ =
+      std::make_unique<speech::SpeechStreams>(streams, *speech_engines_, *speech_events_);
+  speech_events_->attach(*socketio_, *speech_streams_);
+  chat_events_->attach_speech(*speech_events_);
+  return {};
 }
 
 void ServerApp::request_shutdown() {

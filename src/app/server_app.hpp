@@ -10,6 +10,7 @@
 #include "api/account_routes.hpp"
 #include "api/chatroom_routes.hpp"
 #include "api/google_routes.hpp"
+#include "api/speech_routes.hpp"
 #include "auth/accounts.hpp"
 #include "auth/oauth_state_store.hpp"
 #include "auth/oidc/oidc_client.hpp"
@@ -21,6 +22,7 @@
 #include "core/rate_limiter.hpp"
 #include "core/worker_pool.hpp"
 #include "events/chat_events.hpp"
+#include "events/speech_events.hpp"
 #include "net/cors.hpp"
 #include "net/http_server.hpp"
 #include "net/router.hpp"
@@ -60,6 +62,8 @@ class ServerApp {
  private:
   ServerApp(core::Config config, core::Logger& log, ServeOptions options);
   void start_maintenance();
+  /// Builds the speech engines from the configuration, the audio routes and the live streams.
+  Result<void> start_speech();
 
   core::Config config_;
   core::Logger& log_;
@@ -91,6 +95,14 @@ class ServerApp {
   std::unique_ptr<realtime::ConformanceApplication> conformance_app_;
   std::unique_ptr<realtime::EngineIoEcho> engineio_echo_;
   std::unique_ptr<realtime::EngineIoServer> engineio_only_;
+  // Speech: engines, voice references, the audio routes and the live streams. The streams are
+  // declared last so they stop first: their results go to speech_events_ and the database.
+  std::unique_ptr<speech::tts::ElevenLabsClient> elevenlabs_;
+  std::unique_ptr<speech::SpeechEngines> speech_engines_;
+  std::unique_ptr<speech::VoiceProfileStore> voices_;
+  std::unique_ptr<api::SpeechRoutesDeps> speech_routes_;
+  std::unique_ptr<events::SpeechEvents> speech_events_;
+  std::unique_ptr<speech::SpeechStreams> speech_streams_;
   std::unique_ptr<boost::asio::steady_timer> maintenance_timer_;
   net::Router router_;
   std::unique_ptr<net::CorsPolicy> cors_;

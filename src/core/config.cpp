@@ -475,6 +475,55 @@ Result<Config> load_config(const Environment& env) {
     *field = *v;
   }
 
+  c.stt_engine = text(env, "PARLEY_STT_ENGINE", c.stt_engine);
+  if (c.stt_engine != "auto" && c.stt_engine != "pocketsphinx" && c.stt_engine != "openai") {
+    return bad("PARLEY_STT_ENGINE", "must be auto, pocketsphinx or openai");
+  }
+  if (c.stt_engine == "openai" && c.openai_api_key.empty()) {
+    return bad("PARLEY_STT_ENGINE", "is openai but OPENAI_API_KEY is not set");
+  }
+  c.tts_engine = text(env, "PARLEY_TTS_ENGINE", c.tts_engine);
+  if (c.tts_engine != "auto" && c.tts_engine != "espeak-ng" && c.tts_engine != "elevenlabs") {
+    return bad("PARLEY_TTS_ENGINE", "must be auto, espeak-ng or elevenlabs");
+  }
+  if (c.tts_engine == "elevenlabs" && c.elevenlabs_api_key.empty()) {
+    return bad("PARLEY_TTS_ENGINE", "is elevenlabs but ELEVENLABS_API_KEY is not set");
+  }
+  for (auto [name, field] :
+       {std::pair{"OPENAI_TRANSCRIPTION_MODEL", &c.openai_transcription_model},
+        std::pair{"ELEVENLABS_VOICE_ID", &c.elevenlabs_voice_id},
+        std::pair{"ELEVENLABS_MODEL_ID", &c.elevenlabs_model_id},
+        std::pair{"PARLEY_POCKETSPHINX_MODEL_DIR", &c.pocketsphinx_model_dir}}) {
+    *field = text(env, name, *field);
+    if (field->empty()) return bad(name, "must not be empty");
+  }
+  c.audio_decoder_path = text(env, "PARLEY_AUDIO_DECODER");
+  {
+    auto v = integer<unsigned>(env, "PARLEY_SPEECH_THREADS", c.speech_threads, 0, 256);
+    if (!v) return v.error();
+    c.speech_threads = *v != 0 ? *v : std::max(1u, c.worker_threads);
+  }
+  for (auto [name, field, max] :
+       {std::tuple{"PARLEY_MAX_SPEECH_STREAMS", &c.max_speech_streams, 10'000u},
+        std::tuple{"PARLEY_MAX_SPEECH_STREAMS_PER_USER", &c.max_speech_streams_per_user, 100u}}) {
+    auto v = integer<unsigned>(env, name, *field, 1, max);
+    if (!v) return v.error();
+    *field = *v;
+  }
+  for (auto [name, field, max] :
+       {std::tuple{"PARLEY_MAX_STREAM_SECONDS", &c.max_stream_duration, 24LL * 3600},
+        std::tuple{"PARLEY_STREAM_IDLE_SECONDS", &c.stream_idle_timeout, 3600LL},
+        std::tuple{"PARLEY_MAX_AUDIO_SECONDS", &c.max_audio_duration, 24LL * 3600}}) {
+    auto v = integer<std::int64_t>(env, name, field->count(), 1, max);
+    if (!v) return v.error();
+    *field = std::chrono::seconds(*v);
+  }
+  {
+    auto v = millis(env, "PARLEY_MAX_STREAM_BACKLOG_MS", c.max_stream_backlog);
+    if (!v) return v.error();
+    c.max_stream_backlog = *v;
+  }
+
   const auto conformance = text(env, "PARLEY_PROTOCOL_CONFORMANCE", "0");
   if (conformance != "0" && conformance != "1") {
     return bad("PARLEY_PROTOCOL_CONFORMANCE", "must be 0 or 1");
@@ -511,6 +560,10 @@ boost::json::object describe(const Config& c) {
       {"stripe", set(c.stripe_secret_key)},
       {"openai", set(c.openai_api_key)},
       {"elevenlabs", set(c.elevenlabs_api_key)},
+      {"stt_engine", c.stt_engine},
+      {"tts_engine", c.tts_engine},
+      {"speech_threads", c.speech_threads},
+      {"max_speech_streams", c.max_speech_streams},
   };
 }
 

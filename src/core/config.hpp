@@ -116,6 +116,26 @@ struct Config {
   unsigned register_per_hour = 20;  ///< per client address
   unsigned guests_per_hour = 30;    ///< per client address
 
+  // Speech (issue 5). Engines: "auto" picks the embedded engine where it can do the job and the
+  // cloud engine (when its key is set) for what the embedded one cannot.
+  std::string stt_engine = "auto";  ///< PARLEY_STT_ENGINE: auto|pocketsphinx|openai
+  std::string tts_engine = "auto";  ///< PARLEY_TTS_ENGINE: auto|espeak-ng|elevenlabs
+  std::string openai_transcription_model = "whisper-1";  ///< OPENAI_TRANSCRIPTION_MODEL
+  std::string elevenlabs_voice_id =
+      "21m00Tcm4TlvDq8ikWAM";  ///< ELEVENLABS_VOICE_ID (default voice)
+  std::string elevenlabs_model_id = "eleven_multilingual_v2";  ///< ELEVENLABS_MODEL_ID
+  std::string pocketsphinx_model_dir = "/usr/share/pocketsphinx/model/en-us";
+  std::string audio_decoder_path;   ///< PARLEY_AUDIO_DECODER; empty: next to the running binary
+  unsigned speech_threads = 0;      ///< PARLEY_SPEECH_THREADS; defaults to cores
+  unsigned max_speech_streams = 6;  ///< PARLEY_MAX_SPEECH_STREAMS (whole server)
+  unsigned max_speech_streams_per_user = 2;       ///< PARLEY_MAX_SPEECH_STREAMS_PER_USER
+  std::chrono::seconds max_stream_duration{600};  ///< PARLEY_MAX_STREAM_SECONDS
+  std::chrono::seconds stream_idle_timeout{15};   ///< PARLEY_STREAM_IDLE_SECONDS
+  /// Longest audio upload: it is transcribed within the request (RTF ~0.2), so keep it short.
+  std::chrono::seconds max_audio_duration{120};  ///< PARLEY_MAX_AUDIO_SECONDS (uploads)
+  /// Audio a stream may have queued ahead of recognition before chunks are refused.
+  std::chrono::milliseconds max_stream_backlog{5000};  ///< PARLEY_MAX_STREAM_BACKLOG_MS
+
   bool protocol_conformance = false;
 };
 

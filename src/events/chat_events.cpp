@@ -3,6 +3,8 @@
 #include <charconv>
 #include <set>
 
+#include "events/speech_events.hpp"
+
 namespace parley::events {
 
 namespace asio = boost::asio;
@@ -63,6 +65,14 @@ void ChatEvents::on_connect(const SocketPtr& socket, const json::value&) {
 
 asio::awaitable<void> ChatEvents::on_event(SocketPtr socket, std::string name, json::array args,
                                            realtime::Attachments attachments, AckReply ack) {
+  if (name == "audio_stream") {
+    if (speech_ == nullptr) {
+      co_return refuse(socket, ack, std::nullopt,
+                       fail(Errc::unavailable, "speech is not enabled on this server"));
+    }
+    co_return co_await speech_->audio_stream(socket, std::move(args), std::move(attachments),
+                                             std::move(ack));
+  }
   // No chat event takes binary arguments (audio arrives through its own event).
   if (!attachments.empty()) {
     co_return refuse(
@@ -73,6 +83,13 @@ asio::awaitable<void> ChatEvents::on_event(SocketPtr socket, std::string name, j
   if (name == "leave_room") co_return co_await leave_room(socket, std::move(args), std::move(ack));
   if (name == "send_message") {
     co_return co_await send_message(socket, std::move(args), std::move(ack));
+  }
+  if (name == "tts_preferences") {
+    if (speech_ == nullptr) {
+      co_return refuse(socket, ack, std::nullopt,
+                       fail(Errc::unavailable, "speech is not enabled on this server"));
+    }
+    co_return co_await speech_->tts_preferences(socket, std::move(args), std::move(ack));
   }
   if (name == "typing") {
     typing(socket, args);
@@ -158,19 +175,24 @@ asio::awaitable<void> ChatEvents::send_message(SocketPtr socket, json::array arg
     client_id = std::string(id->as_string());
   }
   auto job = [&deps = deps_, room_id = *room, user_id = socket->user_id(),
-              message = std::string(text->as_string()), client_id]() -> Result<json::object> {
+              message = std::string(text->as_string()),
+              client_id]() -> Result<std::pair<chat::StoredMessage, json::object>> {
     auto stored = deps.chatrooms.post_message(room_id, user_id, message, chat::MessageKind::text,
                                               std::nullopt, client_id);
     if (!stored) return stored.error();
-    return chat::to_json(*stored, deps.public_base_url);
+    auto shaped = chat::to_json(*stored, deps.public_base_url);
+    return std::pair{std::move(*stored), std::move(shaped)};
   };
   auto stored = co_await deps_.workers.run(std::move(job));
   if (!stored) co_return refuse(socket, ack, *room, stored.error());
   // Stored first, then delivered: the ack carries the id and time the history will show.
-  if (ack)
+  const auto& shaped = stored->second;
+  if (ack) {
     ack(json::array{
-        json::object{{"id", (*stored)["id"]}, {"created_at", (*stored)["created_at"]}}});
-  server_->broadcast(channel(*room), "new_message", json::array{*stored});
+        json::object{{"id", shaped.at("id")}, {"created_at", shaped.at("created_at")}}});
+  }
+  server_->broadcast(channel(*room), "new_message", json::array{shaped});
+  if (speech_ != nullptr) speech_->message_delivered(stored->first);
 }
 
 void ChatEvents::typing(const SocketPtr& socket, const json::array& args) {
@@ -191,6 +213,7 @@ void ChatEvents::on_disconnect(const SocketPtr& socket, const std::string& reaso
     server_->broadcast(name, "user_left", json::array{json::object{{"room", id}, {"user", user}}},
                        socket.get());
   }
+  if (speech_ != nullptr) speech_->on_disconnect(socket);
   deps_.log.debug("socket_disconnected", {{"socket", socket->id()}, {"reason", reason}});
 }
 
@@ -222,6 +245,13 @@ void ChatEvents::member_removed(std::int64_t room_id, std::int64_t user_id,
     server_->broadcast(channel(room_id), "user_left",
                        json::array{json::object{{"room", room_id}, {"user", user}}});
   }
+}
+
+void ChatEvents::message_posted(const chat::StoredMessage& message) {
+  if (server_ == nullptr) return;
+  server_->broadcast(channel(message.room_id), "new_message",
+                     json::array{chat::to_json(message, deps_.public_base_url)});
+  if (speech_ != nullptr) speech_->message_delivered(message);
 }
 
 void ChatEvents::room_deleted(std::int64_t room_id) {

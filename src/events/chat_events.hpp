@@ -15,6 +15,8 @@
 
 namespace parley::events {
 
+class SpeechEvents;
+
 struct ChatEventsDeps {
   auth::AccountService& accounts;
   chat::ChatroomService& chatrooms;
@@ -29,6 +31,8 @@ class ChatEvents final : public realtime::SocketApplication, public chat::Chatro
   explicit ChatEvents(ChatEventsDeps deps) : deps_(std::move(deps)) {}
   /// Set once the Socket.IO server exists (it is built with this object as its application).
   void attach(realtime::SocketIoServer& server) { server_ = &server; }
+  /// Speech events (audio_stream) are handled by `speech` when set (once, at start-up).
+  void attach_speech(SpeechEvents& speech) { speech_ = &speech; }
 
   // SocketApplication
   boost::asio::awaitable<Result<std::int64_t>> authenticate(boost::json::value auth) override;
@@ -43,6 +47,7 @@ class ChatEvents final : public realtime::SocketApplication, public chat::Chatro
   void member_removed(std::int64_t room_id, std::int64_t user_id, std::string_view reason) override;
   void room_deleted(std::int64_t room_id) override;
   void room_updated(const chat::Chatroom& room) override;
+  void message_posted(const chat::StoredMessage& message) override;
 
   static std::string channel(std::int64_t room_id) { return "room:" + std::to_string(room_id); }
 
@@ -59,6 +64,7 @@ class ChatEvents final : public realtime::SocketApplication, public chat::Chatro
 
   ChatEventsDeps deps_;
   realtime::SocketIoServer* server_ = nullptr;
+  SpeechEvents* speech_ = nullptr;
 };
 
 }  // namespace parley::events

@@ -95,9 +95,9 @@ export function next(socket, event, ms = 5000) {
   });
 }
 
-/** Emits with an ack and resolves with the ack's first argument. */
-export function call(socket, event, payload, ms = 5000) {
-  return socket.timeout(ms).emitWithAck(event, payload);
+/** Emits with an ack and resolves with the ack's first argument (`extra`: more arguments, e.g. binary). */
+export function call(socket, event, payload, ms = 5000, ...extra) {
+  return socket.timeout(ms).emitWithAck(event, payload, ...extra);
 }
 
 /** Resolves true if `event` does NOT arrive within `ms`. */

@@ -1,0 +1,435 @@
+#include "events/speech_events.hpp"
+
+#include <boost/asio/post.hpp>
+#include <cctype>
+
+#include "core/random.hpp"
+#include "core/stored_files.hpp"
+#include "events/chat_events.hpp"
+#include "speech/audio/wav.hpp"
+
+namespace parley::events {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+using realtime::AckReply;
+using realtime::SocketPtr;
+
+namespace {
+
+json::object error_json(const Error& error) {
+  json::object out{{"code", to_code(error.code)}, {"message", error.message}};
+  if (error.retry_after.count() > 0) out["retry_after_ms"] = error.retry_after.count();
+  return out;
+}
+
+std::optional<std::string> string_field(const json::object& body, std::string_view name) {
+  const auto* value = body.if_contains(name);
+  if (value == nullptr || !value->is_string()) return std::nullopt;
+  return std::string(value->as_string());
+}
+
+std::optional<std::int64_t> room_field(const json::object& body) {
+  const auto* room = body.if_contains("room");
+  if (room == nullptr) room = body.if_contains("room_id");
+  if (room == nullptr) return std::nullopt;
+  if (room->is_int64() && room->as_int64() > 0) return room->as_int64();
+  if (room->is_string()) {
+    try {
+      std::size_t used = 0;
+      const std::string text(room->as_string());
+      const auto id = std::stoll(text, &used);
+      if (used == text.size() && id > 0) return id;
+    } catch (const std::exception&) {
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+asio::awaitable<void> SpeechEvents::audio_stream(SocketPtr socket, json::array args,
+                                                 realtime::Attachments attachments, AckReply ack) {
+  const auto refuse = [&](const Error& error, const json::object* body = nullptr) {
+    json::object payload{{"error", error_json(error)}};
+    if (body != nullptr) {
+      if (const auto* id = body->if_contains("stream_id")) payload["stream_id"] = *id;
+    }
+    if (ack) {
+      ack(json::array{payload});
+    } else {
+      socket->emit("audio_error", json::array{payload});
+    }
+  };
+  if (args.empty() || !args[0].is_object()) {
+    co_return refuse(
+        fail(Errc::validation_failed,
+             "expected {\"action\": \"start\"|\"chunk\"|\"stop\", \"stream_id\": ...}"));
+  }
+  const auto& body = args[0].as_object();
+  const auto action = string_field(body, "action");
+  const auto stream_id = string_field(body, "stream_id");
+  if (!action || !stream_id) {
+    co_return refuse(
+        fail(Errc::validation_failed, "fields 'action' and 'stream_id' (a string) are required"),
+        &body);
+  }
+  if (*action != "chunk" && !attachments.empty()) {
+    co_return refuse(fail(Errc::validation_failed, "only 'chunk' carries binary audio"), &body);
+  }
+  const speech::StreamKey key{socket->id(), *stream_id};
+  if (*action == "start") co_return co_await start(socket, body, std::move(ack));
+  if (*action == "chunk") {
+    if (attachments.size() != 1) {
+      co_return refuse(
+          fail(Errc::validation_failed, "a chunk carries exactly one binary attachment"), &body);
+    }
+    auto accepted = streams_->push(key, std::move(attachments[0]));
+    if (!accepted) co_return refuse(accepted.error(), &body);
+    if (ack) {
+      ack(json::array{
+          json::object{{"stream_id", *stream_id}, {"backlog_ms", accepted->backlog.count()}}});
+    }
+    co_return;
+  }
+  if (*action == "stop") {
+    auto stopped = streams_->stop(key);
+    if (!stopped) co_return refuse(stopped.error(), &body);
+    if (ack) ack(json::array{json::object{{"stream_id", *stream_id}}});
+    co_return;
+  }
+  refuse(fail(Errc::validation_failed, "action must be start, chunk or stop"), &body);
+}
+
+asio::awaitable<void> SpeechEvents::start(SocketPtr socket, const json::object& body,
+                                          AckReply ack) {
+  const auto refuse = [&](const Error& error) {
+    json::object payload{{"error", error_json(error)}};
+    if (const auto* id = body.if_contains("stream_id")) payload["stream_id"] = *id;
+    if (ack) {
+      ack(json::array{payload});
+    } else {
+      socket->emit("audio_error", json::array{payload});
+    }
+  };
+  const auto room = room_field(body);
+  if (!room)
+    co_return refuse(fail(Errc::validation_failed, "field 'room' (a room id) is required"));
+  if (socket->rooms().count(ChatEvents::channel(*room)) == 0) {
+    co_return refuse(fail(Errc::forbidden, "join_room first"));
+  }
+  const auto codec_text = string_field(body, "codec");
+  if (!codec_text) {
+    co_return refuse(
+        fail(Errc::validation_failed, "field 'codec' is required: webm-opus, ogg-opus or pcm16"));
+  }
+  auto codec = speech::parse_stream_codec(*codec_text);
+  if (!codec) co_return refuse(codec.error());
+  int sample_rate = 16000;
+  if (const auto* rate = body.if_contains("sample_rate"); rate != nullptr && !rate->is_null()) {
+    if (!rate->is_int64()) {
+      co_return refuse(fail(Errc::validation_failed, "sample_rate must be an integer"));
+    }
+    if (*codec != speech::StreamCodec::pcm16) {
+      co_return refuse(fail(Errc::validation_failed,
+                            "sample_rate is declared for pcm16 only (opus carries its own)"));
+    }
+    if (rate->as_int64() < 8000 || rate->as_int64() > 48000) {
+      co_return refuse(
+          fail(Errc::validation_failed, "sample_rate must be between 8000 and 48000 for pcm16"));
+    }
+    sample_rate = static_cast<int>(rate->as_int64());
+  } else if (*codec == speech::StreamCodec::pcm16) {
+    co_return refuse(fail(Errc::validation_failed, "pcm16 streams must declare sample_rate"));
+  }
+  auto language = string_field(body, "language");
+  if (!language || language->empty()) {
+    auto job = [&accounts = deps_.accounts, user_id = socket->user_id()]() -> Result<std::string> {
+      auto user = accounts.profile(auth::Principal{user_id, {}, false});
+      if (!user) return user.error();
+      return user->preferred_language;
+    };
+    auto preferred = co_await deps_.workers.run(std::move(job));
+    if (!preferred) co_return refuse(preferred.error());
+    language = *preferred;
+  }
+  if (language->size() > 35) co_return refuse(fail(Errc::validation_failed, "bad language tag"));
+
+  speech::StreamSpec spec;
+  spec.key = speech::StreamKey{socket->id(), *string_field(body, "stream_id")};
+  spec.room_id = *room;
+  spec.user_id = socket->user_id();
+  spec.codec = *codec;
+  spec.sample_rate = sample_rate;
+  spec.language = *language;
+  json::value speaker =
+      socket->data().contains("user") ? socket->data()["user"] : json::value(nullptr);
+  // Registered before the stream starts (its first error may come at once); a refused start
+  // removes only its own entry, never that of an open stream with the same id.
+  bool registered = false;
+  {
+    std::lock_guard lock(mutex_);
+    registered = speakers_.try_emplace(spec.key, Speaker{socket->user_id(), speaker}).second;
+  }
+  const auto key = spec.key;
+  auto started = streams_->start(std::move(spec));
+  if (!started) {
+    if (registered) {
+      std::lock_guard lock(mutex_);
+      speakers_.erase(key);
+    }
+    co_return refuse(started.error());
+  }
+  deps_.log.info("speech_stream_started", {{"socket", socket->id()},
+                                           {"stream", key.stream_id},
+                                           {"room", *room},
+                                           {"engine", started->engine},
+                                           {"language", *language}});
+  if (ack) {
+    ack(json::array{json::object{{"stream_id", key.stream_id},
+                                 {"engine", started->engine},
+                                 {"partials", started->partials},
+                                 {"language", *language}}});
+  }
+}
+
+SpeechEvents::~SpeechEvents() {
+  speaker_pool_.stop();
+  speaker_pool_.join();
+}
+
+void SpeechEvents::on_disconnect(const SocketPtr& socket) {
+  if (streams_ != nullptr) streams_->stop_connection(socket->id());
+  std::lock_guard lock(mutex_);
+  listeners_.erase(socket->id());
+}
+
+asio::awaitable<void> SpeechEvents::tts_preferences(SocketPtr socket, json::array args,
+                                                    AckReply ack) {
+  const auto refuse = [&](const Error& error) {
+    if (ack) ack(json::array{json::object{{"error", error_json(error)}}});
+  };
+  if (args.empty() || !args[0].is_object()) {
+    co_return refuse(fail(Errc::validation_failed,
+                          "expected {\"enabled\": true|false, \"language\"?, \"format\"?}"));
+  }
+  const auto& body = args[0].as_object();
+  const auto* enabled = body.if_contains("enabled");
+  if (enabled == nullptr || !enabled->is_bool()) {
+    co_return refuse(fail(Errc::validation_failed, "field 'enabled' (true or false) is required"));
+  }
+  if (!enabled->as_bool()) {
+    {
+      std::lock_guard lock(mutex_);
+      listeners_.erase(socket->id());
+    }
+    if (ack) ack(json::array{json::object{{"enabled", false}}});
+    co_return;
+  }
+  Listener listener;
+  listener.user_id = socket->user_id();
+  if (auto format = string_field(body, "format")) {
+    auto parsed = speech::tts::parse_audio_format(*format);
+    if (!parsed) co_return refuse(parsed.error());
+    listener.format = *parsed;
+  }
+  if (auto language = string_field(body, "language"); language && !language->empty()) {
+    listener.language = *language;
+  } else {
+    auto job = [&accounts = deps_.accounts, user_id = socket->user_id()]() -> Result<std::string> {
+      auto user = accounts.profile(auth::Principal{user_id, {}, false});
+      if (!user) return user.error();
+      return user->preferred_language;
+    };
+    auto preferred = co_await deps_.workers.run(std::move(job));
+    if (!preferred) co_return refuse(preferred.error());
+    listener.language = *preferred;
+  }
+  // Refuse at once what could never be spoken, rather than staying silent later.
+  if (auto engine = deps_.engines.synthesizer_for(listener.language); !engine) {
+    co_return refuse(engine.error());
+  }
+  {
+    std::lock_guard lock(mutex_);
+    listeners_[socket->id()] = listener;
+  }
+  if (ack) {
+    ack(json::array{json::object{{"enabled", true},
+                                 {"language", listener.language},
+                                 {"format", speech::tts::file_extension(listener.format)}}});
+  }
+}
+
+namespace {
+
+// "pt-BR" and "pt" are the same language for a listener.
+std::string primary_subtag(std::string_view tag) {
+  std::string out(tag.substr(0, tag.find_first_of("-_")));
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+}  // namespace
+
+void SpeechEvents::message_delivered(const chat::StoredMessage& message) {
+  {
+    std::lock_guard lock(mutex_);
+    if (listeners_.empty()) return;
+  }
+  if (pending_speech_.fetch_add(1) >= deps_.max_pending_speech) {
+    pending_speech_.fetch_sub(1);
+    deps_.log.warning("tts_delivery_skipped",
+                      {{"message_id", message.id}, {"reason", "too many messages waiting"}});
+    return;
+  }
+  asio::post(speaker_pool_, [this, message] {
+    speak(message);
+    pending_speech_.fetch_sub(1);
+  });
+}
+
+void SpeechEvents::speak(const chat::StoredMessage& message) {
+  if (server_ == nullptr || !message.sender) return;
+  // Who wants it: listeners in the room other than the sender, grouped by what they need.
+  std::map<std::pair<std::string, speech::tts::AudioFormat>, std::vector<SocketPtr>> groups;
+  std::string language = message.language.value_or("");
+  if (language.empty()) {
+    auto sender = deps_.accounts.profile(auth::Principal{message.sender->id, {}, false});
+    language = sender ? sender->preferred_language : "en";
+  }
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& socket : server_->sockets_in(ChatEvents::channel(message.room_id))) {
+      auto it = listeners_.find(socket->id());
+      if (it == listeners_.end() || it->second.user_id == message.sender->id) continue;
+      if (primary_subtag(it->second.language) != primary_subtag(language)) continue;
+      groups[{language, it->second.format}].push_back(socket);
+    }
+  }
+  if (groups.empty()) return;
+  auto voice = deps_.voices.find(message.sender->id);
+  const std::optional<speech::StoredVoice> sender_voice =
+      voice && voice->has_value() ? std::optional(**voice) : std::nullopt;
+  for (const auto& [key, sockets] : groups) {
+    const auto& [lang, format] = key;
+    speech::tts::SynthesisRequest request{message.text, lang, std::nullopt, std::nullopt};
+    speech::tts::SpeechSynthesizer* engine = nullptr;
+    std::string voice_mode = "default";
+    if (sender_voice && sender_voice->mode == speech::VoiceMode::clone &&
+        deps_.engines.cloud_synthesizer() && deps_.engines.cloud_synthesizer()->supports(lang)) {
+      engine = deps_.engines.cloud_synthesizer();
+      request.voice = sender_voice->provider_voice_id;
+      voice_mode = "clone";
+    } else if (sender_voice && deps_.engines.embedded_synthesizer() &&
+               deps_.engines.embedded_synthesizer()->supports(lang)) {
+      engine = deps_.engines.embedded_synthesizer();
+      request.profile = sender_voice->profile;
+      voice_mode = "approximate";
+    } else if (auto chosen = deps_.engines.synthesizer_for(lang); chosen) {
+      engine = *chosen;
+    }
+    if (engine == nullptr) continue;  // refused at opt-in; the engine set never shrinks
+    auto spoken = engine->synthesize(request, format);
+    if (!spoken) {
+      deps_.log.warning("tts_delivery_failed",
+                        {{"message_id", message.id}, {"error", spoken.error().message}});
+      continue;
+    }
+    if (voice_mode == "clone") {
+      // The original kept cloned translations on disk; so do we (one file per message and
+      // language), so they can be fetched again without paying the provider twice.
+      const std::string name = std::to_string(message.id) + "_" + primary_subtag(lang) + "." +
+                               std::string(speech::tts::file_extension(format));
+      (void)core::write_file_atomically(deps_.cloned_voice_folder, name, spoken->audio);
+    }
+    const json::object payload{{"room", message.room_id},
+                               {"message_id", message.id},
+                               {"language", lang},
+                               {"format", speech::tts::file_extension(format)},
+                               {"mime_type", speech::tts::mime_type(format)},
+                               {"engine", engine->name()},
+                               {"voice", voice_mode},
+                               {"duration_ms", spoken->duration.count()},
+                               {"audio", json::object{{"_placeholder", true}, {"num", 0}}}};
+    const realtime::Attachments audio{spoken->audio};
+    for (const auto& socket : sockets) socket->emit("tts_audio", json::array{payload}, audio);
+  }
+}
+
+void SpeechEvents::on_transcription(speech::Transcription result) {
+  json::value speaker;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = speakers_.find(result.key);
+    if (it != speakers_.end()) speaker = it->second.profile;
+  }
+  json::object event{{"room", result.room_id},      {"stream_id", result.key.stream_id},
+                     {"speaker", speaker},          {"text", result.text},
+                     {"is_final", result.is_final}, {"language", result.language},
+                     {"start_ms", result.start_ms}, {"end_ms", result.end_ms},
+                     {"engine", result.engine}};
+  if (!result.is_final || result.text.empty() || !result.audio) {
+    server_->broadcast(ChatEvents::channel(result.room_id), "audio_transcription",
+                       json::array{std::move(event)});
+    return;
+  }
+  // A final result becomes a message, with its recording kept (we are on a speech thread:
+  // blocking storage is fine here).
+  const std::string file = core::random_hex(16) + ".wav";
+  if (auto written = core::write_file_atomically(deps_.audio_folder, file,
+                                                 speech::audio::encode_wav(*result.audio));
+      !written) {
+    deps_.log.error("speech_audio_not_stored", {{"error", written.error().message}});
+    return on_stream_error(result.key, result.room_id, written.error());
+  }
+  auto stored =
+      deps_.chatrooms.post_message(result.room_id, result.user_id, result.text,
+                                   chat::MessageKind::speech, result.language, std::nullopt, file);
+  if (!stored) {
+    core::remove_stored_file(deps_.audio_folder, file);
+    server_->broadcast(ChatEvents::channel(result.room_id), "audio_transcription",
+                       json::array{std::move(event)});
+    return on_stream_error(result.key, result.room_id, stored.error());
+  }
+  event["message_id"] = stored->id;
+  server_->broadcast(ChatEvents::channel(result.room_id), "audio_transcription",
+                     json::array{std::move(event)});
+  server_->broadcast(ChatEvents::channel(result.room_id), "new_message",
+                     json::array{chat::to_json(*stored, deps_.public_base_url)});
+  message_delivered(*stored);
+}
+
+void SpeechEvents::on_stream_error(const speech::StreamKey& key, std::int64_t room_id,
+                                   const Error& error) {
+  deps_.log.info("speech_stream_error", {{"socket", key.connection_id},
+                                         {"stream", key.stream_id},
+                                         {"code", to_code(error.code)},
+                                         {"error", error.message}});
+  emit_to_speaker(
+      key, "audio_error",
+      json::object{{"room", room_id}, {"stream_id", key.stream_id}, {"error", error_json(error)}});
+}
+
+void SpeechEvents::on_stream_closed(const speech::StreamKey& key, std::int64_t room_id) {
+  emit_to_speaker(key, "audio_stream_closed",
+                  json::object{{"room", room_id}, {"stream_id", key.stream_id}});
+  std::lock_guard lock(mutex_);
+  speakers_.erase(key);
+}
+
+void SpeechEvents::emit_to_speaker(const speech::StreamKey& key, std::string_view event,
+                                   const json::object& payload) {
+  if (server_ == nullptr) return;
+  std::int64_t user_id = 0;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = speakers_.find(key);
+    if (it == speakers_.end()) return;
+    user_id = it->second.user_id;
+  }
+  for (const auto& socket : server_->sockets_of(user_id)) {
+    if (socket->id() == key.connection_id) socket->emit(event, json::array{payload});
+  }
+}
+
+}  // namespace parley::events

@@ -1,0 +1,118 @@
+#pragma once
+// The `audio_stream` Socket.IO event and what comes back from it.
+//
+// In (one event name, an `action` field, acked):
+//   audio_stream {action:"start", stream_id, room, codec:"webm-opus"|"ogg-opus"|"pcm16",
+//                 sample_rate? (pcm16), language? (default: the speaker's preferred language)}
+//     ack {stream_id, engine, partials} | {error:{code,message}}
+//   audio_stream {action:"chunk", stream_id}, <binary attachment>
+//     ack {stream_id, backlog_ms} | {error} (rate_limited: slow down, the chunk was refused)
+//   audio_stream {action:"stop", stream_id}        ack {stream_id}
+// Out:
+//   audio_transcription to the room: {room, stream_id, speaker, text, is_final, language,
+//     start_ms, end_ms, engine, message_id? (finals that were stored)}
+//   new_message to the room for each non-empty final (kind "speech", with audio_url)
+//   audio_error to the speaker: {room, stream_id, error:{code,message}} (the stream is closed)
+//   audio_stream_closed to the speaker: {room, stream_id} once every result was delivered
+// Streams end on stop, after PARLEY_STREAM_IDLE_SECONDS without chunks, on error, or when the
+// connection goes away; what was already sent is still transcribed.
+//
+// Listening (opt-in per connection):
+//   tts_preferences {enabled, language?, format?: "ogg"|"mp3"|"wav"}   ack {enabled, language,
+//   format} tts_audio to that connection, for each message of someone else in a room it joined
+//   whose
+//     language is its own: {room, message_id, language, format, mime_type, engine, voice:
+//     "default"|"clone"|"approximate", duration_ms, audio: <binary>}. The speaker's voice is
+//     used when they keep a voice reference (a provider clone, or the embedded approximation).
+//   Messages in other languages are spoken once the translation layer gives their text.
+
+#include <atomic>
+#include <boost/asio/thread_pool.hpp>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "auth/accounts.hpp"
+#include "chat/chatroom_service.hpp"
+#include "core/log.hpp"
+#include "core/worker_pool.hpp"
+#include "realtime/socketio/server.hpp"
+#include "speech/speech_engines.hpp"
+#include "speech/speech_streams.hpp"
+#include "speech/voice_profiles.hpp"
+
+namespace parley::events {
+
+struct SpeechEventsDeps {
+  auth::AccountService& accounts;
+  chat::ChatroomService& chatrooms;
+  core::WorkerPool& workers;
+  core::Logger& log;
+  std::string public_base_url;
+  std::filesystem::path audio_folder;  ///< uploads/chatroom_audio
+  speech::SpeechEngines& engines;
+  speech::VoiceProfileStore& voices;
+  std::filesystem::path cloned_voice_folder;  ///< uploads/clonedTranslatedVoice
+  /// Messages waiting to be spoken to listeners; beyond it, new ones are not spoken (logged).
+  std::size_t max_pending_speech = 64;
+};
+
+class SpeechEvents final : public speech::SpeechStreamSink {
+ public:
+  explicit SpeechEvents(SpeechEventsDeps deps) : deps_(std::move(deps)) {}
+  ~SpeechEvents() override;
+  /// Both are set once at start-up, before the first connection.
+  void attach(realtime::SocketIoServer& server, speech::SpeechStreams& streams) {
+    server_ = &server;
+    streams_ = &streams;
+  }
+
+  boost::asio::awaitable<void> audio_stream(realtime::SocketPtr socket, boost::json::array args,
+                                            realtime::Attachments attachments,
+                                            realtime::AckReply ack);
+  boost::asio::awaitable<void> tts_preferences(realtime::SocketPtr socket, boost::json::array args,
+                                               realtime::AckReply ack);
+  void on_disconnect(const realtime::SocketPtr& socket);
+  /// A message reached its room: speak it to the listeners who asked for speech. Returns at
+  /// once; synthesis runs on this object's own thread.
+  void message_delivered(const chat::StoredMessage& message);
+
+  // SpeechStreamSink
+  void on_transcription(speech::Transcription result) override;
+  void on_stream_error(const speech::StreamKey& key, std::int64_t room_id,
+                       const Error& error) override;
+  void on_stream_closed(const speech::StreamKey& key, std::int64_t room_id) override;
+
+ private:
+  boost::asio::awaitable<void> start(realtime::SocketPtr socket, const boost::json::object& body,
+                                     realtime::AckReply ack);
+  void emit_to_speaker(const speech::StreamKey& key, std::string_view event,
+                       const boost::json::object& payload);
+
+  void speak(const chat::StoredMessage& message);
+
+  struct Listener {
+    std::int64_t user_id = 0;
+    std::string language;
+    speech::tts::AudioFormat format = speech::tts::AudioFormat::ogg_opus;
+  };
+  struct Speaker {
+    std::int64_t user_id = 0;
+    boost::json::value profile;  ///< {id, username, avatar_url}, as in user_joined
+  };
+
+  SpeechEventsDeps deps_;
+  realtime::SocketIoServer* server_ = nullptr;
+  speech::SpeechStreams* streams_ = nullptr;
+  std::mutex mutex_;
+  /// Who speaks on each open stream, for the events the stream produces.
+  std::map<speech::StreamKey, Speaker> speakers_;
+  /// Connections that asked for speech, by socket id.
+  std::map<std::string, Listener> listeners_;
+  std::atomic<std::size_t> pending_speech_{0};
+  // Declared last: destroyed (joined) first, while everything its jobs use still exists.
+  boost::asio::thread_pool speaker_pool_{1};
+};
+
+}  // namespace parley::events
