@@ -238,11 +238,15 @@ asio::awaitable<Response> do_delete_account(const AccountRoutesDeps& deps, Reque
     if (!value) co_return fail_with(value.error(), ctx);
     password = std::move(*value);
   }
-  auto job = [&accounts = deps.accounts, principal = *principal, password = std::move(password),
+  auto job = [&accounts = deps.accounts, &prepare = deps.prepare_account_removal,
+              principal = *principal, password = std::move(password),
               folder = deps.avatar_folder]() -> Result<bool> {
+    std::function<void()> remove_kept_files;
+    if (prepare) remove_kept_files = prepare(principal.user_id);
     auto avatar = accounts.delete_account(principal, password);
     if (!avatar) return avatar.error();
     remove_avatar(folder, *avatar);
+    if (remove_kept_files) remove_kept_files();
     return true;
   };
   auto done = co_await deps.workers.run(std::move(job));

@@ -378,6 +378,12 @@ asio::awaitable<Response> do_delete_voice(const SpeechRoutesDeps& deps, RequestC
 
 }  // namespace
 
+std::function<void()> prepare_voice_removal(const SpeechRoutesDeps& deps, std::int64_t user_id) {
+  auto voice = deps.voices.find(user_id);
+  if (!voice || !voice->has_value()) return {};
+  return [&deps, kept = **voice] { discard_voice(deps, kept); };
+}
+
 void add_speech_routes(net::Router& router, const SpeechRoutesDeps& deps) {
   const SpeechRoutesDeps* d = &deps;
   const auto route = [&router, d](http::verb method, std::string path, auto handler,

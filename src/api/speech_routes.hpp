@@ -46,4 +46,8 @@ struct SpeechRoutesDeps {
 /// Registers the speech routes. `deps` must outlive the router.
 void add_speech_routes(net::Router& router, const SpeechRoutesDeps& deps);
 
+/// For AccountRoutesDeps::prepare_account_removal: reads the user's voice reference (BLOCKING)
+/// and returns what removes its recording and provider voice once the account is gone.
+std::function<void()> prepare_voice_removal(const SpeechRoutesDeps& deps, std::int64_t user_id);
+
 }  // namespace parley::api

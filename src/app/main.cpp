@@ -33,12 +33,8 @@ int run(const parley::app::CommandLine& line) {
     return kExitConfig;
   }
   if (line.command == app::Command::tts) {
-    speech::tts::ElevenLabsOptions elevenlabs;
-    elevenlabs.base_url = config->elevenlabs_base_url;
-    elevenlabs.api_key = config->elevenlabs_api_key;
-    elevenlabs.model_id = config->elevenlabs_model_id;
-    elevenlabs.default_voice_id = config->elevenlabs_voice_id;
-    return speech::tts::run_tts_command(line.tool_args, std::cout, std::cerr, elevenlabs);
+    return speech::tts::run_tts_command(line.tool_args, std::cout, std::cerr,
+                                        app::elevenlabs_options(*config));
   }
   core::FileLogSink sink(stdout);
   core::Logger log(sink, config->log_level);

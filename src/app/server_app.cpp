@@ -260,6 +260,15 @@ speech::EnginePolicy policy_of(std::string_view setting, std::string_view embedd
 
 }  // namespace
 
+speech::tts::ElevenLabsOptions elevenlabs_options(const core::Config& cfg) {
+  speech::tts::ElevenLabsOptions options;
+  options.base_url = cfg.elevenlabs_base_url;
+  options.api_key = cfg.elevenlabs_api_key;
+  options.model_id = cfg.elevenlabs_model_id;
+  options.default_voice_id = cfg.elevenlabs_voice_id;
+  return options;
+}
+
 Result<void> ServerApp::start_speech() {
   const auto& cfg = config_;
   namespace stt = speech::stt;
@@ -286,12 +295,7 @@ Result<void> ServerApp::start_speech() {
   }
   std::unique_ptr<tts::SpeechSynthesizer> cloud_tts;
   if (!cfg.elevenlabs_api_key.empty()) {
-    tts::ElevenLabsOptions eleven;
-    eleven.base_url = cfg.elevenlabs_base_url;
-    eleven.api_key = cfg.elevenlabs_api_key;
-    eleven.model_id = cfg.elevenlabs_model_id;
-    eleven.default_voice_id = cfg.elevenlabs_voice_id;
-    elevenlabs_ = std::make_unique<tts::ElevenLabsClient>(*http_client_, eleven);
+    elevenlabs_ = std::make_unique<tts::ElevenLabsClient>(*http_client_, elevenlabs_options(cfg));
     cloud_tts = std::make_unique<tts::ElevenLabsSynthesizer>(*elevenlabs_);
   }
   speech_engines_ = std::make_unique<speech::SpeechEngines>(
@@ -312,6 +316,9 @@ Result<void> ServerApp::start_speech() {
       cfg.backend_url, decoder, uploads / "chatroom_audio", uploads / "voice_clone_reference",
       cfg.max_upload_bytes});
   api::add_speech_routes(router_, *speech_routes_);
+  account_routes_->prepare_account_removal = [routes = speech_routes_.get()](std::int64_t user_id) {
+    return api::prepare_voice_removal(*routes, user_id);
+  };
 
   speech_events_ = std::make_unique<events::SpeechEvents>(events::SpeechEventsDeps{
       *accounts_, *chatrooms_, *workers_, log_, cfg.backend_url, uploads / "chatroom_audio",

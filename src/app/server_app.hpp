@@ -111,6 +111,9 @@ class ServerApp {
   boost::asio::ip::tcp::endpoint endpoint_;
 };
 
+/// ElevenLabs settings from the configuration (ELEVENLABS_* variables); the key may be empty.
+speech::tts::ElevenLabsOptions elevenlabs_options(const core::Config& config);
+
 /// `parley migrate`: applies pending migrations and reports what it did.
 Result<void> run_migrations(const core::Config& config, core::Logger& log);
 

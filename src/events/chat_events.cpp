@@ -3,6 +3,7 @@
 #include <charconv>
 #include <set>
 
+#include "events/event_errors.hpp"
 #include "events/speech_events.hpp"
 
 namespace parley::events {
@@ -16,10 +17,6 @@ namespace {
 
 // Rate of typing indicators per connection: they are cheap but fan out to a whole room.
 const core::RateLimit kTypingLimit{5, std::chrono::seconds(1), 5};
-
-json::object error_json(const Error& error) {
-  return {{"code", to_code(error.code)}, {"message", error.message}};
-}
 
 // `{"room": 12}` or `{"room": "12"}` -> 12.
 Result<std::int64_t> room_of(const json::array& args) {

@@ -6,6 +6,7 @@
 #include "core/random.hpp"
 #include "core/stored_files.hpp"
 #include "events/chat_events.hpp"
+#include "events/event_errors.hpp"
 #include "speech/audio/wav.hpp"
 
 namespace parley::events {
@@ -16,12 +17,6 @@ using realtime::AckReply;
 using realtime::SocketPtr;
 
 namespace {
-
-json::object error_json(const Error& error) {
-  json::object out{{"code", to_code(error.code)}, {"message", error.message}};
-  if (error.retry_after.count() > 0) out["retry_after_ms"] = error.retry_after.count();
-  return out;
-}
 
 std::optional<std::string> string_field(const json::object& body, std::string_view name) {
   const auto* value = body.if_contains(name);
@@ -46,20 +41,26 @@ std::optional<std::int64_t> room_field(const json::object& body) {
   return std::nullopt;
 }
 
+// A refused audio_stream request: through its ack, or as an audio_error event without one.
+void refuse_audio(const SocketPtr& socket, const AckReply& ack, const json::object* body,
+                  const Error& error) {
+  json::object payload{{"error", error_json(error)}};
+  if (body != nullptr) {
+    if (const auto* id = body->if_contains("stream_id")) payload["stream_id"] = *id;
+  }
+  if (ack) {
+    ack(json::array{payload});
+  } else {
+    socket->emit("audio_error", json::array{payload});
+  }
+}
+
 }  // namespace
 
 asio::awaitable<void> SpeechEvents::audio_stream(SocketPtr socket, json::array args,
                                                  realtime::Attachments attachments, AckReply ack) {
   const auto refuse = [&](const Error& error, const json::object* body = nullptr) {
-    json::object payload{{"error", error_json(error)}};
-    if (body != nullptr) {
-      if (const auto* id = body->if_contains("stream_id")) payload["stream_id"] = *id;
-    }
-    if (ack) {
-      ack(json::array{payload});
-    } else {
-      socket->emit("audio_error", json::array{payload});
-    }
+    refuse_audio(socket, ack, body, error);
   };
   if (args.empty() || !args[0].is_object()) {
     co_return refuse(
@@ -103,15 +104,7 @@ asio::awaitable<void> SpeechEvents::audio_stream(SocketPtr socket, json::array a
 
 asio::awaitable<void> SpeechEvents::start(SocketPtr socket, const json::object& body,
                                           AckReply ack) {
-  const auto refuse = [&](const Error& error) {
-    json::object payload{{"error", error_json(error)}};
-    if (const auto* id = body.if_contains("stream_id")) payload["stream_id"] = *id;
-    if (ack) {
-      ack(json::array{payload});
-    } else {
-      socket->emit("audio_error", json::array{payload});
-    }
-  };
+  const auto refuse = [&](const Error& error) { refuse_audio(socket, ack, &body, error); };
   const auto room = room_field(body);
   if (!room)
     co_return refuse(fail(Errc::validation_failed, "field 'room' (a room id) is required"));
@@ -142,18 +135,8 @@ asio::awaitable<void> SpeechEvents::start(SocketPtr socket, const json::object& 
   } else if (*codec == speech::StreamCodec::pcm16) {
     co_return refuse(fail(Errc::validation_failed, "pcm16 streams must declare sample_rate"));
   }
-  auto language = string_field(body, "language");
-  if (!language || language->empty()) {
-    auto job = [&accounts = deps_.accounts, user_id = socket->user_id()]() -> Result<std::string> {
-      auto user = accounts.profile(auth::Principal{user_id, {}, false});
-      if (!user) return user.error();
-      return user->preferred_language;
-    };
-    auto preferred = co_await deps_.workers.run(std::move(job));
-    if (!preferred) co_return refuse(preferred.error());
-    language = *preferred;
-  }
-  if (language->size() > 35) co_return refuse(fail(Errc::validation_failed, "bad language tag"));
+  auto language = co_await language_of(socket->user_id(), body);
+  if (!language) co_return refuse(language.error());
 
   speech::StreamSpec spec;
   spec.key = speech::StreamKey{socket->id(), *string_field(body, "stream_id")};
@@ -191,6 +174,29 @@ asio::awaitable<void> SpeechEvents::start(SocketPtr socket, const json::object& 
                                  {"partials", started->partials},
                                  {"language", *language}}});
   }
+}
+
+asio::awaitable<Result<std::string>> SpeechEvents::language_of(std::int64_t user_id,
+                                                               const json::object& body) {
+  if (const auto* value = body.if_contains("language"); value != nullptr && !value->is_null()) {
+    if (!value->is_string()) co_return fail(Errc::validation_failed, "language must be a string");
+    const std::string_view tag = value->as_string();
+    const bool valid = !tag.empty() && tag.size() <= 35 &&
+                       tag.find_first_not_of(
+                           "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                           "0123456789-_") == std::string_view::npos;
+    if (!valid) {
+      co_return fail(Errc::validation_failed,
+                     "language must be a language tag such as en or pt-BR (or auto)");
+    }
+    co_return std::string(tag);
+  }
+  auto job = [&accounts = deps_.accounts, user_id]() -> Result<std::string> {
+    auto user = accounts.profile(auth::Principal{user_id, {}, false});
+    if (!user) return user.error();
+    return user->preferred_language;
+  };
+  co_return co_await deps_.workers.run(std::move(job));
 }
 
 SpeechEvents::~SpeechEvents() {
@@ -233,18 +239,9 @@ asio::awaitable<void> SpeechEvents::tts_preferences(SocketPtr socket, json::arra
     if (!parsed) co_return refuse(parsed.error());
     listener.format = *parsed;
   }
-  if (auto language = string_field(body, "language"); language && !language->empty()) {
-    listener.language = *language;
-  } else {
-    auto job = [&accounts = deps_.accounts, user_id = socket->user_id()]() -> Result<std::string> {
-      auto user = accounts.profile(auth::Principal{user_id, {}, false});
-      if (!user) return user.error();
-      return user->preferred_language;
-    };
-    auto preferred = co_await deps_.workers.run(std::move(job));
-    if (!preferred) co_return refuse(preferred.error());
-    listener.language = *preferred;
-  }
+  auto language = co_await language_of(socket->user_id(), body);
+  if (!language) co_return refuse(language.error());
+  listener.language = std::move(*language);
   // Refuse at once what could never be spoken, rather than staying silent later.
   if (auto engine = deps_.engines.synthesizer_for(listener.language); !engine) {
     co_return refuse(engine.error());

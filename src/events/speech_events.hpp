@@ -91,6 +91,9 @@ class SpeechEvents final : public speech::SpeechStreamSink {
                        const boost::json::object& payload);
 
   void speak(const chat::StoredMessage& message);
+  /// The body's `language`, validated, or else the user's preferred language.
+  boost::asio::awaitable<Result<std::string>> language_of(std::int64_t user_id,
+                                                          const boost::json::object& body);
 
   struct Listener {
     std::int64_t user_id = 0;

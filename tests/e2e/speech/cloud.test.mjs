@@ -174,9 +174,19 @@ test('ElevenLabs: synthesis, a consented clone, speaking in it, and deleting it'
   assert.equal(r.method, 'DELETE');
   assert.equal(r.path, `/v1/voices/${voiceId}`);
 
+  // Deleting the account deletes the clone at the provider too.
+  const again = await uploadForm(parley.base + '/api/voice-clone', user.token, { consent: 'true' }, { name: 'audio', filename: 'me.wav', type: 'audio/wav', data: readFileSync(speech.reference) });
+  assert.equal(again.status, 201);
+  const gone = await parley.api('/api/delete-account', { token: user.token, body: { password: 'a long e2e passphrase' } });
+  assert.equal(gone.status, 200, JSON.stringify(gone.body));
+  r = (await elevenlabs.requests()).at(-1);
+  assert.equal(r.method, 'DELETE');
+  assert.equal(r.path, `/v1/voices/${again.body.voice_id}`);
+
   // The provider failing: a 500 three times is a clear 503, never audio from somewhere else.
   await elevenlabs.script({ responses: [{ status: 500, body: { detail: { status: 'internal', message: 'boom' } } }, { status: 500 }, { status: 500 }, { status: 500 }] });
-  const failing = await fetch(parley.base + '/api/tts', { method: 'POST', headers: { Authorization: `Bearer ${user.token}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ text: 'x', language: 'en' }) });
+  const other = await parley.register('cloner2');
+  const failing = await fetch(parley.base + '/api/tts', { method: 'POST', headers: { Authorization: `Bearer ${other.token}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ text: 'x', language: 'en' }) });
   assert.equal(failing.status, 503);
   await elevenlabs.reset();
 });

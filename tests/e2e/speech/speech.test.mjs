@@ -33,6 +33,11 @@ after(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
+async function waitUntil(condition, ms = 10000) {
+  const deadline = Date.now() + ms;
+  while (!condition() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+}
+
 async function memberSocket(name) {
   const user = await parley.register(name);
   const socket = parley.connect(user.token, { transports: ['websocket'] });
@@ -78,6 +83,8 @@ test('a webm/opus stream is transcribed live: partials, finals, stored messages'
   const closed = next(speaker.socket, 'audio_stream_closed', 20000);
   assert.deepEqual(await call(speaker.socket, 'audio_stream', { action: 'stop', stream_id: 's1' }), { stream_id: 's1' });
   assert.deepEqual(await closed, { room, stream_id: 's1' });
+  // The listener is another connection: its copies may trail the speaker's closing event.
+  await waitUntil(() => heard.filter((e) => e.is_final && e.text).length >= SENTENCES.length && messages.length >= SENTENCES.length);
 
   const finals = heard.filter((e) => e.is_final && e.text);
   const partials = heard.filter((e) => !e.is_final);
@@ -98,7 +105,6 @@ test('a webm/opus stream is transcribed live: partials, finals, stored messages'
   }
   assert.ok(finals[1].start_ms >= finals[0].end_ms, 'the utterances do not overlap');
   // Each final is a stored `speech` message, delivered like text, with its recording.
-  await new Promise((r) => setTimeout(r, 200));
   assert.equal(messages.length, SENTENCES.length);
   for (const [i, m] of messages.entries()) {
     assert.equal(m.kind, 'speech');
