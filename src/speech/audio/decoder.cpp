@@ -231,22 +231,9 @@ std::ptrdiff_t MemorySource::read(std::span<std::uint8_t> out) {
 
 std::int64_t MemorySource::seek(std::int64_t offset, int whence) {
   const auto size = static_cast<std::int64_t>(bytes_.size());
-  std::int64_t target = 0;
-  switch (whence) {
-    case AVSEEK_SIZE:
-      return size;
-    case SEEK_SET:
-      target = offset;
-      break;
-    case SEEK_CUR:
-      target = static_cast<std::int64_t>(pos_) + offset;
-      break;
-    case SEEK_END:
-      target = size + offset;
-      break;
-    default:
-      return -1;
-  }
+  if (whence == AVSEEK_SIZE) return size;
+  const std::int64_t target =
+      ff::seek_position(offset, whence, static_cast<std::int64_t>(pos_), size);
   if (target < 0 || target > size) return -1;
   pos_ = static_cast<std::size_t>(target);
   return target;

@@ -49,25 +49,13 @@ class StdinSource final : public ByteSource {
   bool seekable() const override { return true; }
 
   std::int64_t seek(std::int64_t offset, int whence) override {
-    std::int64_t target = 0;
-    switch (whence) {
-      case AVSEEK_SIZE:
-        return eof_ ? static_cast<std::int64_t>(data_.size()) : -1;
-      case SEEK_SET:
-        target = offset;
-        break;
-      case SEEK_CUR:
-        target = static_cast<std::int64_t>(pos_) + offset;
-        break;
-      case SEEK_END:
-        while (!eof_) {
-          if (fill(64 * 1024) < 0) return -1;
-        }
-        target = static_cast<std::int64_t>(data_.size()) + offset;
-        break;
-      default:
-        return -1;
+    if (whence == AVSEEK_SIZE) return eof_ ? static_cast<std::int64_t>(data_.size()) : -1;
+    // The end is only known once all of stdin has been read.
+    while (whence == SEEK_END && !eof_) {
+      if (fill(64 * 1024) < 0) return -1;
     }
+    const std::int64_t target = ff::seek_position(offset, whence, static_cast<std::int64_t>(pos_),
+                                                  static_cast<std::int64_t>(data_.size()));
     if (target < 0) return -1;
     while (static_cast<std::uint64_t>(target) > data_.size() && !eof_) {
       if (fill(64 * 1024) < 0) return -1;

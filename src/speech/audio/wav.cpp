@@ -19,7 +19,7 @@ std::string encode_wav(const Pcm16& pcm) {
   const auto data_bytes = static_cast<std::uint32_t>(pcm.samples.size() * 2);
   const auto rate = static_cast<std::uint32_t>(pcm.sample_rate);
   std::string out;
-  out.reserve(44 + data_bytes);
+  out.reserve(kWavHeaderBytes + data_bytes);
   out += "RIFF";
   put_u32(out, 36 + data_bytes);
   out += "WAVEfmt ";

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "core/random.hpp"
-#include "speech/stt/wav.hpp"
+#include "speech/audio/wav.hpp"
 
 namespace parley::speech::stt {
 namespace {
@@ -192,12 +192,12 @@ class OpenAiStream final : public RecognitionStream {
   Result<Transcript> finish() override {
     if (finished_) return fail(Errc::validation_failed, "the utterance is already finished");
     finished_ = true;
-    std::vector<std::int16_t> pcm = std::move(pcm_);
+    audio::Pcm16 pcm{kSampleRate, std::move(pcm_)};
     pcm_.clear();
     const bool detect = language_ == "auto";
     // The service refuses audio under 0.1 s; there is nothing to recognize in it anyway.
-    if (pcm.size() < kMinSamples) return Transcript{"", detect ? "und" : language_};
-    return transcribe(make_wav(pcm, kSampleRate), detect);
+    if (pcm.samples.size() < kMinSamples) return Transcript{"", detect ? "und" : language_};
+    return transcribe(audio::encode_wav(pcm), detect);
   }
 
  private:
@@ -315,7 +315,7 @@ OpenAiRecognizer::OpenAiRecognizer(outbound::HttpClient& http, OpenAiOptions opt
   if (!sleep) sleep = [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); };
   std::string base = options.base_url.empty() ? std::string(kDefaultBaseUrl) : options.base_url;
   while (!base.empty() && base.back() == '/') base.pop_back();
-  const std::size_t by_bytes = (kMaxUploadBytes - kWavHeaderBytes - kMultipartOverhead) / 2;
+  const std::size_t by_bytes = (kMaxUploadBytes - audio::kWavHeaderBytes - kMultipartOverhead) / 2;
   const auto by_time = static_cast<std::size_t>(options.max_utterance.count()) * kSampleRate;
   const std::size_t max_samples = std::min(by_bytes, by_time);
   shared_ = std::make_shared<const Shared>(Shared{http, std::move(options), std::move(sleep),

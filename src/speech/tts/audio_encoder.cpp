@@ -9,18 +9,7 @@
 #include <memory>
 #include <vector>
 
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wold-style-cast"
-#pragma GCC diagnostic ignored "-Wpedantic"
-extern "C" {
-#include <libavcodec/avcodec.h>
-#include <libavformat/avformat.h>
-#include <libavutil/channel_layout.h>
-#include <libavutil/error.h>
-#include <libavutil/opt.h>
-#include <libswresample/swresample.h>
-}
-#pragma GCC diagnostic pop
+#include "speech/audio/ffmpeg.hpp"
 
 namespace parley::speech::tts {
 namespace {
@@ -40,29 +29,7 @@ std::string_view trim(std::string_view s) noexcept {
   return s;
 }
 
-// ---- RAII for FFmpeg objects -------------------------------------------------------------
-
-struct CodecContextDeleter {
-  void operator()(AVCodecContext* c) const noexcept { avcodec_free_context(&c); }
-};
-struct FrameDeleter {
-  void operator()(AVFrame* f) const noexcept { av_frame_free(&f); }
-};
-struct PacketDeleter {
-  void operator()(AVPacket* p) const noexcept { av_packet_free(&p); }
-};
-struct SwrDeleter {
-  void operator()(SwrContext* s) const noexcept { swr_free(&s); }
-};
-struct FormatContextDeleter {
-  // The AVIO context is owned separately (MemoryOutput); only the muxer context goes here.
-  void operator()(AVFormatContext* f) const noexcept { avformat_free_context(f); }
-};
-using CodecContextPtr = std::unique_ptr<AVCodecContext, CodecContextDeleter>;
-using FramePtr = std::unique_ptr<AVFrame, FrameDeleter>;
-using PacketPtr = std::unique_ptr<AVPacket, PacketDeleter>;
-using SwrPtr = std::unique_ptr<SwrContext, SwrDeleter>;
-using FormatContextPtr = std::unique_ptr<AVFormatContext, FormatContextDeleter>;
+namespace ff = audio::ff;
 
 std::string av_error_text(int err) {
   std::array<char, AV_ERROR_MAX_STRING_SIZE> buf{};
@@ -82,28 +49,21 @@ class MemoryOutput {
   MemoryOutput() = default;
   MemoryOutput(const MemoryOutput&) = delete;
   MemoryOutput& operator=(const MemoryOutput&) = delete;
-  ~MemoryOutput() {
-    if (ctx_ != nullptr) {
-      // The context's buffer may have been reallocated by FFmpeg: free whatever it holds now.
-      av_freep(&ctx_->buffer);
-      avio_context_free(&ctx_);
-    }
-  }
 
   bool open() {
     constexpr int kBufferSize = 32 * 1024;
     auto* buffer = static_cast<unsigned char*>(av_malloc(kBufferSize));
     if (buffer == nullptr) return false;
-    ctx_ = avio_alloc_context(buffer, kBufferSize, 1, this, nullptr, &MemoryOutput::write,
-                              &MemoryOutput::seek);
-    if (ctx_ == nullptr) {
+    ctx_.reset(avio_alloc_context(buffer, kBufferSize, 1, this, nullptr, &MemoryOutput::write,
+                                  &MemoryOutput::seek));
+    if (!ctx_) {
       av_free(buffer);
       return false;
     }
     return true;
   }
 
-  AVIOContext* context() const noexcept { return ctx_; }
+  AVIOContext* context() const noexcept { return ctx_.get(); }
   std::string take() { return std::move(data_); }
 
  private:
@@ -120,28 +80,16 @@ class MemoryOutput {
   static std::int64_t seek(void* opaque, std::int64_t offset, int whence) {
     auto* self = static_cast<MemoryOutput*>(opaque);
     const auto size = static_cast<std::int64_t>(self->data_.size());
-    std::int64_t target = 0;
-    switch (whence & ~AVSEEK_FORCE) {
-      case AVSEEK_SIZE:
-        return size;
-      case SEEK_SET:
-        target = offset;
-        break;
-      case SEEK_CUR:
-        target = static_cast<std::int64_t>(self->pos_) + offset;
-        break;
-      case SEEK_END:
-        target = size + offset;
-        break;
-      default:
-        return AVERROR(EINVAL);
-    }
+    whence &= ~AVSEEK_FORCE;
+    if (whence == AVSEEK_SIZE) return size;
+    const std::int64_t target =
+        ff::seek_position(offset, whence, static_cast<std::int64_t>(self->pos_), size);
     if (target < 0) return AVERROR(EINVAL);
     self->pos_ = static_cast<std::size_t>(target);
     return target;
   }
 
-  AVIOContext* ctx_ = nullptr;
+  ff::AvioPtr ctx_;
   std::string data_;
   std::size_t pos_ = 0;
 };
@@ -194,7 +142,7 @@ Result<std::vector<std::uint8_t>> resample(const Pcm& pcm, int out_rate, AVSampl
   SwrContext* raw = nullptr;
   int err = swr_alloc_set_opts2(&raw, &mono, out_fmt, out_rate, &mono, AV_SAMPLE_FMT_S16,
                                 pcm.sample_rate, 0, nullptr);
-  SwrPtr swr(raw);
+  ff::SwrPtr swr(raw);
   if (err < 0) return ffmpeg_failure("resampler", err);
   if ((err = swr_init(swr.get())) < 0) return ffmpeg_failure("resampler", err);
 
@@ -355,7 +303,7 @@ Result<std::string> encode(const Pcm& pcm, AudioFormat format) {
                 std::string("the ") + target.encoder + " encoder is not available");
   }
 
-  CodecContextPtr enc(avcodec_alloc_context3(codec));
+  ff::CodecPtr enc(avcodec_alloc_context3(codec));
   if (!enc) return fail(Errc::internal, "audio encoding failed (out of memory)");
   const int out_rate = choose_sample_rate(codec, format, pcm.sample_rate);
   const AVSampleFormat out_fmt = choose_sample_format(codec);
@@ -372,7 +320,7 @@ Result<std::string> encode(const Pcm& pcm, AudioFormat format) {
 
   AVFormatContext* raw_fmt = nullptr;
   err = avformat_alloc_output_context2(&raw_fmt, nullptr, target.muxer, nullptr);
-  FormatContextPtr fmt(raw_fmt);
+  ff::OutputFormatPtr fmt(raw_fmt);
   if (err < 0 || !fmt) return ffmpeg_failure("muxer", err);
   fmt->pb = output.context();
   fmt->flags |= AVFMT_FLAG_CUSTOM_IO;
@@ -408,8 +356,8 @@ Result<std::string> encode(const Pcm& pcm, AudioFormat format) {
   const bool small_last = (codec->capabilities & AV_CODEC_CAP_SMALL_LAST_FRAME) != 0;
   const int frame_size = variable_frames ? 1024 : enc->frame_size;
 
-  FramePtr frame(av_frame_alloc());
-  PacketPtr pkt(av_packet_alloc());
+  ff::FramePtr frame(av_frame_alloc());
+  ff::PacketPtr pkt(av_packet_alloc());
   if (!frame || !pkt) return fail(Errc::internal, "audio encoding failed (out of memory)");
 
   for (int offset = 0; offset < total_samples; offset += frame_size) {

@@ -126,8 +126,8 @@ TEST(Decoder, RandomBytesAreNotAudio) {
 TEST(Decoder, PngIsNamedInTheError) {
   TempDir dir;
   const auto png = dir.path() / "red.png";
-  testing::run({FFMPEG_PATH, "-loglevel", "error", "-y", "-f", "lavfi", "-i",
-                "color=c=red:s=16x16:d=0.04", "-frames:v", "1", png.string()});
+  testing::ffmpeg(
+      {"-f", "lavfi", "-i", "color=c=red:s=16x16:d=0.04", "-frames:v", "1", png.string()});
   const auto error = decode_error(testing::read_file(png));
   EXPECT_EQ(error.code, Errc::unsupported_media_type);
   EXPECT_EQ(error.message, "not an audio file (found: png)");
@@ -149,8 +149,8 @@ TEST(Decoder, EmptyInputIsRejected) {
 TEST(Decoder, VideoWithoutAudioIsNotAnAudioFile) {
   TempDir dir;
   const auto mkv = dir.path() / "video.webm";
-  testing::run({FFMPEG_PATH, "-loglevel", "error", "-y", "-f", "lavfi", "-i",
-                "color=c=red:s=32x32:d=0.2", "-c:v", "mjpeg", "-f", "matroska", mkv.string()});
+  testing::ffmpeg({"-f", "lavfi", "-i", "color=c=red:s=32x32:d=0.2", "-c:v", "mjpeg", "-f",
+                   "matroska", mkv.string()});
   const auto error = decode_error(testing::read_file(mkv));
   EXPECT_EQ(error.code, Errc::unsupported_media_type);
   EXPECT_NE(error.message.find("no audio stream"), std::string::npos) << error.message;

@@ -1,94 +1,22 @@
 #include "test_audio.hpp"
 
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cmath>
-#include <cstring>
-#include <fstream>
 #include <numeric>
-#include <random>
-#include <sstream>
-#include <stdexcept>
 
-extern char** environ;
+namespace parley::speech::testing {
 
-namespace parley::speech::audio::testing {
-
-TempDir::TempDir() {
-  std::random_device rd;
-  path_ = std::filesystem::temp_directory_path() /
-          ("parley-audio-test-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
-  std::filesystem::create_directories(path_);
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-}
-
-std::string read_file(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read " + file.string());
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-void write_file(const std::filesystem::path& file, std::string_view bytes) {
-  std::ofstream out(file, std::ios::binary);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  if (!out) throw std::runtime_error("cannot write " + file.string());
-}
-
-std::vector<std::int16_t> to_samples(std::string_view raw) {
-  std::vector<std::int16_t> samples(raw.size() / 2);
-  std::memcpy(samples.data(), raw.data(), samples.size() * 2);
-  return samples;
-}
-
-std::string to_bytes(std::span<const std::int16_t> samples) {
-  return std::string(reinterpret_cast<const char*>(samples.data()), samples.size_bytes());
-}
-
-void run(const std::vector<std::string>& argv) {
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = 0;
-  if (posix_spawn(&pid, args[0], nullptr, nullptr, args.data(), environ) != 0) {
-    throw std::runtime_error("cannot start " + argv[0]);
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    throw std::runtime_error(argv[0] + " failed");
-  }
-}
-
-std::vector<std::int16_t> goforward() { return to_samples(read_file(GOFORWARD_RAW)); }
-
-std::vector<std::int16_t> flite_speech(std::string_view text, const std::filesystem::path& dir) {
-  const auto wav = dir / "flite.wav";
-  const auto raw = dir / "flite.raw";
-  run({FLITE_PATH, "-voice", "slt", "-t", std::string(text), "-o", wav.string()});
-  run({FFMPEG_PATH, "-loglevel", "error", "-y", "-i", wav.string(), "-ar", "16000", "-ac", "1",
-       "-f", "s16le", raw.string()});
-  return to_samples(read_file(raw));
-}
+std::vector<std::int16_t> goforward() { return read_raw(GOFORWARD_RAW); }
 
 std::string encode(std::span<const std::int16_t> pcm, const std::filesystem::path& dir,
                    const std::vector<std::string>& args, const std::string& ext) {
   const auto in = dir / "in.raw";
   const auto out = dir / ("out." + ext);
   write_file(in, to_bytes(pcm));
-  std::vector<std::string> argv = {FFMPEG_PATH, "-loglevel", "error", "-y", "-f", "s16le",
-                                   "-ar",       "16000",     "-ac",   "1",  "-i", in.string()};
+  std::vector<std::string> argv = {"-f", "s16le", "-ar", "16000", "-ac", "1", "-i", in.string()};
   argv.insert(argv.end(), args.begin(), args.end());
   argv.push_back(out.string());
-  run(argv);
+  ffmpeg(argv);
   return read_file(out);
 }
 
@@ -144,4 +72,4 @@ std::pair<std::int64_t, std::int64_t> speech_bounds(std::span<const std::int16_t
   return {first * 20, (last + 1) * 20};
 }
 
-}  // namespace parley::speech::audio::testing
+}  // namespace parley::speech::testing

@@ -1,41 +1,21 @@
 #pragma once
-// Real audio for the audio-layer tests: Debian's pocketsphinx-testdata recording, sentences
-// spoken by flite's slt voice, and files in every supported format made by the ffmpeg CLI.
+// Real audio for the audio-layer tests: Debian's pocketsphinx-testdata recording and files in
+// every supported format made by the ffmpeg CLI, plus envelope measures to compare speech.
+// Temp dirs, files, flite and ffmpeg come from the shared speech test support.
 
 #include <cstdint>
 #include <filesystem>
 #include <span>
 #include <string>
-#include <string_view>
+#include <utility>
 #include <vector>
 
-namespace parley::speech::audio::testing {
+#include "speech/support/speech_test_support.hpp"
 
-/// A fresh folder under the system temp dir, removed with everything in it on destruction.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
-
-std::string read_file(const std::filesystem::path& file);
-void write_file(const std::filesystem::path& file, std::string_view bytes);
-std::vector<std::int16_t> to_samples(std::string_view raw_s16le);
-std::string to_bytes(std::span<const std::int16_t> samples);
-
-/// Runs `argv` (absolute program path) to completion; throws unless it exits 0.
-void run(const std::vector<std::string>& argv);
+namespace parley::speech::testing {
 
 /// goforward.raw: "go forward ten meters", 16 kHz mono, ~2.8 s.
 std::vector<std::int16_t> goforward();
-/// `text` spoken by flite's slt voice, as 16 kHz mono PCM.
-std::vector<std::int16_t> flite_speech(std::string_view text, const std::filesystem::path& dir);
 
 /// Encodes 16 kHz mono `pcm` with ffmpeg: `-f s16le -ar 16000 -ac 1 -i in.raw <args> out.<ext>`
 /// and returns the file's bytes.
@@ -55,4 +35,4 @@ inline std::int64_t ms_of(std::size_t samples) { return static_cast<std::int64_t
 std::pair<std::int64_t, std::int64_t> speech_bounds(std::span<const std::int16_t> pcm,
                                                     double db_below_peak = 35);
 
-}  // namespace parley::speech::audio::testing
+}  // namespace parley::speech::testing

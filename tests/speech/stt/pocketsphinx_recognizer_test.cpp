@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "speech/stt/test_audio.hpp"
+#include "speech/support/speech_test_support.hpp"
 
 namespace parley::speech::stt {
 namespace {

@@ -3,7 +3,7 @@
 #include <cstdlib>
 #include <stdexcept>
 
-namespace parley::speech::tts::testing {
+namespace parley::speech::testing {
 
 FakeElevenLabs& FakeElevenLabs::instance() {
   static FakeElevenLabs fake;
@@ -47,4 +47,4 @@ boost::json::array FakeElevenLabs::requests() {
   return boost::json::parse(response->body).as_array();
 }
 
-}  // namespace parley::speech::tts::testing
+}  // namespace parley::speech::testing

@@ -8,7 +8,7 @@
 #include "outbound/curl_http_client.hpp"
 #include "support/child_process.hpp"
 
-namespace parley::speech::tts::testing {
+namespace parley::speech::testing {
 
 class FakeElevenLabs {
  public:
@@ -29,4 +29,4 @@ class FakeElevenLabs {
   std::string base_url_;
 };
 
-}  // namespace parley::speech::tts::testing
+}  // namespace parley::speech::testing

@@ -1,94 +1,17 @@
 #include "tts_test_support.hpp"
 
-#include <gtest/gtest.h>
-#include <stdlib.h>
-
-#include <chrono>
+#include <algorithm>
 #include <cmath>
-#include <cstring>
-#include <fstream>
 #include <memory>
-#include <sstream>
+#include <stdexcept>
+#include <string>
 
-#include "support/child_process.hpp"
+namespace parley::speech::testing {
 
-namespace parley::speech::tts::testing {
+using tts::Pcm;
 
-namespace {
-std::map<std::string, std::string> child_env() {
-  std::map<std::string, std::string> env;
-  if (const char* p = std::getenv("PATH")) env["PATH"] = p;
-  if (const char* h = std::getenv("HOME")) env["HOME"] = h;
-  return env;
-}
-std::string which(const std::string& name) {
-  for (const char* dir : {"/usr/bin", "/usr/local/bin", "/bin"}) {
-    const auto candidate = std::filesystem::path(dir) / name;
-    if (std::filesystem::exists(candidate)) return candidate.string();
-  }
-  return name;
-}
-}  // namespace
-
-TempDir::TempDir() {
-  std::string pattern = (std::filesystem::temp_directory_path() / "parley-tts-XXXXXX").string();
-  if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-  path_ = pattern;
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-}
-
-void write_file(const std::filesystem::path& path, const std::string& bytes) {
-  std::ofstream f(path, std::ios::binary);
-  f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
-
-std::string read_file(const std::filesystem::path& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::ostringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
-int run(const std::vector<std::string>& argv) {
-  auto args = argv;
-  args[0] = which(args[0]);
-  return parley::testing::run_to_completion(args, child_env(), std::chrono::seconds(20)).exit_code;
-}
-
-Probe ffprobe(const std::filesystem::path& path) {
-  const auto result = parley::testing::run_to_completion(
-      {which("ffprobe"), "-v", "error", "-select_streams", "a:0", "-show_entries",
-       "stream=codec_name,sample_rate,channels:format=duration", "-of", "default=nw=1",
-       path.string()},
-      child_env(), std::chrono::seconds(20));
-  Probe probe;
-  if (result.exit_code != 0) return probe;
-  std::istringstream lines(result.out);
-  std::string line;
-  while (std::getline(lines, line)) {
-    const auto eq = line.find('=');
-    if (eq == std::string::npos) continue;
-    const std::string key = line.substr(0, eq);
-    const std::string value = line.substr(eq + 1);
-    if (key == "codec_name") probe.codec = value;
-    if (key == "sample_rate") probe.sample_rate = std::atoi(value.c_str());
-    if (key == "channels") probe.channels = std::atoi(value.c_str());
-    if (key == "duration") probe.duration = std::atof(value.c_str());
-  }
-  probe.ok = !probe.codec.empty();
-  return probe;
-}
-
-Pcm decode_with_ffmpeg(const std::filesystem::path& path, int rate) {
-  const auto out = path.string() + ".decoded.wav";
-  const int code = run({"ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-i", path.string(),
-                        "-ac", "1", "-ar", std::to_string(rate), "-c:a", "pcm_s16le", out});
-  if (code != 0) return {};
-  return read_wav(out);
+tts::Pcm decode_with_ffmpeg(const std::filesystem::path& path, int rate) {
+  return Pcm{rate, ffmpeg_decode(path, rate)};
 }
 
 Pcm read_wav(const std::filesystem::path& path) {
@@ -125,9 +48,9 @@ Pcm read_wav(const std::filesystem::path& path) {
   return pcm;
 }
 
-EspeakSynthesizer& shared_espeak() {
-  static std::unique_ptr<EspeakSynthesizer> instance = [] {
-    auto created = EspeakSynthesizer::create();
+tts::EspeakSynthesizer& shared_espeak() {
+  static std::unique_ptr<tts::EspeakSynthesizer> instance = [] {
+    auto created = tts::EspeakSynthesizer::create();
     if (!created) throw std::runtime_error(created.error().message);
     return std::move(*created);
   }();
@@ -160,4 +83,4 @@ double rms(const Pcm& pcm) {
   return pcm.samples.empty() ? 0 : std::sqrt(sum / static_cast<double>(pcm.samples.size()));
 }
 
-}  // namespace parley::speech::tts::testing
+}  // namespace parley::speech::testing

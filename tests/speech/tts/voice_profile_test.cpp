@@ -68,7 +68,7 @@ TEST_P(RealVoices, PitchAndGender) {
     pcm = std::move(*speech);
   } else {
     const auto wav = dir / "ref.wav";
-    ASSERT_EQ(testing::run({"flite", "-voice", v.voice, "-t", kText, "-o", wav.string()}), 0);
+    ASSERT_NO_THROW(testing::flite(kText, v.voice, wav));
     pcm = testing::read_wav(wav);
   }
   ASSERT_GT(pcm.samples.size(), 0u);
