@@ -49,6 +49,11 @@ Result<stt::SpeechRecognizer*> SpeechEngines::recognizer_for(std::string_view la
                                        cloud_stt_.get(), stt_policy_);
 }
 
+Result<void> SpeechEngines::prepare_recognition(std::size_t streams) const {
+  if (embedded_stt_ == nullptr || stt_policy_ == EnginePolicy::cloud_only) return {};
+  return embedded_stt_->prepare(streams);
+}
+
 Result<tts::SpeechSynthesizer*> SpeechEngines::synthesizer_for(std::string_view language) const {
   return choose<tts::SpeechSynthesizer>("text-to-speech", language, embedded_tts_.get(),
                                         cloud_tts_.get(), tts_policy_);

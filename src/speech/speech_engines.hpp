@@ -33,6 +33,9 @@ class SpeechEngines {
   Result<stt::SpeechRecognizer*> recognizer_for(std::string_view language) const;
   /// Errors: unsupported, as above.
   Result<tts::SpeechSynthesizer*> synthesizer_for(std::string_view language) const;
+  /// Lets the embedded recognizer load its models for `streams` streams ahead of time (unless
+  /// the policy never uses it). BLOCKING.
+  Result<void> prepare_recognition(std::size_t streams) const;
   /// The cloud synthesizer, when configured (voice clones live there).
   tts::SpeechSynthesizer* cloud_synthesizer() const { return cloud_tts_.get(); }
   tts::SpeechSynthesizer* embedded_synthesizer() const { return embedded_tts_.get(); }

@@ -255,7 +255,14 @@ SpeechStreams::SpeechStreams(SpeechStreamOptions options, SpeechEngines& engines
     : options_(std::move(options)),
       engines_(engines),
       sink_(sink),
-      pool_(std::max(1u, options_.threads)) {}
+      pool_(std::max(1u, options_.threads)) {
+  if (options_.warm_streams > 0) {
+    asio::post(pool_, [this] {
+      // A failure here shows again, with its message, when a stream starts.
+      if (!shutting_down_.load()) (void)engines_.prepare_recognition(options_.warm_streams);
+    });
+  }
+}
 
 SpeechStreams::~SpeechStreams() {
   shutting_down_.store(true);

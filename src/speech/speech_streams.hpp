@@ -93,6 +93,9 @@ struct SpeechStreamOptions {
   /// Audio queued ahead of recognition beyond which push() refuses chunks.
   std::chrono::milliseconds max_backlog{5000};
   std::size_t max_chunk_bytes = 256 * 1024;
+  /// Recognizers made ready in the background at start-up, so the first speakers do not wait
+  /// for models to load (pocketsphinx: ~0.3 s and ~94 MB each).
+  std::size_t warm_streams = 1;
   audio::SandboxOptions decoder;
 };
 

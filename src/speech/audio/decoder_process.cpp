@@ -106,6 +106,7 @@ struct DecoderProcess::State {
   int out_fd = -1;
   int err_fd = -1;
   std::chrono::milliseconds deadline{};
+  std::chrono::milliseconds settle{};
   std::string out_bytes;  // decoded bytes not yet returned (may end in half a sample)
   std::string err_text;   // first kMaxStderr bytes of the child's stderr
   bool out_eof = false;
@@ -227,6 +228,28 @@ struct DecoderProcess::State {
           until_eof = true;
         }
       }
+    }
+  }
+
+  // Waits until `until` for output to start, then collects it until the child pauses: the
+  // child decodes a chunk in about a millisecond, so a short pause means it is done with it.
+  void settle_output(Clock::time_point until) {
+    constexpr auto kPause = std::chrono::milliseconds(3);
+    const auto had = out_bytes.size();
+    while (!out_eof && out_fd >= 0) {
+      const auto now = Clock::now();
+      if (now >= until) return;
+      const auto wait = out_bytes.size() == had
+                            ? std::chrono::duration_cast<std::chrono::milliseconds>(until - now)
+                            : kPause;
+      std::array<pollfd, 2> fds{pollfd{out_fd, POLLIN, 0}, pollfd{err_fd, POLLIN, 0}};
+      const nfds_t count = err_eof || err_fd < 0 ? 1 : 2;
+      const int ready =
+          ::poll(fds.data(), count, static_cast<int>(std::max<long long>(1, wait.count())));
+      if (ready < 0 && errno == EINTR) continue;
+      if (ready <= 0) return;
+      if (fds[0].revents != 0) drain(out_fd, out_bytes, SIZE_MAX, out_eof);
+      if (count == 2 && fds[1].revents != 0) drain(err_fd, err_text, kMaxStderr, err_eof);
     }
   }
 
@@ -377,6 +400,7 @@ Result<DecoderProcess> DecoderProcess::start(const SandboxOptions& options, Inpu
   state->out_fd = out[0];
   state->err_fd = err[0];
   state->deadline = options.deadline;
+  state->settle = options.settle;
   // The status pipe closes at a successful exec; an errno arrives if execve failed.
   int exec_errno = 0;
   ssize_t got = 0;
@@ -405,6 +429,7 @@ Result<std::vector<std::int16_t>> DecoderProcess::feed(std::string_view bytes) {
   const auto until = Clock::now() + s.deadline;
   auto pumped = s.pump(bytes, false, until);
   if (!pumped) return pumped.error();
+  s.settle_output(std::min(until, Clock::now() + s.settle));
   if (s.out_eof && s.err_eof) {
     auto reaped = s.reap(until);
     if (!reaped) return reaped.error();
@@ -428,7 +453,9 @@ Result<std::vector<std::int16_t>> DecoderProcess::finish() {
 Result<Pcm16> decode_sandboxed(const SandboxOptions& options, std::string_view file_bytes,
                                InputFormat format) {
   const auto started = Clock::now();
-  auto process = DecoderProcess::start(options, format);
+  auto whole_file = options;
+  whole_file.settle = std::chrono::milliseconds{0};  // finish() collects everything anyway
+  auto process = DecoderProcess::start(whole_file, format);
   if (!process) return process.error();
   Pcm16 pcm;
   auto first = process->feed(file_bytes);

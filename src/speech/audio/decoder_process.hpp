@@ -29,6 +29,10 @@ struct SandboxOptions {
   /// Wall clock: for decode_sandboxed the whole decode; for DecoderProcess, each feed() or
   /// finish() call (a live stream may last longer than any one deadline).
   std::chrono::milliseconds deadline{std::chrono::seconds{120}};
+  /// After writing a live chunk, feed() waits up to this long for the child's first output and
+  /// then until it pauses, so a chunk's audio comes back with that chunk instead of with the
+  /// next one (a quarter second later for MediaRecorder). 0 returns at once.
+  std::chrono::milliseconds settle{40};
 };
 
 /// One running decoder child. Move-only; the destructor kills (SIGKILL) and reaps a child that

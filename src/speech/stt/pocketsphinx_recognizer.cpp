@@ -259,4 +259,20 @@ Result<std::unique_ptr<RecognitionStream>> PocketsphinxRecognizer::start(
 
 std::size_t PocketsphinxRecognizer::decoders_created() const { return pool_->created(); }
 
+Result<void> PocketsphinxRecognizer::prepare(std::size_t streams) {
+  // Borrow that many at once (creating the missing ones), then return them all idle.
+  std::vector<DecoderPtr> held;
+  Result<void> outcome;
+  while (held.size() < streams) {
+    auto decoder = pool_->acquire();
+    if (!decoder) {
+      if (decoder.error().code != Errc::busy) outcome = decoder.error();
+      break;
+    }
+    held.push_back(std::move(*decoder));
+  }
+  for (auto& decoder : held) pool_->give_back(std::move(decoder));
+  return outcome;
+}
+
 }  // namespace parley::speech::stt

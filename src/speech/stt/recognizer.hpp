@@ -56,6 +56,9 @@ class SpeechRecognizer {
   /// engine), busy (no decoder free: bounded, retry_after set), unavailable (models missing /
   /// service misconfigured).
   virtual Result<std::unique_ptr<RecognitionStream>> start(std::string_view language) = 0;
+  /// Gets ready for `streams` simultaneous streams ahead of time (an embedded engine loads its
+  /// models), so that the first speakers do not wait for it. BLOCKING; a no-op by default.
+  virtual Result<void> prepare(std::size_t /*streams*/) { return {}; }
 };
 
 /// The primary subtag of a BCP47 tag, lower-cased: "en-US" -> "en", "zh_Hant_TW" -> "zh".

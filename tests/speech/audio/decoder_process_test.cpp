@@ -96,6 +96,43 @@ TEST(DecoderProcess, LiveWebmChunksStreamPcmBeforeTheEnd) {
   EXPECT_GT(testing::envelope_similarity(original, pcm), 0.9);
 }
 
+TEST(DecoderProcess, EachLiveClusterComesBackWithTheFeedThatCarriedIt) {
+  TempDir dir;
+  const auto original = testing::goforward();
+  const auto webm = testing::encode(
+      original, dir.path(),
+      {"-c:a", "libopus", "-f", "webm", "-live", "1", "-cluster_time_limit", "250"}, "webm");
+  // MediaRecorder hands over whole clusters: split at each Cluster element (ID 1F 43 B6 75).
+  const std::string cluster_id("\x1f\x43\xb6\x75", 4);
+  std::vector<std::size_t> starts;
+  for (auto at = webm.find(cluster_id); at != std::string::npos;
+       at = webm.find(cluster_id, at + 4)) {
+    starts.push_back(at);
+  }
+  ASSERT_GE(starts.size(), 4u);
+  starts.push_back(webm.size());
+  auto process = DecoderProcess::start(sandbox(), InputFormat::webm);
+  ASSERT_TRUE(process) << process.error().message;
+  std::size_t previous = 0;
+  std::vector<std::size_t> per_feed;
+  for (std::size_t i = 0; i + 1 < starts.size(); ++i) {
+    // The header and first cluster together, then one cluster per feed, without pauses.
+    const auto end = starts[i + 1];
+    auto got = process->feed(std::string_view(webm).substr(previous, end - previous));
+    previous = end;
+    ASSERT_TRUE(got) << got.error().message;
+    per_feed.push_back(got->size());
+  }
+  // A cluster holds ~240 ms (3840 samples). The first feed may return nothing (the demuxer
+  // reads ahead to learn the stream), but from then on every cluster's audio must come back
+  // with the feed that carried it, not with the next one a quarter second later.
+  for (std::size_t i = 1; i + 1 < per_feed.size(); ++i) {
+    EXPECT_GE(per_feed[i], 3000u) << "feed " << i << " returned " << per_feed[i] << " samples";
+  }
+  auto rest = process->finish();
+  ASSERT_TRUE(rest) << rest.error().message;
+}
+
 Error sandbox_error(std::string_view bytes, InputFormat format = InputFormat::probe,
                     SandboxOptions options = sandbox()) {
   auto pcm = decode_sandboxed(options, bytes, format);

@@ -283,6 +283,23 @@ TEST(PocketsphinxPoolTest, DecodersAreReusedAndBounded) {
   EXPECT_EQ(recognizer.decoders_created(), 1U);
 }
 
+TEST(PocketsphinxPoolTest, PrepareCreatesDecodersAheadUpToTheBound) {
+  PocketsphinxRecognizer recognizer(PocketsphinxOptions{.max_decoders = 2});
+  ASSERT_TRUE(recognizer.prepare(1));
+  EXPECT_EQ(recognizer.decoders_created(), 1U);
+  ASSERT_TRUE(recognizer.prepare(5));  // bounded by max_decoders, not an error
+  EXPECT_EQ(recognizer.decoders_created(), 2U);
+  // Prepared decoders serve streams without creating more.
+  auto a = recognizer.start("en");
+  auto b = recognizer.start("en");
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(recognizer.decoders_created(), 2U);
+  PocketsphinxRecognizer missing(PocketsphinxOptions{.model_dir = "/nonexistent/model"});
+  auto failed = missing.prepare(1);
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(failed.error().code, Errc::unavailable);
+}
+
 TEST(PocketsphinxPoolTest, StreamsOutliveTheRecognizer) {
   std::unique_ptr<RecognitionStream> stream;
   {
