@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "app/cli.hpp"
+
+#include <gtest/gtest.h>
 
 namespace parley::app {
 namespace {
@@ -26,6 +26,12 @@ TEST(Cli, Commands) {
   auto with_env = parsed({"--env-file", "/etc/parley.env", "serve"});
   EXPECT_EQ(with_env.env_file, "/etc/parley.env");
   EXPECT_EQ(parsed({"serve", "--env-file=x.env"}).env_file, "x.env");
+  // `tts` takes everything after it as its own arguments.
+  auto tts = parsed({"--env-file", "a.env", "tts", "hola", "--lang", "es", "-o", "x.ogg"});
+  EXPECT_EQ(tts.command, Command::tts);
+  EXPECT_EQ(tts.env_file, "a.env");
+  EXPECT_EQ(tts.tool_args, (std::vector<std::string>{"hola", "--lang", "es", "-o", "x.ogg"}));
+  EXPECT_NE(error_of({"serve", "tts", "x"}).find("only one command"), std::string::npos);
 }
 
 TEST(Cli, UnknownFlagsAndCommandsAreErrors) {

@@ -89,11 +89,29 @@ TEST_F(ParleyProcessTest, ABadValueStopsStartUpWithOneLineNamingTheVariable) {
 
 TEST_F(ParleyProcessTest, DotenvFileIsReadAndTheEnvironmentWins) {
   std::ofstream(dir_ / "custom.env") << "PARLEY_PORT=notaport\nLOG_LEVEL=loud\n";
-  auto from_file = run_to_completion({PARLEY_BINARY, "--env-file", (dir_ / "custom.env").string(),
-                                      "serve"},
-                                     env({{"PARLEY_PORT", "0"}}));
+  auto from_file =
+      run_to_completion({PARLEY_BINARY, "--env-file", (dir_ / "custom.env").string(), "serve"},
+                        env({{"PARLEY_PORT", "0"}}));
   EXPECT_EQ(from_file.exit_code, 78);
   EXPECT_NE(from_file.err.find("LOG_LEVEL"), std::string::npos) << from_file.err;
+}
+
+TEST_F(ParleyProcessTest, TtsSpeaksIntoAFileAndRefusesBadUsage) {
+  const auto out = dir_ / "hola.ogg";
+  auto spoken = run_to_completion(
+      {PARLEY_BINARY, "tts", "Hola, ¿cómo estás?", "--lang", "es", "-o", out.string()}, env());
+  ASSERT_EQ(spoken.exit_code, 0) << spoken.err;
+  std::ifstream file(out, std::ios::binary);
+  std::string head(4, '\0');
+  file.read(head.data(), 4);
+  EXPECT_EQ(head, "OggS");
+  EXPECT_GT(fs::file_size(out), 2000u);
+  auto usage = run_to_completion({PARLEY_BINARY, "tts", "--lang", "es"}, env());
+  EXPECT_EQ(usage.exit_code, 2);
+  auto unknown = run_to_completion(
+      {PARLEY_BINARY, "tts", "x", "--lang", "xx-nope", "-o", (dir_ / "x.ogg").string()}, env());
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_FALSE(unknown.err.empty());
 }
 
 TEST_F(ParleyProcessTest, MigrateIsIdempotent) {
@@ -137,8 +155,8 @@ TEST_F(ParleyProcessTest, ServesHealthReadinessConfigAndTheWebFolder) {
   EXPECT_EQ(testing::json_of(config).at("name"), "parley");
   auto page = testing::request(port, verb::get, "/");
   EXPECT_NE(page.body().find("<title>Parley</title>"), std::string::npos);
-  for (const char* folder : {"avatars", "chatroom_audio", "chatroom_photo",
-                             "clonedTranslatedVoice", "voice_clone_reference"}) {
+  for (const char* folder : {"avatars", "chatroom_audio", "chatroom_photo", "clonedTranslatedVoice",
+                             "voice_clone_reference"}) {
     EXPECT_TRUE(fs::is_directory(dir_ / "uploads" / folder)) << folder;
   }
   server.signal(SIGTERM);

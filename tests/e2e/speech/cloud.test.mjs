@@ -174,6 +174,32 @@ test('ElevenLabs: synthesis, a consented clone, speaking in it, and deleting it'
   assert.equal(r.method, 'DELETE');
   assert.equal(r.path, `/v1/voices/${voiceId}`);
 
+  // Listeners who opt in hear this user's messages in the cloned voice, kept on disk as well.
+  const res = await parley.api('/api/create-chatroom', { token: user.token, body: { name: 'clone room', is_private: false } });
+  const room = res.body.chatroom.id;
+  const listener = await parley.register('clonelistener');
+  assert.equal((await parley.api('/api/join-chatroom', { token: listener.token, body: { chatroom_id: room } })).status, 200);
+  const speakerSocket = parley.connect(user.token, { transports: ['websocket'] });
+  const listenerSocket = parley.connect(listener.token, { transports: ['websocket'] });
+  await Promise.all([next(speakerSocket, 'connect'), next(listenerSocket, 'connect')]);
+  assert.equal((await call(speakerSocket, 'join_room', { room })).ok, true);
+  assert.equal((await call(listenerSocket, 'join_room', { room })).ok, true);
+  const again0 = await uploadForm(parley.base + '/api/voice-clone', user.token, { consent: 'true' }, { name: 'audio', filename: 'me.wav', type: 'audio/wav', data: readFileSync(speech.reference) });
+  assert.equal(again0.status, 201);
+  assert.equal((await call(listenerSocket, 'tts_preferences', { enabled: true, language: 'en', format: 'mp3' })).enabled, true);
+  const heard = next(listenerSocket, 'tts_audio', 15000);
+  const sent = await call(speakerSocket, 'send_message', { room, text: 'hello in my own voice' });
+  const audio = await heard;
+  assert.equal(audio.message_id, sent.id);
+  assert.equal(audio.voice, 'clone');
+  assert.equal(audio.engine, 'elevenlabs');
+  assert.ok(Buffer.isBuffer(audio.audio) && audio.audio.length > 500);
+  r = (await elevenlabs.requests()).at(-1);
+  assert.equal(r.path, `/v1/text-to-speech/${again0.body.voice_id}`);
+  assert.equal(JSON.parse(r.body).text, 'hello in my own voice');
+  speakerSocket.disconnect();
+  listenerSocket.disconnect();
+
   // Deleting the account deletes the clone at the provider too.
   const again = await uploadForm(parley.base + '/api/voice-clone', user.token, { consent: 'true' }, { name: 'audio', filename: 'me.wav', type: 'audio/wav', data: readFileSync(speech.reference) });
   assert.equal(again.status, 201);

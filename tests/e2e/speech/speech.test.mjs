@@ -154,6 +154,27 @@ test('raw pcm16 at 48 kHz is resampled and transcribed (goforward recording)', a
   assert.ok(wer <= 0.25, `WER ${wer}: ${text}`);
 });
 
+test('a pocketsphinx-testdata recording streamed as webm/opus chunks', async () => {
+  const speaker = await memberSocket('testdataspeaker');
+  const room = await roomWith(speaker);
+  const heard = collectTranscriptions(speaker.socket);
+  const webm = execFileSync('ffmpeg', ['-loglevel', 'error', '-f', 's16le', '-ar', '16000', '-ac', '1', '-i',
+    '/usr/share/pocketsphinx/test/data/goforward.raw', '-af', 'apad=pad_dur=1', '-c:a', 'libopus', '-f', 'webm',
+    '-live', '1', '-cluster_time_limit', '250', '-'], { maxBuffer: 1 << 24 });
+  assert.equal((await call(speaker.socket, 'audio_stream', { action: 'start', stream_id: 't', room, codec: 'webm-opus', language: 'en' })).engine, 'pocketsphinx');
+  for (const piece of chunksOf(webm, 4096)) {
+    const ack = await call(speaker.socket, 'audio_stream', { action: 'chunk', stream_id: 't' }, 5000, piece);
+    assert.equal(ack.error, undefined, JSON.stringify(ack));
+  }
+  const closed = next(speaker.socket, 'audio_stream_closed', 20000);
+  await call(speaker.socket, 'audio_stream', { action: 'stop', stream_id: 't' });
+  await closed;
+  const text = heard.filter((e) => e.is_final).map((e) => e.text).join(' ');
+  const wer = wordErrorRate('go forward ten meters', text);
+  console.log(`# goforward as webm/opus: "${text}" WER ${wer.toFixed(2)}`);
+  assert.ok(wer <= 0.25, `WER ${wer}: ${text}`);
+});
+
 test('bad streams get clear errors and nothing is stored', async () => {
   const speaker = await memberSocket('badspeaker');
   const outsider = await memberSocket('outsider');
