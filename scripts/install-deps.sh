@@ -27,6 +27,13 @@ declare -A WHY=(
   [pocketsphinx-en-us]="pocketsphinx's en-US acoustic model, language model and dictionary"
   [libespeak-ng-dev]="espeak-ng: the embedded text-to-speech engine (many languages)"
   [libwebrtc-audio-processing-dev]="WebRTC's voice activity detector, which splits speech into utterances"
+  [libcld2-dev]="CLD2: language detection of messages"
+  [apertium]="Apertium's tools: the embedded, offline translation engine"
+  [apertium-eng-spa]="Apertium English<->Spanish data"
+  [apertium-eng-cat]="Apertium English<->Catalan data"
+  [apertium-spa-cat]="Apertium Spanish<->Catalan data (also a pivot for other pairs)"
+  [apertium-spa-ita]="Apertium Spanish<->Italian data (Italian through Spanish)"
+  [apertium-en-gl]="Apertium English<->Galician data"
   # --- test: what make test starts or calls ------------------------------------------------
   [postgresql]="a real PostgreSQL 15 server that the tests start on 127.0.0.1"
   [curl]="HTTP checks in the shell-level tests"
@@ -53,7 +60,8 @@ for group in "${groups[@]}"; do
                       libssl-dev libgtest-dev libcrypt-dev libcurl4-openssl-dev
                       libavformat-dev libavcodec-dev libswresample-dev libavutil-dev
                       libpocketsphinx-dev pocketsphinx-en-us libespeak-ng-dev
-                      libwebrtc-audio-processing-dev) ;;
+                      libwebrtc-audio-processing-dev libcld2-dev apertium apertium-eng-spa
+                      apertium-eng-cat apertium-spa-cat apertium-spa-ita apertium-en-gl) ;;
     test)  packages+=(postgresql curl clang libclang-rt-14-dev ffmpeg pocketsphinx-testdata flite)
            # A machine may already have Node from elsewhere (e.g. /usr/local); only without
            # any `node` and `npm` on PATH are Debian's packages needed.

@@ -9,7 +9,8 @@
 // Env: FAKE_OPENAI_KEY (default "sk-test"), FAKE_OPENAI_TRANSCRIPT, FAKE_OPENAI_COMPLETION.
 //
 // Control API (no auth):
-//   GET  /__requests  recorded API requests: {method, path, query, headers, body | body_base64,
+//   GET  /__requests  recorded API requests: {received_at (ms since the epoch), method, path,
+//                     query, headers, body | body_base64,
 //                     parts: [{name, filename, content_type, size, text?, data_base64?}]}
 //   POST /__script    {"responses": [{"status", "headers", "body", "delay_ms"}...],
 //                      "transcript", "detected_language", "completion"}: replies consumed in order
@@ -112,6 +113,7 @@ function wavInfo(data) {
 function record(req, body, parts) {
   const url = new URL(req.url, 'http://fake');
   const entry = {
+    received_at: Date.now(),  // ms since the epoch: lets tests measure request rates
     method: req.method, path: url.pathname, query: Object.fromEntries(url.searchParams),
     headers: Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k.toLowerCase(), v])),
   };
@@ -228,6 +230,14 @@ function srtTime(seconds, separator) {
       `${pad(Math.floor(ms / 1000) % 60)}${separator}${pad(ms % 1000, 3)}`;
 }
 
+// Roughly what the API reports: about 4 bytes a token, plus a few per message.
+function chatUsage(messages, content) {
+  const tokens = (text) => Math.ceil(Buffer.byteLength(typeof text === 'string' ? text : JSON.stringify(text ?? '')) / 4);
+  const prompt = messages.reduce((n, m) => n + 4 + tokens(m.content), 3);
+  const completion = tokens(content);
+  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+}
+
 function chatCompletion(req, res, body) {
   if (!authorized(req, res)) return;
   let request;
@@ -241,6 +251,22 @@ function chatCompletion(req, res, body) {
     return send(res, 400, errorBody("Missing required parameter: 'messages'.", 'invalid_request_error',
         'messages', 'missing_required_parameter'));
   }
+  const ROLES = ['system', 'developer', 'user', 'assistant', 'tool', 'function'];
+  for (const [i, m] of request.messages.entries()) {
+    if (typeof m !== 'object' || m === null || !ROLES.includes(m.role)) {
+      return send(res, 400, errorBody(`Invalid value for 'messages[${i}].role'.`, 'invalid_request_error',
+          `messages[${i}].role`, 'invalid_value'));
+    }
+    if (m.role !== 'assistant' && typeof m.content !== 'string' && !Array.isArray(m.content)) {
+      return send(res, 400, errorBody(`Invalid type for 'messages[${i}].content'.`, 'invalid_request_error',
+          `messages[${i}].content`, 'invalid_type'));
+    }
+  }
+  if (request.temperature !== undefined && request.temperature !== null &&
+      (typeof request.temperature !== 'number' || request.temperature < 0 || request.temperature > 2)) {
+    return send(res, 400, errorBody(`Invalid 'temperature': must be between 0 and 2.`, 'invalid_request_error',
+        'temperature', 'invalid_value'));
+  }
   if (request.stream === true) {
     return send(res, 400, errorBody('This fake does not stream chat completions.', 'invalid_request_error', 'stream'));
   }
@@ -250,7 +276,7 @@ function chatCompletion(req, res, body) {
     created: Math.floor(Date.now() / 1000), model: request.model,
     choices: [{ index: 0, message: { role: 'assistant', content, refusal: null, annotations: [] },
                 logprobs: null, finish_reason: 'stop' }],
-    usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 },
+    usage: chatUsage(request.messages, content),
   });
 }
 

@@ -116,4 +116,23 @@ test('chat completions answer minimally', async () => {
   const body = await res.json();
   assert.equal(body.object, 'chat.completion');
   assert.equal(body.choices[0].message.content, 'Bonjour');
+  assert.equal(body.choices[0].finish_reason, 'stop');
+  assert.equal(body.usage.total_tokens, body.usage.prompt_tokens + body.usage.completion_tokens);
+  const [recorded] = await control('/__requests');
+  assert.equal(typeof recorded.received_at, 'number');
+  assert.ok(Math.abs(recorded.received_at - Date.now()) < 5000);
+});
+
+test('chat completions refuse bad roles and temperatures', async () => {
+  await control('/__reset', {});
+  const post = async (body) => (await fetch(`${base}/v1/chat/completions`, {
+    method: 'POST', headers: { authorization: 'Bearer sk-self', 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  })).json();
+  let r = await post({ model: 'gpt-4o-mini', messages: [{ role: 'robot', content: 'Hi' }] });
+  assert.equal(r.error.param, 'messages[0].role');
+  r = await post({ model: 'gpt-4o-mini', temperature: 3, messages: [{ role: 'user', content: 'Hi' }] });
+  assert.equal(r.error.param, 'temperature');
+  r = await post({ model: 'gpt-4o-mini', temperature: 0, messages: [{ role: 'user', content: 'Hi' }] });
+  assert.equal(r.choices[0].message.content, 'This is the fake completion.');
 });
