@@ -18,6 +18,8 @@
 #include "speech/tts/elevenlabs_synthesizer.hpp"
 #include "speech/tts/espeak_synthesizer.hpp"
 #include "store/migrations/migrator.hpp"
+#include "translate/apertium/apertium_translator.hpp"
+#include "translate/openai/openai_translator.hpp"
 
 namespace parley::app {
 
@@ -210,6 +212,7 @@ Result<std::unique_ptr<ServerApp>> ServerApp::create(core::Config config, core::
       std::make_unique<realtime::SocketIoServer>(app->io_, socketio_options, *application, log);
   app->chat_events_->attach(*app->socketio_);
   if (auto speech = app->start_speech(); !speech) return speech.error();
+  app->start_translation();
   app->chatrooms_->set_observer(app->chat_events_.get());
   app->engineio_ = std::make_unique<realtime::EngineIoServer>(
       app->io_, engineio_options, *app->socketio_, log,
@@ -339,6 +342,33 @@ Result<void> ServerApp::start_speech() {
   speech_events_->attach(*socketio_, *speech_streams_);
   chat_events_->attach_speech(*speech_events_);
   return {};
+}
+
+void ServerApp::start_translation() {
+  const auto& cfg = config_;
+  translate::ApertiumOptions apertium;
+  apertium.modes_dir = cfg.apertium_modes_dir;
+  auto embedded = std::make_unique<translate::ApertiumTranslator>(apertium);
+  std::unique_ptr<translate::Translator> cloud;
+  if (!cfg.openai_api_key.empty()) {
+    translate::OpenAiTranslatorOptions openai;
+    openai.base_url = cfg.openai_base_url;
+    openai.api_key = cfg.openai_api_key;
+    openai.model = cfg.openai_translation_model;
+    cloud = std::make_unique<translate::OpenAiTranslator>(*http_client_, openai);
+  }
+  const auto policy = cfg.translation_engine == "auto" ? translate::TranslationPolicy::automatic
+                      : cfg.translation_engine == "apertium"
+                          ? translate::TranslationPolicy::embedded_only
+                          : translate::TranslationPolicy::cloud_only;
+  log_.info("translation_engines", {{"apertium_pairs", embedded->pairs().size()},
+                                    {"openai", cloud != nullptr},
+                                    {"policy", cfg.translation_engine}});
+  translation_engines_ = std::make_unique<translate::TranslationEngines>(std::move(embedded),
+                                                                         std::move(cloud), policy);
+  translation_routes_ = std::make_unique<api::TranslationRoutesDeps>(
+      api::TranslationRoutesDeps{*account_routes_, *translation_engines_, *workers_, log_});
+  api::add_translation_routes(router_, *translation_routes_);
 }
 
 void ServerApp::request_shutdown() {

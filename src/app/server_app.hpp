@@ -11,6 +11,7 @@
 #include "api/chatroom_routes.hpp"
 #include "api/google_routes.hpp"
 #include "api/speech_routes.hpp"
+#include "api/translation_routes.hpp"
 #include "auth/accounts.hpp"
 #include "auth/oauth_state_store.hpp"
 #include "auth/oidc/oidc_client.hpp"
@@ -64,6 +65,8 @@ class ServerApp {
   void start_maintenance();
   /// Builds the speech engines from the configuration, the audio routes and the live streams.
   Result<void> start_speech();
+  /// Builds the translation engines from the configuration and their routes.
+  void start_translation();
 
   core::Config config_;
   core::Logger& log_;
@@ -103,6 +106,9 @@ class ServerApp {
   std::unique_ptr<api::SpeechRoutesDeps> speech_routes_;
   std::unique_ptr<events::SpeechEvents> speech_events_;
   std::unique_ptr<speech::SpeechStreams> speech_streams_;
+  // Translation engines and their routes.
+  std::unique_ptr<translate::TranslationEngines> translation_engines_;
+  std::unique_ptr<api::TranslationRoutesDeps> translation_routes_;
   std::unique_ptr<boost::asio::steady_timer> maintenance_timer_;
   net::Router router_;
   std::unique_ptr<net::CorsPolicy> cors_;

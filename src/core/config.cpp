@@ -524,6 +524,20 @@ Result<Config> load_config(const Environment& env) {
     c.max_stream_backlog = *v;
   }
 
+  c.translation_engine = text(env, "PARLEY_TRANSLATION_ENGINE", c.translation_engine);
+  if (c.translation_engine != "auto" && c.translation_engine != "apertium" &&
+      c.translation_engine != "openai") {
+    return bad("PARLEY_TRANSLATION_ENGINE", "must be auto, apertium or openai");
+  }
+  if (c.translation_engine == "openai" && c.openai_api_key.empty()) {
+    return bad("PARLEY_TRANSLATION_ENGINE", "is openai but OPENAI_API_KEY is not set");
+  }
+  for (auto [name, field] : {std::pair{"OPENAI_TRANSLATION_MODEL", &c.openai_translation_model},
+                             std::pair{"PARLEY_APERTIUM_MODES_DIR", &c.apertium_modes_dir}}) {
+    *field = text(env, name, *field);
+    if (field->empty()) return bad(name, "must not be empty");
+  }
+
   const auto conformance = text(env, "PARLEY_PROTOCOL_CONFORMANCE", "0");
   if (conformance != "0" && conformance != "1") {
     return bad("PARLEY_PROTOCOL_CONFORMANCE", "must be 0 or 1");
@@ -564,6 +578,7 @@ boost::json::object describe(const Config& c) {
       {"tts_engine", c.tts_engine},
       {"speech_threads", c.speech_threads},
       {"max_speech_streams", c.max_speech_streams},
+      {"translation_engine", c.translation_engine},
   };
 }
 

@@ -136,6 +136,11 @@ struct Config {
   /// Audio a stream may have queued ahead of recognition before chunks are refused.
   std::chrono::milliseconds max_stream_backlog{5000};  ///< PARLEY_MAX_STREAM_BACKLOG_MS
 
+  // Translation (issue 6).
+  std::string translation_engine = "auto";  ///< PARLEY_TRANSLATION_ENGINE: auto|apertium|openai
+  std::string openai_translation_model = "gpt-4o-mini";          ///< OPENAI_TRANSLATION_MODEL
+  std::string apertium_modes_dir = "/usr/share/apertium/modes";  ///< PARLEY_APERTIUM_MODES_DIR
+
   bool protocol_conformance = false;
 };
 

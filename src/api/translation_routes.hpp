@@ -1,0 +1,26 @@
+#pragma once
+// Translation over HTTP (the original's routes/translation.py):
+//   GET  /api/languages         the engines, the embedded engine's installed pairs, detection
+//   POST /api/detect-language   {text, hint?} → {language, confidence, reliable, from_hint}
+//   POST /api/translate         {text, source?, target} → {text, source, target, engine, via}
+// Translation runs on the worker pool; a pair no engine serves is 422 `unsupported`.
+
+#include "api/account_routes.hpp"
+#include "core/log.hpp"
+#include "core/worker_pool.hpp"
+#include "net/router.hpp"
+#include "translate/translation_engines.hpp"
+
+namespace parley::api {
+
+struct TranslationRoutesDeps {
+  const AccountRoutesDeps& accounts;  ///< for authenticate()
+  translate::TranslationEngines& engines;
+  core::WorkerPool& workers;
+  core::Logger& log;
+};
+
+/// Registers the translation routes. `deps` must outlive the router.
+void add_translation_routes(net::Router& router, const TranslationRoutesDeps& deps);
+
+}  // namespace parley::api
