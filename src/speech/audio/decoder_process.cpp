@@ -1,11 +1,8 @@
 #include "speech/audio/decoder_process.hpp"
 
-#include <fcntl.h>
 #include <poll.h>
-#include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,6 +14,8 @@
 #include <optional>
 #include <thread>
 #include <utility>
+
+#include "core/child_process.hpp"
 
 namespace parley::speech::audio {
 namespace {
@@ -37,46 +36,7 @@ constexpr std::size_t kMaxStderr = 4096;
 constexpr rlim_t kChildMaxFiles = 32;
 using Clock = std::chrono::steady_clock;
 
-// Blocks SIGPIPE in this thread for the guard's lifetime, so writing to a pipe whose reader
-// died yields EPIPE instead of killing the process; a SIGPIPE raised meanwhile is consumed
-// unless one was already pending before.
-class SigpipeBlock {
- public:
-  SigpipeBlock() {
-    sigemptyset(&set_);
-    sigaddset(&set_, SIGPIPE);
-    sigset_t pending;
-    sigemptyset(&pending);
-    sigpending(&pending);
-    was_pending_ = sigismember(&pending, SIGPIPE) == 1;
-    pthread_sigmask(SIG_BLOCK, &set_, &old_);
-  }
-  ~SigpipeBlock() {
-    if (!was_pending_) {
-      const timespec zero{};
-      while (sigtimedwait(&set_, nullptr, &zero) > 0) {
-      }
-    }
-    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
-  }
-  SigpipeBlock(const SigpipeBlock&) = delete;
-  SigpipeBlock& operator=(const SigpipeBlock&) = delete;
-
- private:
-  sigset_t set_{};
-  sigset_t old_{};
-  bool was_pending_ = false;
-};
-
-void close_fd(int& fd) {
-  if (fd >= 0) ::close(fd);
-  fd = -1;
-}
-
-bool set_nonblocking(int fd) {
-  const int flags = ::fcntl(fd, F_GETFL);
-  return flags >= 0 && ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0;
-}
+using core::close_fd;
 
 // Maps the child's one-line `<errc code> <message>` back to an Error.
 Error parse_child_error(std::string_view text) {
@@ -123,20 +83,12 @@ struct DecoderProcess::State {
     close_fd(in_fd);
     close_fd(out_fd);
     close_fd(err_fd);
-    if (pid > 0 && !reaped) {
-      ::kill(pid, SIGKILL);
-      int status = 0;
-      while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-      }
-    }
+    if (!reaped) core::kill_and_reap(pid);
   }
 
   void kill_child() {
     if (pid > 0 && !reaped) {
-      ::kill(pid, SIGKILL);
-      int status = 0;
-      while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-      }
+      core::kill_and_reap(pid);
       reaped = true;
     }
     close_fd(in_fd);
@@ -217,7 +169,7 @@ struct DecoderProcess::State {
       if (out_slot >= 0 && fds[out_slot].revents != 0) drain(out_fd, out_bytes, SIZE_MAX, out_eof);
       if (err_slot >= 0 && fds[err_slot].revents != 0) drain(err_fd, err_text, kMaxStderr, err_eof);
       if (write_slot >= 0 && fds[write_slot].revents != 0) {
-        const SigpipeBlock guard;
+        const core::SigpipeGuard guard;
         const ssize_t n = ::write(in_fd, input.data() + written, input.size() - written);
         if (n > 0) {
           written += static_cast<std::size_t>(n);
@@ -312,110 +264,40 @@ Result<DecoderProcess> DecoderProcess::start(const SandboxOptions& options, Inpu
   if (options.decoder_path.empty() || ::access(options.decoder_path.c_str(), X_OK) != 0) {
     return fail(Errc::unavailable, "audio decoder is not available");
   }
-  // Everything the child needs is prepared before fork: between fork and execve only
-  // async-signal-safe calls are allowed (the server is multi-threaded).
-  std::vector<std::string> args = {
-      options.decoder_path,
-      "--format",
-      std::string(to_string(format)),
-      "--max-ms",
-      std::to_string(std::max<std::int64_t>(1, options.limits.max_duration.count())),
-      "--max-sample-rate",
-      std::to_string(options.limits.max_sample_rate),
-      "--max-channels",
-      std::to_string(options.limits.max_channels)};
-  std::vector<std::string> env;
+  core::SpawnOptions spawn;
+  spawn.argv = {options.decoder_path,
+                "--format",
+                std::string(to_string(format)),
+                "--max-ms",
+                std::to_string(std::max<std::int64_t>(1, options.limits.max_duration.count())),
+                "--max-sample-rate",
+                std::to_string(options.limits.max_sample_rate),
+                "--max-channels",
+                std::to_string(options.limits.max_channels)};
   for (const char* name : {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"}) {
-    if (const char* value = std::getenv(name)) env.push_back(std::string(name) + "=" + value);
+    if (const char* value = std::getenv(name)) spawn.env.push_back(std::string(name) + "=" + value);
   }
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  std::vector<char*> envp;
-  for (auto& e : env) envp.push_back(e.data());
-  envp.push_back(nullptr);
-
   const rlim_t cpu = static_cast<rlim_t>(std::max<std::int64_t>(1, options.cpu_limit.count()));
-  const rlimit cpu_limit{cpu, cpu + 1};  // SIGXCPU first, SIGKILL a second later
-  const rlimit mem_limit{options.memory_limit_bytes, options.memory_limit_bytes};
-  const rlimit zero{0, 0};
-  const rlimit files{kChildMaxFiles, kChildMaxFiles};
-
-  std::array<int, 2> in{-1, -1}, out{-1, -1}, err{-1, -1}, status_pipe{-1, -1};
-  const auto close_all = [&] {
-    for (auto* p : {&in, &out, &err, &status_pipe}) {
-      close_fd((*p)[0]);
-      close_fd((*p)[1]);
-    }
-  };
-  if (::pipe2(in.data(), O_CLOEXEC) != 0 || ::pipe2(out.data(), O_CLOEXEC) != 0 ||
-      ::pipe2(err.data(), O_CLOEXEC) != 0 || ::pipe2(status_pipe.data(), O_CLOEXEC) != 0) {
-    close_all();
-    return fail(Errc::internal, "could not create pipes for the audio decoder");
+  spawn.rlimits.emplace_back(RLIMIT_CPU, rlimit{cpu, cpu + 1});  // SIGXCPU, SIGKILL 1 s later
+  if (!kAddressSanitizer) {
+    spawn.rlimits.emplace_back(RLIMIT_AS,
+                               rlimit{options.memory_limit_bytes, options.memory_limit_bytes});
   }
+  spawn.rlimits.emplace_back(RLIMIT_FSIZE, rlimit{0, 0});
+  spawn.rlimits.emplace_back(RLIMIT_CORE, rlimit{0, 0});
+  spawn.rlimits.emplace_back(RLIMIT_NOFILE, rlimit{kChildMaxFiles, kChildMaxFiles});
+  spawn.capture_stderr = true;
+  spawn.what = "the audio decoder";
+  auto child = core::spawn_child(spawn);
+  if (!child) return child.error();
 
-  const pid_t pid = ::fork();
-  if (pid < 0) {
-    close_all();
-    return fail(Errc::unavailable, "could not start the audio decoder");
-  }
-  if (pid == 0) {
-    // Child. Move the pipe ends above 2 first, so dup2 below cannot clobber one of them when
-    // the server runs with fd 0, 1 or 2 closed.
-    const int child_in = ::fcntl(in[0], F_DUPFD_CLOEXEC, 10);
-    const int child_out = ::fcntl(out[1], F_DUPFD_CLOEXEC, 10);
-    const int child_err = ::fcntl(err[1], F_DUPFD_CLOEXEC, 10);
-    if (child_in < 0 || child_out < 0 || child_err < 0 || ::dup2(child_in, 0) < 0 ||
-        ::dup2(child_out, 1) < 0 || ::dup2(child_err, 2) < 0) {
-      _exit(127);
-    }
-    // Every other descriptor (the server's sockets, database files) closes at exec.
-    if (::syscall(SYS_close_range, 3U, ~0U, 4U /* CLOSE_RANGE_CLOEXEC */) != 0) {
-      for (int fd = 3; fd < 4096; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
-    }
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    struct sigaction dfl {};
-    dfl.sa_handler = SIG_DFL;
-    ::sigaction(SIGPIPE, &dfl, nullptr);
-    ::setrlimit(RLIMIT_CPU, &cpu_limit);
-    if (!kAddressSanitizer) ::setrlimit(RLIMIT_AS, &mem_limit);
-    ::setrlimit(RLIMIT_FSIZE, &zero);
-    ::setrlimit(RLIMIT_CORE, &zero);
-    ::setrlimit(RLIMIT_NOFILE, &files);
-    ::execve(argv[0], argv.data(), envp.data());
-    const int code = errno;
-    [[maybe_unused]] const auto ignored = ::write(status_pipe[1], &code, sizeof code);
-    _exit(127);
-  }
-
-  close_fd(in[0]);
-  close_fd(out[1]);
-  close_fd(err[1]);
-  close_fd(status_pipe[1]);
   auto state = std::make_unique<State>();
-  state->pid = pid;
-  state->in_fd = in[1];
-  state->out_fd = out[0];
-  state->err_fd = err[0];
+  state->pid = child->pid;
+  state->in_fd = child->in_fd;
+  state->out_fd = child->out_fd;
+  state->err_fd = child->err_fd;
   state->deadline = options.deadline;
   state->settle = options.settle;
-  // The status pipe closes at a successful exec; an errno arrives if execve failed.
-  int exec_errno = 0;
-  ssize_t got = 0;
-  do {
-    got = ::read(status_pipe[0], &exec_errno, sizeof exec_errno);
-  } while (got < 0 && errno == EINTR);
-  close_fd(status_pipe[0]);
-  if (got > 0) {
-    return fail(Errc::unavailable,
-                std::string("audio decoder could not start: ") + std::strerror(exec_errno));
-  }
-  if (!set_nonblocking(state->in_fd) || !set_nonblocking(state->out_fd) ||
-      !set_nonblocking(state->err_fd)) {
-    return fail(Errc::internal, "could not configure the audio decoder pipes");
-  }
   return DecoderProcess(std::move(state));
 }
 

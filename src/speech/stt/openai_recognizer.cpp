@@ -2,8 +2,6 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
-#include <charconv>
-#include <cmath>
 #include <optional>
 #include <string_view>
 #include <thread>
@@ -11,6 +9,7 @@
 #include <vector>
 
 #include "core/random.hpp"
+#include "outbound/openai_api.hpp"
 #include "speech/audio/wav.hpp"
 
 namespace parley::speech::stt {
@@ -23,6 +22,7 @@ constexpr std::string_view kDefaultBaseUrl = "https://api.openai.com/v1";
 constexpr std::size_t kMaxUploadBytes = 25 * 1000 * 1000;
 constexpr std::size_t kMultipartOverhead = 1024;
 constexpr std::size_t kMinSamples = kSampleRate / 10;
+constexpr std::string_view kNoCredit = "insufficient_quota";
 
 struct Language {
   std::string_view code;  // ISO-639-1, what the API takes
@@ -91,65 +91,6 @@ std::string trim(std::string_view s) {
   if (first == std::string_view::npos) return {};
   const auto last = s.find_last_not_of(" \t\r\n");
   return std::string(s.substr(first, last - first + 1));
-}
-
-// A service message can quote the key (OpenAI's 401 does, partly): never pass it on.
-std::string scrub(std::string message, std::string_view secret) {
-  if (!secret.empty()) {
-    for (auto at = message.find(secret); at != std::string::npos; at = message.find(secret)) {
-      message.replace(at, secret.size(), "***");
-    }
-  }
-  if (message.size() > 300) message = message.substr(0, 300) + "...";
-  return message;
-}
-
-struct ServiceError {
-  std::string message;
-  std::string code;
-};
-
-ServiceError service_error(std::string_view body) {
-  boost::system::error_code ec;
-  const auto json = boost::json::parse(body, ec);
-  ServiceError out;
-  if (ec || !json.is_object()) return out;
-  const auto* error = json.as_object().if_contains("error");
-  if (error == nullptr || !error->is_object()) return out;
-  if (const auto* m = error->as_object().if_contains("message"); m && m->is_string()) {
-    out.message = std::string(m->as_string());
-  }
-  if (const auto* c = error->as_object().if_contains("code"); c && c->is_string()) {
-    out.code = std::string(c->as_string());
-  }
-  return out;
-}
-
-std::optional<double> parse_number(std::string_view text) {
-  text = text.substr(0, text.find_last_not_of(" \t") + 1);
-  text.remove_prefix(std::min(text.find_first_not_of(" \t"), text.size()));
-  double value = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc{} || end != text.data() + text.size() || !std::isfinite(value) || value < 0) {
-    return std::nullopt;
-  }
-  return value;
-}
-
-// retry-after-ms (OpenAI's, milliseconds) wins over Retry-After (seconds; an HTTP-date is
-// ignored: the backoff applies).
-std::optional<std::chrono::milliseconds> retry_after(const outbound::HttpHeaders& headers) {
-  if (const auto ms = headers.find("retry-after-ms")) {
-    if (const auto v = parse_number(*ms); v && *v < 1e9) {
-      return std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(*v)));
-    }
-  }
-  if (const auto s = headers.find("retry-after")) {
-    if (const auto v = parse_number(*s); v && *v < 1e6) {
-      return std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(*v * 1000)));
-    }
-  }
-  return std::nullopt;
 }
 
 void append_field(std::string& body, std::string_view boundary, std::string_view name,
@@ -247,59 +188,57 @@ class OpenAiStream final : public RecognitionStream {
 
   Result<Transcript> transcribe(const std::string& wav, bool detect) const {
     const OpenAiOptions& options = shared_->options;
-    const outbound::HttpRequest request = make_request(wav, detect);
-    std::chrono::milliseconds backoff = std::max(options.initial_backoff, 1ms);
-    Error last;
-    for (int attempt = 0;; ++attempt) {
-      const bool can_retry = attempt < options.max_retries;
-      std::optional<std::chrono::milliseconds> wait;
-      auto response = shared_->http.send(request);
-      if (!response) {
-        const Errc code = response.error().code;
-        if (code == Errc::timeout) {
-          last = Error(Errc::timeout, "the transcription service did not answer in time");
-        } else if (code == Errc::unavailable) {
-          last = Error(Errc::unavailable, "the transcription service cannot be reached");
-        } else if (code == Errc::invalid_request) {
-          return fail(Errc::unavailable, "the transcription service URL is misconfigured");
-        } else {
-          return fail(Errc::unavailable, "the transcription service sent an unexpected reply");
-        }
-      } else {
-        const int status = response->status;
-        const ServiceError service = service_error(response->body);
-        const std::string message = scrub(service.message, options.api_key);
-        if (status >= 200 && status < 300) return parse(response->body, detect);
-        if (status == 401) return fail(Errc::unavailable, "OpenAI rejected the API key");
-        if (status == 400) {
-          return fail(Errc::validation_failed,
-                      message.empty() ? "the transcription service refused the audio" : message);
-        }
-        if (status == 413) {
-          return fail(Errc::payload_too_large, "the utterance is too large to transcribe");
-        }
-        if (status == 429 && service.code == "insufficient_quota") {
-          return fail(Errc::quota_exceeded, "the OpenAI account has no credit left");
-        }
-        if (status == 429) {
-          wait = retry_after(response->headers);
-          const auto after = std::min(wait.value_or(backoff), options.max_backoff);
-          last = Error(Errc::rate_limited, "the transcription service is rate limiting Parley",
-                       std::max(after, std::chrono::milliseconds(1000)));
-        } else if (status == 500 || status == 502 || status == 503 || status == 504) {
-          wait = retry_after(response->headers);
-          last = Error(Errc::unavailable,
-                       "the transcription service failed (HTTP " + std::to_string(status) + ")");
-        } else {
-          return fail(Errc::unavailable, "the transcription service refused the request (HTTP " +
-                                             std::to_string(status) +
-                                             (message.empty() ? ")" : "): " + message));
-        }
+    outbound::RetryPolicy policy;
+    policy.max_retries = options.max_retries;
+    policy.initial_backoff = options.initial_backoff;
+    policy.max_backoff = options.max_backoff;
+    policy.jitter = false;
+    policy.retryable = [&](const outbound::HttpResponse& r) {
+      if (r.status == 429) return outbound::openai_error(r, options.api_key).code != kNoCredit;
+      return r.status == 500 || r.status == 502 || r.status == 503 || r.status == 504;
+    };
+    auto response = outbound::send_with_retries(shared_->http, make_request(wav, detect), policy,
+                                                shared_->sleep);
+    if (!response) {
+      const Errc code = response.error().code;
+      if (code == Errc::timeout) {
+        return fail(Errc::timeout, "the transcription service did not answer in time");
       }
-      if (!can_retry) return last;
-      shared_->sleep(std::min(wait.value_or(backoff), options.max_backoff));
-      backoff *= 2;
+      if (code == Errc::unavailable) {
+        return fail(Errc::unavailable, "the transcription service cannot be reached");
+      }
+      if (code == Errc::invalid_request) {
+        return fail(Errc::unavailable, "the transcription service URL is misconfigured");
+      }
+      return fail(Errc::unavailable, "the transcription service sent an unexpected reply");
     }
+    const int status = response->status;
+    if (status >= 200 && status < 300) return parse(response->body, detect);
+    const auto service = outbound::openai_error(*response, options.api_key);
+    const std::string& message = service.message;
+    if (status == 401) return fail(Errc::unavailable, "OpenAI rejected the API key");
+    if (status == 400) {
+      return fail(Errc::validation_failed,
+                  message.empty() ? "the transcription service refused the audio" : message);
+    }
+    if (status == 413) {
+      return fail(Errc::payload_too_large, "the utterance is too large to transcribe");
+    }
+    if (status == 429 && service.code == kNoCredit) {
+      return fail(Errc::quota_exceeded, "the OpenAI account has no credit left");
+    }
+    if (status == 429) {
+      return Error(
+          Errc::rate_limited, "the transcription service is rate limiting Parley",
+          std::max(outbound::next_wait(*response, policy), std::chrono::milliseconds(1000)));
+    }
+    if (status == 500 || status == 502 || status == 503 || status == 504) {
+      return fail(Errc::unavailable,
+                  "the transcription service failed (HTTP " + std::to_string(status) + ")");
+    }
+    return fail(Errc::unavailable, "the transcription service refused the request (HTTP " +
+                                       std::to_string(status) +
+                                       (message.empty() ? ")" : "): " + message));
   }
 
   std::shared_ptr<const Shared> shared_;

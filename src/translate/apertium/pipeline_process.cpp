@@ -1,16 +1,15 @@
 #include "translate/apertium/pipeline_process.hpp"
 
-#include <fcntl.h>
 #include <poll.h>
-#include <pthread.h>
 #include <signal.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
 #include <cerrno>
 #include <vector>
+
+#include "core/child_process.hpp"
 
 namespace parley::translate::apertium {
 namespace {
@@ -28,122 +27,28 @@ constexpr const char* kScript =
     "set -- -n ''\n"
     "eval \"$cmd\"\n";
 
-// Blocks SIGPIPE in this thread for the guard's lifetime, so writing to a pipeline that died
-// yields EPIPE instead of killing the server; a SIGPIPE raised meanwhile is consumed unless one
-// was already pending before. Per thread: no process-wide signal disposition is changed.
-class SigpipeBlock {
- public:
-  SigpipeBlock() {
-    sigemptyset(&set_);
-    sigaddset(&set_, SIGPIPE);
-    sigset_t pending;
-    sigemptyset(&pending);
-    sigpending(&pending);
-    was_pending_ = sigismember(&pending, SIGPIPE) == 1;
-    pthread_sigmask(SIG_BLOCK, &set_, &old_);
-  }
-  ~SigpipeBlock() {
-    if (!was_pending_) {
-      const timespec zero{};
-      while (sigtimedwait(&set_, nullptr, &zero) > 0) {
-      }
-    }
-    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
-  }
-  SigpipeBlock(const SigpipeBlock&) = delete;
-  SigpipeBlock& operator=(const SigpipeBlock&) = delete;
-
- private:
-  sigset_t set_{};
-  sigset_t old_{};
-  bool was_pending_ = false;
-};
-
-void close_fd(int& fd) {
-  if (fd >= 0) ::close(fd);
-  fd = -1;
-}
-
-bool set_nonblocking(int fd) {
-  const int flags = ::fcntl(fd, F_GETFL);
-  return flags >= 0 && ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0;
-}
+using core::close_fd;
 
 }  // namespace
 
 Result<std::unique_ptr<PipelineProcess>> PipelineProcess::spawn(const std::string& mode_path) {
-  // Everything the child needs is built before fork: after it only async-signal-safe calls.
-  std::vector<std::string> args{"/bin/bash", "-c", kScript, "parley-apertium", mode_path};
-  std::vector<std::string> env{"PATH=/usr/local/bin:/usr/bin:/bin", "LC_ALL=C.UTF-8"};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  std::vector<char*> envp;
-  for (auto& e : env) envp.push_back(e.data());
-  envp.push_back(nullptr);
-
-  std::array<int, 2> in{-1, -1};
-  std::array<int, 2> out{-1, -1};
-  const auto close_all = [&] {
-    for (auto* p : {&in, &out}) {
-      close_fd((*p)[0]);
-      close_fd((*p)[1]);
-    }
-  };
-  if (::pipe2(in.data(), O_CLOEXEC) != 0 || ::pipe2(out.data(), O_CLOEXEC) != 0) {
-    close_all();
-    return fail(Errc::internal, "could not create pipes for the translation engine");
-  }
-  const pid_t pid = ::fork();
-  if (pid < 0) {
-    close_all();
-    return fail(Errc::unavailable, "could not start the translation engine");
-  }
-  if (pid == 0) {
-    // Own process group, so one kill reaches every stage.
-    ::setpgid(0, 0);
-    // Move the pipe ends above 2 first, so dup2 cannot clobber one of them when the server
-    // runs with fd 0, 1 or 2 closed.
-    const int child_in = ::fcntl(in[0], F_DUPFD_CLOEXEC, 10);
-    const int child_out = ::fcntl(out[1], F_DUPFD_CLOEXEC, 10);
-    const int null_fd = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
-    if (child_in < 0 || child_out < 0 || null_fd < 0 || ::dup2(child_in, 0) < 0 ||
-        ::dup2(child_out, 1) < 0 || ::dup2(null_fd, 2) < 0) {
-      _exit(127);
-    }
-    // Every other descriptor (the server's sockets, database files) closes at exec.
-    if (::syscall(SYS_close_range, 3U, ~0U, 4U /* CLOSE_RANGE_CLOEXEC */) != 0) {
-      for (int fd = 3; fd < 4096; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
-    }
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    struct sigaction dfl {};
-    dfl.sa_handler = SIG_DFL;
-    ::sigaction(SIGPIPE, &dfl, nullptr);
-    ::execve(argv[0], argv.data(), envp.data());
-    _exit(127);
-  }
-  // Also here, so that the group exists before any kill, whoever runs first.
-  ::setpgid(pid, pid);
-  close_fd(in[0]);
-  close_fd(out[1]);
-  std::unique_ptr<PipelineProcess> process(new PipelineProcess(pid, in[1], out[0]));
-  if (!set_nonblocking(process->in_fd_) || !set_nonblocking(process->out_fd_)) {
-    return fail(Errc::internal, "could not configure the translation engine pipes");
-  }
-  return process;
+  core::SpawnOptions options;
+  options.argv = {"/bin/bash", "-c", kScript, "parley-apertium", mode_path};
+  options.env = {"PATH=/usr/local/bin:/usr/bin:/bin", "LC_ALL=C.UTF-8"};
+  // Own process group, so one kill reaches every stage.
+  options.new_process_group = true;
+  options.what = "the translation engine";
+  auto child = core::spawn_child(options);
+  if (!child) return child.error();
+  return std::unique_ptr<PipelineProcess>(
+      new PipelineProcess(child->pid, child->in_fd, child->out_fd));
 }
 
 PipelineProcess::~PipelineProcess() {
   close_fd(in_fd_);
   close_fd(out_fd_);
   if (pid_ > 0 && !reaped_) {
-    ::kill(-pid_, SIGKILL);
-    ::kill(pid_, SIGKILL);  // in case setpgid lost a race with an early exit
-    int status = 0;
-    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-    }
+    core::kill_and_reap(pid_, /*group=*/true);
   } else if (pid_ > 0) {
     ::kill(-pid_, SIGKILL);  // bash is gone; stages still in the group are orphans
   }
@@ -164,7 +69,7 @@ bool PipelineProcess::is_usable() {
 Result<std::string> PipelineProcess::round_trip(std::string_view payload,
                                                 std::chrono::milliseconds timeout) {
   if (broken_) return fail(Errc::unavailable, "the translation engine stopped");
-  const SigpipeBlock no_sigpipe;
+  const core::SigpipeGuard no_sigpipe;
   const auto until = Clock::now() + timeout;
   std::string output;
   std::size_t written = 0;

@@ -2,13 +2,11 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
-#include <charconv>
-#include <cmath>
-#include <mutex>
 #include <optional>
-#include <random>
 #include <thread>
 #include <utility>
+
+#include "outbound/openai_api.hpp"
 
 namespace parley::translate {
 namespace {
@@ -250,65 +248,9 @@ std::string unquote(std::string text, std::string_view source_text) {
   return text;
 }
 
-// A service message can quote the key (OpenAI's 401 does, partly): never pass it on.
-std::string scrub(std::string message, std::string_view secret) {
-  if (!secret.empty()) {
-    for (auto at = message.find(secret); at != std::string::npos; at = message.find(secret)) {
-      message.replace(at, secret.size(), "***");
-    }
-  }
-  if (message.size() > 300) message = message.substr(0, 300) + "...";
-  return message;
-}
-
-struct ServiceError {
-  std::string message;
-  std::string code;
-  std::string type;
-};
-
-ServiceError service_error(std::string_view body) {
-  boost::system::error_code ec;
-  const auto json = boost::json::parse(body, ec);
-  ServiceError out;
-  if (ec || !json.is_object()) return out;
-  const auto* error = json.as_object().if_contains("error");
-  if (error == nullptr || !error->is_object()) return out;
-  const auto field = [&](std::string_view name) {
-    const auto* v = error->as_object().if_contains(name);
-    return v && v->is_string() ? std::string(v->as_string()) : std::string();
-  };
-  out.message = field("message");
-  out.code = field("code");
-  out.type = field("type");
-  return out;
-}
-
-std::optional<double> parse_number(std::string_view text) {
-  text = text.substr(0, text.find_last_not_of(" \t") + 1);
-  text.remove_prefix(std::min(text.find_first_not_of(" \t"), text.size()));
-  double value = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc{} || end != text.data() + text.size() || !std::isfinite(value) || value < 0) {
-    return std::nullopt;
-  }
-  return value;
-}
-
-// retry-after-ms (OpenAI's, milliseconds) wins over Retry-After (seconds; an HTTP-date is
-// ignored: the backoff applies).
-std::optional<std::chrono::milliseconds> retry_after(const outbound::HttpHeaders& headers) {
-  if (const auto ms = headers.find("retry-after-ms")) {
-    if (const auto v = parse_number(*ms); v && *v < 1e9) {
-      return std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(*v)));
-    }
-  }
-  if (const auto s = headers.find("retry-after")) {
-    if (const auto v = parse_number(*s); v && *v < 1e6) {
-      return std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(*v * 1000)));
-    }
-  }
-  return std::nullopt;
+// OpenAI says "no credit" in the code, and in the type on some replies.
+bool no_credit(const outbound::OpenAiError& error) {
+  return error.code == "insufficient_quota" || error.type == "insufficient_quota";
 }
 
 struct Reply {
@@ -371,16 +313,6 @@ struct OpenAiTranslator::State {
   OpenAiTranslatorOptions options;
   RetrySleepFunction sleep;
   std::string url;
-  std::mutex random_mutex;
-  std::mt19937_64 random;
-
-  // In [backoff/2, backoff]: "equal jitter", which keeps a floor under the wait.
-  std::chrono::milliseconds jittered(std::chrono::milliseconds backoff) {
-    const auto half = backoff.count() / 2;
-    std::lock_guard lock(random_mutex);
-    std::uniform_int_distribution<std::int64_t> extra(0, backoff.count() - half);
-    return std::chrono::milliseconds(half + extra(random));
-  }
 };
 
 OpenAiTranslator::OpenAiTranslator(outbound::HttpClient& http, OpenAiTranslatorOptions options,
@@ -394,12 +326,8 @@ OpenAiTranslator::OpenAiTranslator(outbound::HttpClient& http, OpenAiTranslatorO
         BudgetLimits{options.requests_per_minute, options.tokens_per_minute, options.rate_window});
   }
   budget_ = std::move(budget);
-  state_ = std::unique_ptr<State>(new State{http,
-                                            std::move(options),
-                                            std::move(sleep),
-                                            base + "/chat/completions",
-                                            {},
-                                            std::mt19937_64(std::random_device{}())});
+  state_ = std::unique_ptr<State>(
+      new State{http, std::move(options), std::move(sleep), base + "/chat/completions"});
 }
 
 OpenAiTranslator::~OpenAiTranslator() = default;
@@ -490,69 +418,67 @@ Result<Translation> OpenAiTranslator::translate(std::string_view text, std::stri
 
   const std::size_t estimate = estimate_tokens(prompt.size(), text.size());
   const auto budget_deadline = budget_->now() + options.max_budget_wait;
-  std::chrono::milliseconds backoff = std::max(options.initial_backoff, 1ms);
-  Error last;
-  for (int attempt = 0;; ++attempt) {
-    // Every attempt is a request the service counts, retries included.
-    if (auto admitted = budget_->acquire(estimate, budget_deadline); !admitted) {
-      return admitted.error();
+  outbound::RetryPolicy policy;
+  policy.max_retries = options.max_retries;
+  policy.initial_backoff = options.initial_backoff;
+  policy.max_backoff = options.max_backoff;
+  policy.retryable = [&](const outbound::HttpResponse& r) {
+    if (r.status == 429) return !no_credit(outbound::openai_error(r, options.api_key));
+    return r.status >= 500 || r.status == 408 || r.status == 409;
+  };
+  // Every attempt is a request the service counts, retries included.
+  std::optional<Error> over_budget;
+  policy.before_attempt = [&]() -> Result<void> {
+    auto admitted = budget_->acquire(estimate, budget_deadline);
+    if (!admitted) over_budget = admitted.error();
+    return admitted;
+  };
+  auto response = outbound::send_with_retries(state_->http, request, policy, state_->sleep);
+  if (over_budget) return *over_budget;
+  if (!response) {
+    const Errc code = response.error().code;
+    if (code == Errc::timeout) {
+      return fail(Errc::timeout, "the translation service did not answer in time");
     }
-    const bool can_retry = attempt < options.max_retries;
-    std::optional<std::chrono::milliseconds> wait;
-    auto response = state_->http.send(request);
-    if (!response) {
-      const Errc code = response.error().code;
-      if (code == Errc::timeout) {
-        last = Error(Errc::timeout, "the translation service did not answer in time");
-      } else if (code == Errc::unavailable) {
-        last = Error(Errc::unavailable, "the translation service cannot be reached");
-      } else if (code == Errc::invalid_request) {
-        return fail(Errc::unavailable, "the translation service URL is misconfigured");
-      } else if (code == Errc::payload_too_large) {
-        return fail(Errc::unavailable, "the translation service sent an oversized reply");
-      } else {
-        return fail(Errc::unavailable, "the translation service failed unexpectedly");
-      }
-    } else {
-      const int status = response->status;
-      if (status >= 200 && status < 300) {
-        auto reply = parse_reply(response->body, text);
-        if (!reply) return reply.error();
-        if (reply->total_tokens) budget_->correct(estimate, *reply->total_tokens);
-        return Translation{std::move(reply->text), from, to, "openai", {}};
-      }
-      const ServiceError service = service_error(response->body);
-      const std::string message = scrub(service.message, options.api_key);
-      if (status == 401) return fail(Errc::unavailable, "OpenAI rejected the API key");
-      if (status == 400) {
-        return fail(Errc::validation_failed,
-                    message.empty() ? "the translation service refused the text" : message);
-      }
-      if (status == 429 &&
-          (service.code == "insufficient_quota" || service.type == "insufficient_quota")) {
-        return fail(Errc::quota_exceeded, "the OpenAI account has no credit left");
-      }
-      if (status == 429) {
-        wait = retry_after(response->headers);
-        const auto after = std::min(wait.value_or(backoff), options.max_backoff);
-        last = Error(Errc::rate_limited, "the translation service is rate limiting Parley",
-                     std::max(after, std::chrono::milliseconds(1000)));
-      } else if (status >= 500 || status == 408 || status == 409) {
-        wait = retry_after(response->headers);
-        last = Error(Errc::unavailable,
-                     "the translation service failed (HTTP " + std::to_string(status) + ")");
-      } else {
-        return fail(Errc::unavailable, "the translation service refused the request (HTTP " +
-                                           std::to_string(status) +
-                                           (message.empty() ? ")" : "): " + message));
-      }
+    if (code == Errc::unavailable) {
+      return fail(Errc::unavailable, "the translation service cannot be reached");
     }
-    if (!can_retry) return last;
-    // The service's Retry-After is honoured as given; our own backoff gets jitter.
-    state_->sleep(wait ? std::min(*wait, options.max_backoff)
-                       : state_->jittered(std::min(backoff, options.max_backoff)));
-    backoff *= 2;
+    if (code == Errc::invalid_request) {
+      return fail(Errc::unavailable, "the translation service URL is misconfigured");
+    }
+    if (code == Errc::payload_too_large) {
+      return fail(Errc::unavailable, "the translation service sent an oversized reply");
+    }
+    return fail(Errc::unavailable, "the translation service failed unexpectedly");
   }
+  const int status = response->status;
+  if (status >= 200 && status < 300) {
+    auto reply = parse_reply(response->body, text);
+    if (!reply) return reply.error();
+    if (reply->total_tokens) budget_->correct(estimate, *reply->total_tokens);
+    return Translation{std::move(reply->text), from, to, "openai", {}};
+  }
+  const auto service = outbound::openai_error(*response, options.api_key);
+  const std::string& message = service.message;
+  if (status == 401) return fail(Errc::unavailable, "OpenAI rejected the API key");
+  if (status == 400) {
+    return fail(Errc::validation_failed,
+                message.empty() ? "the translation service refused the text" : message);
+  }
+  if (status == 429 && no_credit(service)) {
+    return fail(Errc::quota_exceeded, "the OpenAI account has no credit left");
+  }
+  if (status == 429) {
+    return Error(Errc::rate_limited, "the translation service is rate limiting Parley",
+                 std::max(outbound::next_wait(*response, policy), std::chrono::milliseconds(1000)));
+  }
+  if (status >= 500 || status == 408 || status == 409) {
+    return fail(Errc::unavailable,
+                "the translation service failed (HTTP " + std::to_string(status) + ")");
+  }
+  return fail(Errc::unavailable, "the translation service refused the request (HTTP " +
+                                     std::to_string(status) +
+                                     (message.empty() ? ")" : "): " + message));
 }
 
 }  // namespace parley::translate

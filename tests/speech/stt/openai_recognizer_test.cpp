@@ -16,8 +16,7 @@
 #include <vector>
 
 #include "core/base64.hpp"
-#include "outbound/curl_http_client.hpp"
-#include "support/child_process.hpp"
+#include "support/fake_service.hpp"
 
 namespace parley::speech::stt {
 namespace {
@@ -36,40 +35,14 @@ std::vector<std::int16_t> tone(std::size_t samples) {
   return out;
 }
 
-// Records the waits the engine asks for instead of sleeping, so retry tests stay fast.
-struct SleepRecorder {
-  std::mutex mutex;
-  std::vector<std::chrono::milliseconds> waits;
-  SleepFunction function() {
-    return [this](std::chrono::milliseconds d) {
-      std::lock_guard lock(mutex);
-      waits.push_back(d);
-    };
-  }
-};
+using parley::testing::SleepRecorder;
 
-class OpenAiRecognizerTest : public ::testing::Test {
+class OpenAiRecognizerTest : public parley::testing::FakeServiceTest {
  protected:
   static void SetUpTestSuite() {
-    fake_ = new parley::testing::ChildProcess(
-        {NODE_BINARY, FAKE_OPENAI}, {{"PATH", "/usr/bin:/bin"}, {"FAKE_OPENAI_KEY", kKey}});
-    const auto line = fake_->wait_for_line("listening", 20s);
-    ASSERT_TRUE(line) << "the fake did not start: " << fake_->read_stderr();
-    port_ = line->substr(line->find(' ') + 1);
-    http_ = new outbound::CurlHttpClient();
+    start_fake({NODE_BINARY, FAKE_OPENAI}, {{"PATH", "/usr/bin:/bin"}, {"FAKE_OPENAI_KEY", kKey}});
   }
-  static void TearDownTestSuite() {
-    delete http_;
-    delete fake_;
-    http_ = nullptr;
-    fake_ = nullptr;
-  }
-  void SetUp() override {
-    ASSERT_TRUE(fake_);
-    control("/__reset", "{}");
-  }
-
-  static std::string origin() { return "http://127.0.0.1:" + port_; }
+  static void TearDownTestSuite() { stop_fake(); }
 
   static OpenAiOptions options() {
     OpenAiOptions o;
@@ -79,23 +52,6 @@ class OpenAiRecognizerTest : public ::testing::Test {
     o.initial_backoff = 10ms;
     return o;
   }
-
-  static json::value control(const std::string& path, const std::string& body) {
-    outbound::HttpRequest request;
-    request.method = body.empty() ? "GET" : "POST";
-    request.url = origin() + path;
-    request.body = body;
-    request.headers.add("Content-Type", "application/json");
-    request.max_response_bytes = 64 * 1024 * 1024;
-    auto response = http_->send(request);
-    EXPECT_TRUE(response) << response.error().message;
-    if (!response) return nullptr;
-    EXPECT_EQ(response->status, 200) << response->body;
-    return json::parse(response->body);
-  }
-
-  static void script(const std::string& body) { control("/__script", body); }
-  static json::array requests() { return control("/__requests", "").as_array(); }
 
   static Result<Transcript> transcribe(OpenAiRecognizer& recognizer, std::string_view language,
                                        const std::vector<std::int16_t>& pcm) {
@@ -121,14 +77,7 @@ class OpenAiRecognizerTest : public ::testing::Test {
     const auto* p = part(request, name);
     return p ? std::string(p->at("text").as_string()) : std::string("<missing>");
   }
-
-  static parley::testing::ChildProcess* fake_;
-  static outbound::CurlHttpClient* http_;
-  static std::string port_;
 };
-parley::testing::ChildProcess* OpenAiRecognizerTest::fake_ = nullptr;
-outbound::CurlHttpClient* OpenAiRecognizerTest::http_ = nullptr;
-std::string OpenAiRecognizerTest::port_;
 
 std::uint32_t le32(const std::string& b, std::size_t at) {
   return static_cast<std::uint32_t>(static_cast<unsigned char>(b[at])) |

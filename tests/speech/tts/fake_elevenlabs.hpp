@@ -2,11 +2,9 @@
 // Runs tests/fakes/elevenlabs.mjs for the test binary and talks to its control API.
 
 #include <boost/json.hpp>
-#include <memory>
 #include <string>
 
-#include "outbound/curl_http_client.hpp"
-#include "support/child_process.hpp"
+#include "support/fake_service.hpp"
 
 namespace parley::speech::testing {
 
@@ -15,18 +13,18 @@ class FakeElevenLabs {
   /// Started once per process, on first use.
   static FakeElevenLabs& instance();
 
-  const std::string& base_url() const noexcept { return base_url_; }
-  outbound::HttpClient& http() noexcept { return http_; }
-  void reset();
+  const std::string& base_url() const noexcept { return service_.base_url(); }
+  outbound::HttpClient& http() noexcept { return service_.http(); }
+  void reset() { service_.reset(); }
   /// Queues scripted replies: a JSON array literal of {status, headers, body, delay_ms}.
-  void script(const std::string& responses_json);
-  boost::json::array requests();
+  void script(const std::string& responses_json) {
+    service_.script("{\"responses\":" + responses_json + "}");
+  }
+  boost::json::array requests() { return service_.requests(); }
 
  private:
   FakeElevenLabs();
-  outbound::CurlHttpClient http_;
-  std::unique_ptr<parley::testing::ChildProcess> process_;
-  std::string base_url_;
+  parley::testing::FakeService service_;
 };
 
 }  // namespace parley::speech::testing

@@ -15,8 +15,7 @@
 #include <thread>
 #include <vector>
 
-#include "outbound/curl_http_client.hpp"
-#include "support/child_process.hpp"
+#include "support/fake_service.hpp"
 
 namespace parley::translate {
 namespace {
@@ -26,40 +25,14 @@ namespace json = boost::json;
 
 constexpr const char* kKey = "sk-parley-test-0123456789abcdef";
 
-// Records the waits between attempts instead of sleeping, so retry tests stay fast.
-struct SleepRecorder {
-  std::mutex mutex;
-  std::vector<std::chrono::milliseconds> waits;
-  RetrySleepFunction function() {
-    return [this](std::chrono::milliseconds d) {
-      std::lock_guard lock(mutex);
-      waits.push_back(d);
-    };
-  }
-};
+using parley::testing::SleepRecorder;
 
-class OpenAiTranslatorTest : public ::testing::Test {
+class OpenAiTranslatorTest : public parley::testing::FakeServiceTest {
  protected:
   static void SetUpTestSuite() {
-    fake_ = new parley::testing::ChildProcess(
-        {NODE_BINARY, FAKE_OPENAI}, {{"PATH", "/usr/bin:/bin"}, {"FAKE_OPENAI_KEY", kKey}});
-    const auto line = fake_->wait_for_line("listening", 20s);
-    ASSERT_TRUE(line) << "the fake did not start: " << fake_->read_stderr();
-    port_ = line->substr(line->find(' ') + 1);
-    http_ = new outbound::CurlHttpClient();
+    start_fake({NODE_BINARY, FAKE_OPENAI}, {{"PATH", "/usr/bin:/bin"}, {"FAKE_OPENAI_KEY", kKey}});
   }
-  static void TearDownTestSuite() {
-    delete http_;
-    delete fake_;
-    http_ = nullptr;
-    fake_ = nullptr;
-  }
-  void SetUp() override {
-    ASSERT_TRUE(fake_);
-    control("/__reset", "{}");
-  }
-
-  static std::string origin() { return "http://127.0.0.1:" + port_; }
+  static void TearDownTestSuite() { stop_fake(); }
 
   static OpenAiTranslatorOptions options() {
     OpenAiTranslatorOptions o;
@@ -71,21 +44,6 @@ class OpenAiTranslatorTest : public ::testing::Test {
     return o;
   }
 
-  static json::value control(const std::string& path, const std::string& body) {
-    outbound::HttpRequest request;
-    request.method = body.empty() ? "GET" : "POST";
-    request.url = origin() + path;
-    request.body = body;
-    request.headers.add("Content-Type", "application/json");
-    request.max_response_bytes = 64 * 1024 * 1024;
-    auto response = http_->send(request);
-    EXPECT_TRUE(response) << response.error().message;
-    if (!response) return nullptr;
-    EXPECT_EQ(response->status, 200) << response->body;
-    return json::parse(response->body);
-  }
-
-  static void script(const std::string& body) { control("/__script", body); }
   static void script_completion(const std::string& text) {
     script(json::serialize(json::object{{"completion", text}}));
   }
@@ -93,7 +51,6 @@ class OpenAiTranslatorTest : public ::testing::Test {
     script(json::serialize(json::object{
         {"responses", json::array{json::object{{"status", status}, {"body", body}}}}}));
   }
-  static json::array requests() { return control("/__requests", "").as_array(); }
   static json::object request_body(const json::value& recorded) {
     return json::parse(recorded.at("body").as_string()).as_object();
   }
@@ -116,14 +73,7 @@ class OpenAiTranslatorTest : public ::testing::Test {
          json::object{{"prompt_tokens", 5}, {"completion_tokens", 2}, {"total_tokens", 7}}},
     };
   }
-
-  static parley::testing::ChildProcess* fake_;
-  static outbound::CurlHttpClient* http_;
-  static std::string port_;
 };
-parley::testing::ChildProcess* OpenAiTranslatorTest::fake_ = nullptr;
-outbound::CurlHttpClient* OpenAiTranslatorTest::http_ = nullptr;
-std::string OpenAiTranslatorTest::port_;
 
 bool contains(std::string_view haystack, std::string_view needle) {
   return haystack.find(needle) != std::string_view::npos;
@@ -374,7 +324,7 @@ TEST_F(OpenAiTranslatorTest, MalformedRepliesAreErrorsNeverTheSourceText) {
       {"refusal", refusal, Errc::validation_failed, "refused"},
   };
   for (const auto& c : cases) {
-    control("/__reset", "{}");
+    fake_->reset();
     script_reply(c.body);
     auto result = translator.translate("Hello there", "en", "es");
     ASSERT_FALSE(result) << c.name << ": " << result->text;
