@@ -10,6 +10,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <cstddef>
 #include <exception>
+#include <memory>
 #include <type_traits>
 #include <utility>
 
@@ -38,28 +39,27 @@ class WorkerPool {
   /// Runs `fn` (returning Result<T>) on a worker. Errors: Errc::busy when the pool is full;
   /// Errc::internal when fn throws (the exception is not propagated onto network threads).
   template <class F>
-    requires is_result<std::invoke_result_t<F&>>::value
-  boost::asio::awaitable<std::invoke_result_t<F&>> run(F fn) {
+  requires is_result<std::invoke_result_t<F&>>::value
+      boost::asio::awaitable<std::invoke_result_t<F&>>
+      run(F fn) {
     using R = std::invoke_result_t<F&>;
-    if (pending_.fetch_add(1, std::memory_order_acq_rel) >= max_pending_) {
-      pending_.fetch_sub(1, std::memory_order_acq_rel);
+    if (pending_->fetch_add(1, std::memory_order_acq_rel) >= max_pending_) {
+      pending_->fetch_sub(1, std::memory_order_acq_rel);
       co_return R(fail(Errc::busy, "server is busy, try again shortly"));
     }
     struct PendingGuard {
-      std::atomic<std::size_t>& counter;
-      ~PendingGuard() { counter.fetch_sub(1, std::memory_order_acq_rel); }
+      std::shared_ptr<std::atomic<std::size_t>> counter;
+      ~PendingGuard() { counter->fetch_sub(1, std::memory_order_acq_rel); }
     } guard{pending_};
     co_return co_await boost::asio::co_spawn(pool_.get_executor(), invoke(std::move(fn)),
                                              boost::asio::use_awaitable);
   }
 
-  std::size_t pending() const { return pending_.load(std::memory_order_relaxed); }
+  std::size_t pending() const { return pending_->load(std::memory_order_relaxed); }
   std::size_t capacity() const { return max_pending_; }
 
   /// Finishes queued work and joins the threads. Idempotent.
-  void stop() {
-    pool_.join();
-  }
+  void stop() { pool_.join(); }
 
  private:
   template <class F>
@@ -74,7 +74,10 @@ class WorkerPool {
 
   boost::asio::thread_pool pool_;
   std::size_t max_pending_;
-  std::atomic<std::size_t> pending_{0};
+  // Shared with every waiting coroutine: a frame still suspended in run() when the pool is gone
+  // (destroyed with its io_context at shutdown) must not count down freed memory.
+  std::shared_ptr<std::atomic<std::size_t>> pending_ =
+      std::make_shared<std::atomic<std::size_t>>(0);
 };
 
 }  // namespace parley::core
