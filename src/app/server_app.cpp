@@ -11,6 +11,7 @@
 #include "api/health.hpp"
 #include "api/misc.hpp"
 #include "api/openapi.hpp"
+#include "app/translation_setup.hpp"
 #include "app/version.hpp"
 #include "outbound/curl_http_client.hpp"
 #include "speech/stt/openai_recognizer.hpp"
@@ -18,8 +19,6 @@
 #include "speech/tts/elevenlabs_synthesizer.hpp"
 #include "speech/tts/espeak_synthesizer.hpp"
 #include "store/migrations/migrator.hpp"
-#include "translate/apertium/apertium_translator.hpp"
-#include "translate/openai/openai_translator.hpp"
 
 namespace parley::app {
 
@@ -346,26 +345,11 @@ Result<void> ServerApp::start_speech() {
 
 void ServerApp::start_translation() {
   const auto& cfg = config_;
-  translate::ApertiumOptions apertium;
-  apertium.modes_dir = cfg.apertium_modes_dir;
-  auto embedded = std::make_unique<translate::ApertiumTranslator>(apertium);
-  std::unique_ptr<translate::Translator> cloud;
-  if (!cfg.openai_api_key.empty()) {
-    translate::OpenAiTranslatorOptions openai;
-    openai.base_url = cfg.openai_base_url;
-    openai.api_key = cfg.openai_api_key;
-    openai.model = cfg.openai_translation_model;
-    cloud = std::make_unique<translate::OpenAiTranslator>(*http_client_, openai);
-  }
-  const auto policy = cfg.translation_engine == "auto" ? translate::TranslationPolicy::automatic
-                      : cfg.translation_engine == "apertium"
-                          ? translate::TranslationPolicy::embedded_only
-                          : translate::TranslationPolicy::cloud_only;
-  log_.info("translation_engines", {{"apertium_pairs", embedded->pairs().size()},
-                                    {"openai", cloud != nullptr},
-                                    {"policy", cfg.translation_engine}});
-  translation_engines_ = std::make_unique<translate::TranslationEngines>(std::move(embedded),
-                                                                         std::move(cloud), policy);
+  translation_engines_ = make_translation_engines(cfg, *http_client_);
+  log_.info("translation_engines",
+            {{"apertium_pairs", translation_engines_->embedded_pairs().size()},
+             {"openai", translation_engines_->cloud() != nullptr},
+             {"policy", cfg.translation_engine}});
   translation_routes_ = std::make_unique<api::TranslationRoutesDeps>(
       api::TranslationRoutesDeps{*account_routes_, *translation_engines_, *workers_, log_});
   api::add_translation_routes(router_, *translation_routes_);

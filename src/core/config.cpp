@@ -537,6 +537,25 @@ Result<Config> load_config(const Environment& env) {
     *field = text(env, name, *field);
     if (field->empty()) return bad(name, "must not be empty");
   }
+  for (auto [name, field, min, max] :
+       {std::tuple{"OPENAI_TRANSLATION_RPM", &c.openai_translation_rpm, 1u, 1'000'000u},
+        std::tuple{"PARLEY_TRANSLATION_THREADS", &c.translation_threads, 1u, 64u},
+        std::tuple{"PARLEY_TRANSLATION_MAX_ATTEMPTS", &c.translation_max_attempts, 1u, 100u},
+        std::tuple{"PARLEY_TRANSLATION_CACHE_ENTRIES", &c.translation_cache_entries, 0u,
+                   10'000'000u}}) {
+    auto v = integer<unsigned>(env, name, *field, min, max);
+    if (!v) return v.error();
+    *field = *v;
+  }
+  {
+    auto v = integer<std::uint64_t>(env, "OPENAI_TRANSLATION_TPM", c.openai_translation_tpm, 1,
+                                    1'000'000'000'000ULL);
+    if (!v) return v.error();
+    c.openai_translation_tpm = *v;
+    auto backoff = millis(env, "PARLEY_TRANSLATION_BACKOFF_MS", c.translation_backoff);
+    if (!backoff) return backoff.error();
+    c.translation_backoff = *backoff;
+  }
 
   const auto conformance = text(env, "PARLEY_PROTOCOL_CONFORMANCE", "0");
   if (conformance != "0" && conformance != "1") {
@@ -579,6 +598,7 @@ boost::json::object describe(const Config& c) {
       {"speech_threads", c.speech_threads},
       {"max_speech_streams", c.max_speech_streams},
       {"translation_engine", c.translation_engine},
+      {"translation_threads", c.translation_threads},
   };
 }
 

@@ -140,6 +140,15 @@ struct Config {
   std::string translation_engine = "auto";  ///< PARLEY_TRANSLATION_ENGINE: auto|apertium|openai
   std::string openai_translation_model = "gpt-4o-mini";          ///< OPENAI_TRANSLATION_MODEL
   std::string apertium_modes_dir = "/usr/share/apertium/modes";  ///< PARLEY_APERTIUM_MODES_DIR
+  /// The OpenAI-compatible engine's own limits (the service's are usually per key and minute).
+  unsigned openai_translation_rpm = 500;           ///< OPENAI_TRANSLATION_RPM (requests/min)
+  std::uint64_t openai_translation_tpm = 200'000;  ///< OPENAI_TRANSLATION_TPM (tokens/min)
+  unsigned translation_threads = 2;                ///< PARLEY_TRANSLATION_THREADS (queue workers)
+  unsigned translation_max_attempts = 5;           ///< PARLEY_TRANSLATION_MAX_ATTEMPTS per job
+  /// First retry delay; doubles per attempt (with jitter) up to 5 minutes.
+  std::chrono::milliseconds translation_backoff{1000};  ///< PARLEY_TRANSLATION_BACKOFF_MS
+  /// Texts and translations kept in memory in front of the database cache.
+  unsigned translation_cache_entries = 10'000;  ///< PARLEY_TRANSLATION_CACHE_ENTRIES
 
   bool protocol_conformance = false;
 };
