@@ -3,6 +3,7 @@
 #include <charconv>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <system_error>
 
 #include "api/replies.hpp"
@@ -246,18 +247,50 @@ asio::awaitable<Response> do_messages(const ChatroomRoutesDeps& deps, RequestCon
   // Larger limits are capped rather than refused: clients ask for "as many as you give".
   const auto page_size = static_cast<std::size_t>(std::min<std::int64_t>(
       limit->value_or(chat::kDefaultPageSize), static_cast<std::int64_t>(chat::kMaxPageSize)));
-  auto job = [&rooms = deps.chatrooms, room_id = *room_id, user = principal->user_id,
-              before = *before,
-              page_size]() { return rooms.messages(room_id, user, before, page_size); };
+  auto language = net::optional_string(*body, "language", {.min_length = 2, .max_length = 35});
+  if (!language) co_return fail_with(language.error(), ctx);
+  struct Page {
+    chat::MessagePage page;
+    std::string language;
+    std::map<std::int64_t, translate::Translation> translations;
+  };
+  auto job = [&deps, room_id = *room_id, user = principal->user_id, before = *before, page_size,
+              asked = *language]() -> Result<Page> {
+    auto page = deps.chatrooms.messages(room_id, user, before, page_size);
+    if (!page) return page.error();
+    Page out{std::move(*page), {}, {}};
+    if (deps.translations == nullptr || out.page.messages.empty()) return out;
+    // The reader's language: asked for, else the one they listen to the room in.
+    std::string reader = asked ? *asked : std::string();
+    if (reader.empty()) {
+      auto listening = deps.chatrooms.listening_language(room_id, user);
+      if (!listening) return listening.error();
+      reader = *listening;
+    }
+    out.language = translate::listener_language(reader);
+    std::vector<std::int64_t> ids;
+    for (const auto& message : out.page.messages) ids.push_back(message.id);
+    auto stored = deps.translations->find(ids, out.language);
+    if (!stored) return stored.error();
+    for (auto& item : *stored)
+      out.translations.emplace(item.message_id, std::move(item.translation));
+    return out;
+  };
   auto page = co_await deps.workers.run(std::move(job));
   if (!page) co_return fail_with(page.error(), ctx, &deps.log);
   json::array messages;
-  messages.reserve(page->messages.size());
-  for (const auto& message : page->messages) {
-    messages.push_back(chat::to_json(message, deps.public_base_url));
+  messages.reserve(page->page.messages.size());
+  for (const auto& message : page->page.messages) {
+    auto shaped = chat::to_json(message, deps.public_base_url);
+    if (auto it = page->translations.find(message.id); it != page->translations.end()) {
+      shaped["translation"] = translate::to_json(it->second);
+    }
+    messages.push_back(std::move(shaped));
   }
   json::object reply{{"messages", std::move(messages)}};
-  reply["next_before"] = page->next_before ? json::value(*page->next_before) : json::value(nullptr);
+  reply["next_before"] =
+      page->page.next_before ? json::value(*page->page.next_before) : json::value(nullptr);
+  if (!page->language.empty()) reply["language"] = page->language;
   co_return ok_json(ctx, std::move(reply));
 }
 

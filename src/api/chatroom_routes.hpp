@@ -13,6 +13,7 @@
 #include "core/log.hpp"
 #include "core/worker_pool.hpp"
 #include "net/router.hpp"
+#include "translate/messages/message_translator.hpp"
 
 namespace parley::api {
 
@@ -24,6 +25,8 @@ struct ChatroomRoutesDeps {
   std::string public_base_url;         ///< BACKEND_URL, for absolute photo and avatar URLs
   std::filesystem::path photo_folder;  ///< UPLOAD_DIR/chatroom_photo
   std::size_t max_photo_bytes = 5 * 1024 * 1024;
+  /// History pages carry each message's translation into the reader's language when set.
+  translate::MessageTranslations* translations = nullptr;
 };
 
 /// Registers every chat-room route. `deps` must outlive the router (the composition root owns

@@ -1,5 +1,7 @@
 #include "app/server_app.hpp"
 
+#include <unistd.h>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -55,8 +57,10 @@ ServerApp::ServerApp(core::Config config, core::Logger& log, ServeOptions option
       io_(static_cast<int>(config_.threads)) {}
 
 ServerApp::~ServerApp() {
-  // Speech streams deliver results to the database and the sockets: stop them first.
+  // Speech streams and translation workers deliver results to the database and the sockets:
+  // stop them first. Translation jobs in flight stay leased and run again after a restart.
   speech_streams_.reset();
+  if (message_translator_) message_translator_->stop();
   // Blocking work may still reference the database: finish it before the database closes.
   if (workers_) workers_->stop();
 }
@@ -211,7 +215,7 @@ Result<std::unique_ptr<ServerApp>> ServerApp::create(core::Config config, core::
       std::make_unique<realtime::SocketIoServer>(app->io_, socketio_options, *application, log);
   app->chat_events_->attach(*app->socketio_);
   if (auto speech = app->start_speech(); !speech) return speech.error();
-  app->start_translation();
+  if (auto translation = app->start_translation(); !translation) return translation.error();
   app->chatrooms_->set_observer(app->chat_events_.get());
   app->engineio_ = std::make_unique<realtime::EngineIoServer>(
       app->io_, engineio_options, *app->socketio_, log,
@@ -343,7 +347,7 @@ Result<void> ServerApp::start_speech() {
   return {};
 }
 
-void ServerApp::start_translation() {
+Result<void> ServerApp::start_translation() {
   const auto& cfg = config_;
   translation_engines_ = make_translation_engines(cfg, *http_client_);
   log_.info("translation_engines",
@@ -353,6 +357,35 @@ void ServerApp::start_translation() {
   translation_routes_ = std::make_unique<api::TranslationRoutesDeps>(
       api::TranslationRoutesDeps{*account_routes_, *translation_engines_, *workers_, log_});
   api::add_translation_routes(router_, *translation_routes_);
+
+  translation_queue_ = std::make_unique<translate::TranslationQueue>(
+      *database_, clock_, translation_queue_options(cfg));
+  translate::TranslationCacheOptions cache;
+  cache.memory_entries = cfg.translation_cache_entries;
+  translation_cache_ = std::make_unique<translate::TranslationCache>(*database_, clock_, cache);
+  message_translations_ = std::make_unique<translate::MessageTranslations>(*database_, clock_);
+  chatroom_routes_->translations = message_translations_.get();
+  translate::MessageTranslatorOptions translator;
+  translator.threads = cfg.translation_threads;
+  translator.worker_name = "parley-" + std::to_string(::getpid());
+  translator.logger = &log_;
+  message_translator_ = std::make_unique<translate::MessageTranslator>(
+      *translation_engines_, *translation_queue_, *translation_cache_, *message_translations_,
+      translator);
+  translation_events_ = std::make_unique<events::TranslationEvents>(events::TranslationEventsDeps{
+      *chatrooms_, *workers_, log_, cfg.backend_url, *message_translator_});
+  translation_events_->attach(*socketio_, speech_events_.get());
+  chat_events_->attach_translations(*translation_events_);
+  if (auto started = message_translator_->start(*translation_events_); !started) {
+    return started.error();
+  }
+  if (auto stats = translation_queue_->stats(); stats) {
+    log_.info("translation_queue", {{"queued", stats->queued},
+                                    {"running", stats->running},
+                                    {"dead", stats->dead},
+                                    {"threads", cfg.translation_threads}});
+  }
+  return {};
 }
 
 void ServerApp::request_shutdown() {

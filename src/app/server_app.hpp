@@ -24,6 +24,7 @@
 #include "core/worker_pool.hpp"
 #include "events/chat_events.hpp"
 #include "events/speech_events.hpp"
+#include "events/translation_events.hpp"
 #include "net/cors.hpp"
 #include "net/http_server.hpp"
 #include "net/router.hpp"
@@ -65,8 +66,9 @@ class ServerApp {
   void start_maintenance();
   /// Builds the speech engines from the configuration, the audio routes and the live streams.
   Result<void> start_speech();
-  /// Builds the translation engines from the configuration and their routes.
-  void start_translation();
+  /// Builds the translation engines, their routes, the queue and the per-listener delivery, and
+  /// starts the queue's workers (delivering first what a crash left undelivered).
+  Result<void> start_translation();
 
   core::Config config_;
   core::Logger& log_;
@@ -106,9 +108,16 @@ class ServerApp {
   std::unique_ptr<api::SpeechRoutesDeps> speech_routes_;
   std::unique_ptr<events::SpeechEvents> speech_events_;
   std::unique_ptr<speech::SpeechStreams> speech_streams_;
-  // Translation engines and their routes.
+  // Translation: engines and their routes, the durable queue, the cache, the stored
+  // translations, the per-listener delivery, and the translator whose workers use them all
+  // (declared last: stopped and destroyed first).
   std::unique_ptr<translate::TranslationEngines> translation_engines_;
   std::unique_ptr<api::TranslationRoutesDeps> translation_routes_;
+  std::unique_ptr<translate::TranslationQueue> translation_queue_;
+  std::unique_ptr<translate::TranslationCache> translation_cache_;
+  std::unique_ptr<translate::MessageTranslations> message_translations_;
+  std::unique_ptr<events::TranslationEvents> translation_events_;
+  std::unique_ptr<translate::MessageTranslator> message_translator_;
   std::unique_ptr<boost::asio::steady_timer> maintenance_timer_;
   net::Router router_;
   std::unique_ptr<net::CorsPolicy> cors_;

@@ -599,6 +599,58 @@ Result<std::vector<Member>> ChatroomService::members(std::int64_t room_id) {
   return convert_all<Member>(*rows, member_from_row);
 }
 
+// --- listening languages -----------------------------------------------------------------------
+
+Result<std::string> ChatroomService::listening_language(std::int64_t room_id,
+                                                        std::int64_t user_id) {
+  auto lease = database_.acquire();
+  if (!lease) return lease.error();
+  auto rows = (*lease)->query(
+      "SELECT COALESCE(m.language, u.preferred_language) AS language FROM memberships m "
+      "JOIN users u ON u.id = m.user_id "
+      "WHERE m.chatroom_id = $1 AND m.user_id = $2 AND m.banned = 0",
+      {room_id, user_id});
+  if (!rows) return rows.error();
+  if (rows->empty()) return fail(Errc::forbidden, "you are not a member of this chat room");
+  return (*rows)[0].get<std::string>("language");
+}
+
+Result<std::string> ChatroomService::set_listening_language(
+    std::int64_t room_id, std::int64_t user_id, const std::optional<std::string>& language) {
+  if (language && !valid_language(*language)) {
+    return fail(Errc::validation_failed, "language must be a language tag such as en or pt-BR");
+  }
+  {
+    auto lease = database_.acquire();
+    if (!lease) return lease.error();
+    auto changed = (*lease)->execute(
+        "UPDATE memberships SET language = $3 WHERE chatroom_id = $1 AND user_id = $2 "
+        "AND banned = 0",
+        {room_id, user_id, store::nullable(language)});
+    if (!changed) return changed.error();
+    if (*changed == 0) return fail(Errc::forbidden, "you are not a member of this chat room");
+  }
+  return listening_language(room_id, user_id);
+}
+
+Result<std::vector<std::string>> ChatroomService::listening_languages(std::int64_t room_id) {
+  auto lease = database_.acquire();
+  if (!lease) return lease.error();
+  auto rows = (*lease)->query(
+      "SELECT DISTINCT COALESCE(m.language, u.preferred_language) AS language FROM memberships m "
+      "JOIN users u ON u.id = m.user_id WHERE m.chatroom_id = $1 AND m.banned = 0 "
+      "ORDER BY language",
+      {room_id});
+  if (!rows) return rows.error();
+  std::vector<std::string> languages;
+  for (const auto& row : *rows) {
+    auto language = row.get<std::string>("language");
+    if (!language) return language.error();
+    languages.push_back(std::move(*language));
+  }
+  return languages;
+}
+
 // --- messages --------------------------------------------------------------------------------
 
 Result<StoredMessage> ChatroomService::post_message(std::int64_t room_id, std::int64_t sender_id,
@@ -717,6 +769,26 @@ Result<MessagePage> ChatroomService::messages(std::int64_t room_id, std::int64_t
   }
   page.messages = std::move(*messages);
   return page;
+}
+
+Result<StoredMessage> ChatroomService::find_message(std::int64_t message_id) {
+  auto lease = database_.acquire();
+  if (!lease) return lease.error();
+  auto found = load_message(**lease, "m.id = $1", {message_id});
+  if (!found) return found.error();
+  if (!found->has_value()) return fail(Errc::not_found, "no such message");
+  return std::move(**found);
+}
+
+Result<StoredMessage> ChatroomService::message(std::int64_t message_id, std::int64_t viewer_id) {
+  auto found = find_message(message_id);
+  if (!found) return found.error();
+  auto lease = database_.acquire();
+  if (!lease) return lease.error();
+  auto member = load_membership(**lease, found->room_id, viewer_id);
+  if (!member) return member.error();
+  if (!member->has_value() || (*member)->banned) return fail(Errc::not_found, "no such message");
+  return found;
 }
 
 Result<std::vector<StoredMessage>> ChatroomService::messages_after(std::int64_t room_id,

@@ -152,6 +152,22 @@ class ChatroomService {
   /// Current (not banned) members, oldest first. Errors: not_found.
   Result<std::vector<Member>> members(std::int64_t room_id);
 
+  // --- listening languages ----------------------------------------------------------------------
+
+  /// The language a member reads and hears the room in: their choice for this room, else their
+  /// preferred language. Errors: forbidden (not a member, banned).
+  Result<std::string> listening_language(std::int64_t room_id, std::int64_t user_id);
+
+  /// Sets (a tag such as "es" or "pt-BR") or clears (nullopt: back to the preferred language)
+  /// the member's language for this room. Returns the language now in effect.
+  /// Errors: forbidden (not a member, banned); validation_failed (not a language tag).
+  Result<std::string> set_listening_language(std::int64_t room_id, std::int64_t user_id,
+                                             const std::optional<std::string>& language);
+
+  /// Every language the room's current members listen in, each once (as stored: callers
+  /// normalise tags). Errors: storage errors (an unknown room gives an empty list).
+  Result<std::vector<std::string>> listening_languages(std::int64_t room_id);
+
   // --- messages -------------------------------------------------------------------------------
 
   /// Stores a message and gives it the room's next sequence number (allocated in the same
@@ -180,6 +196,13 @@ class ChatroomService {
   /// Errors: not_found (room); forbidden (not a member, banned).
   Result<MessagePage> messages(std::int64_t room_id, std::int64_t viewer_id,
                                std::optional<std::int64_t> before, std::size_t limit);
+
+  /// One message, for a viewer who is a current member of its room. Errors: not_found when there
+  /// is no such message or the viewer may not read it (the same answer: ids cannot be probed).
+  Result<StoredMessage> message(std::int64_t message_id, std::int64_t viewer_id);
+  /// One message, without an access check (for deliveries inside the server).
+  /// Errors: not_found.
+  Result<StoredMessage> find_message(std::int64_t message_id);
 
   /// Messages with seq > `after_seq`, oldest first, at most `limit` (clamped to
   /// 1..kMaxRecoveryBatch): reconnect recovery. No membership check (the caller made it).

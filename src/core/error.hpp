@@ -4,6 +4,7 @@
 
 #include <boost/system/result.hpp>
 #include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -32,6 +33,8 @@ enum class Errc {
 
 /// Stable snake_case token used in JSON error bodies and logs.
 std::string_view to_code(Errc code) noexcept;
+/// The inverse of to_code (for codes stored in the database); nullopt for an unknown token.
+std::optional<Errc> parse_code(std::string_view code) noexcept;
 
 /// An expected failure: a category plus a message that is safe to show to the caller.
 struct Error {

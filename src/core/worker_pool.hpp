@@ -5,6 +5,7 @@
 #include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -53,6 +54,21 @@ class WorkerPool {
     } guard{pending_};
     co_return co_await boost::asio::co_spawn(pool_.get_executor(), invoke(std::move(fn)),
                                              boost::asio::use_awaitable);
+  }
+
+  /// Runs `fn` on a worker without waiting for it. Not bounded by max_pending: it is for
+  /// follow-up work that must not be dropped once the bounded part of a request succeeded (the
+  /// translations of a message already stored). An exception from fn is swallowed (fn logs).
+  template <class F>
+  void post(F fn) {
+    pending_->fetch_add(1, std::memory_order_acq_rel);
+    boost::asio::post(pool_, [fn = std::move(fn), counter = pending_]() mutable {
+      try {
+        (void)fn();
+      } catch (...) {  // NOLINT(bugprone-empty-catch): documented above
+      }
+      counter->fetch_sub(1, std::memory_order_acq_rel);
+    });
   }
 
   std::size_t pending() const { return pending_->load(std::memory_order_relaxed); }

@@ -5,6 +5,7 @@
 
 #include "events/event_errors.hpp"
 #include "events/speech_events.hpp"
+#include "events/translation_events.hpp"
 
 namespace parley::events {
 
@@ -34,6 +35,16 @@ Result<std::int64_t> room_of(const json::array& args) {
     if (ec == std::errc() && ptr == text.data() + text.size() && id > 0) return id;
   }
   return invalid();
+}
+
+// An optional language field: absent or null (nullopt), else a tag such as "es" or "pt-BR".
+Result<std::optional<std::string>> language_of(const json::object& body) {
+  const auto* value = body.if_contains("language");
+  if (value == nullptr || value->is_null()) return std::optional<std::string>();
+  if (!value->is_string() || value->as_string().empty() || value->as_string().size() > 35) {
+    return fail(Errc::validation_failed, "field 'language' must be a language tag such as es");
+  }
+  return std::optional<std::string>(std::string(value->as_string()));
 }
 
 }  // namespace
@@ -92,6 +103,16 @@ asio::awaitable<void> ChatEvents::on_event(SocketPtr socket, std::string name, j
     typing(socket, args);
     co_return;
   }
+  if (name == "request_translation" || name == "set_language") {
+    if (translations_ == nullptr) {
+      co_return refuse(socket, ack, std::nullopt,
+                       fail(Errc::unavailable, "translation is not enabled on this server"));
+    }
+    if (name == "set_language") {
+      co_return co_await translations_->set_language(socket, std::move(args), std::move(ack));
+    }
+    co_return co_await translations_->request_translation(socket, std::move(args), std::move(ack));
+  }
   refuse(socket, ack, std::nullopt, fail(Errc::not_found, "unknown event '" + name + "'"));
 }
 
@@ -106,26 +127,60 @@ void ChatEvents::refuse(const SocketPtr& socket, const AckReply& ack,
 asio::awaitable<void> ChatEvents::join_room(SocketPtr socket, json::array args, AckReply ack) {
   auto room = room_of(args);
   if (!room) co_return refuse(socket, ack, std::nullopt, room.error());
-  auto job = [&deps = deps_, room_id = *room,
-              user_id = socket->user_id()]() -> Result<json::object> {
+  const auto& body = args[0].as_object();
+  const bool language_given = body.contains("language");
+  auto language = language_of(body);
+  if (!language) co_return refuse(socket, ack, *room, language.error());
+  std::optional<std::int64_t> after_seq;
+  if (const auto* after = body.if_contains("after_seq"); after != nullptr && !after->is_null()) {
+    if (!after->is_int64() || after->as_int64() < 0) {
+      co_return refuse(socket, ack, *room,
+                       fail(Errc::validation_failed, "field 'after_seq' must be a message seq"));
+    }
+    after_seq = after->as_int64();
+  }
+  struct Joined {
+    json::object user;
+    std::string language;
+    json::array missed;
+  };
+  auto job = [&deps = deps_, translations = translations_, socket, room_id = *room, language_given,
+              language = *language, after_seq]() -> Result<Joined> {
+    const auto user_id = socket->user_id();
     if (!deps.chatrooms.can_join_channel(room_id, user_id)) {
       return fail(Errc::forbidden, "join the chat room first (or you are banned)");
     }
     auto user = deps.accounts.profile(auth::Principal{user_id, {}, false});
     if (!user) return user.error();
     auto public_user = auth::to_json(*user, false, deps.public_base_url);
-    return json::object{{"id", public_user["id"]},
-                        {"username", public_user["username"]},
-                        {"avatar_url", public_user["avatar_url"]}};
+    Joined joined;
+    joined.user = json::object{{"id", public_user["id"]},
+                               {"username", public_user["username"]},
+                               {"avatar_url", public_user["avatar_url"]}};
+    auto listening = language_given
+                         ? deps.chatrooms.set_listening_language(room_id, user_id, language)
+                         : deps.chatrooms.listening_language(room_id, user_id);
+    if (!listening) return listening.error();
+    joined.language = *listening;
+    if (translations != nullptr) {
+      // Joins the channel under the room's delivery lock (see TranslationEvents).
+      auto missed = translations->join(socket, room_id, *listening, after_seq);
+      if (!missed) return missed.error();
+      joined.missed = std::move(*missed);
+    }
+    return joined;
   };
-  auto user = co_await deps_.workers.run(std::move(job));
-  if (!user) co_return refuse(socket, ack, *room, user.error());
-  if (auto joined = server_->join(socket, channel(*room)); !joined) {
-    co_return refuse(socket, ack, *room, joined.error());
+  auto joined = co_await deps_.workers.run(std::move(job));
+  if (!joined) co_return refuse(socket, ack, *room, joined.error());
+  if (translations_ == nullptr) {
+    if (auto in = server_->join(socket, channel(*room)); !in) {
+      co_return refuse(socket, ack, *room, in.error());
+    }
   }
-  socket->data()["user"] = *user;
+  socket->data()["user"] = joined->user;
   server_->broadcast(channel(*room), "user_joined",
-                     json::array{json::object{{"room", *room}, {"user", *user}}}, socket.get());
+                     json::array{json::object{{"room", *room}, {"user", joined->user}}},
+                     socket.get());
   if (ack) {
     // Presence: who is in the room now (each user once, however many connections they have).
     json::array online;
@@ -134,8 +189,25 @@ asio::awaitable<void> ChatEvents::join_room(SocketPtr socket, json::array args, 
       if (!seen.insert(other->user_id()).second) continue;
       if (const auto* who = other->data().if_contains("user")) online.push_back(*who);
     }
-    ack(json::array{json::object{{"ok", true}, {"room", *room}, {"online", std::move(online)}}});
+    json::object reply{{"ok", true},
+                       {"room", *room},
+                       {"language", joined->language},
+                       {"online", std::move(online)}};
+    if (after_seq) reply["missed"] = std::move(joined->missed);
+    ack(json::array{std::move(reply)});
   }
+}
+
+void ChatEvents::left_channel(const SocketPtr& socket, std::int64_t room_id) {
+  server_->leave(socket, channel(room_id));
+  if (translations_ != nullptr) translations_->left(*socket, room_id);
+}
+
+void ChatEvents::deliver(const chat::StoredMessage& message) {
+  if (translations_ != nullptr) return translations_->deliver(message);
+  server_->broadcast(channel(message.room_id), "new_message",
+                     json::array{chat::to_json(message, deps_.public_base_url)});
+  if (speech_ != nullptr) speech_->message_delivered(message);
 }
 
 asio::awaitable<void> ChatEvents::leave_room(SocketPtr socket, json::array args, AckReply ack) {
@@ -143,7 +215,7 @@ asio::awaitable<void> ChatEvents::leave_room(SocketPtr socket, json::array args,
   if (!room) co_return refuse(socket, ack, std::nullopt, room.error());
   const auto rooms = socket->rooms();
   if (rooms.count(channel(*room)) != 0) {
-    server_->leave(socket, channel(*room));
+    left_channel(socket, *room);
     json::value user =
         socket->data().contains("user") ? socket->data()["user"] : json::value(nullptr);
     server_->broadcast(channel(*room), "user_left",
@@ -171,11 +243,20 @@ asio::awaitable<void> ChatEvents::send_message(SocketPtr socket, json::array arg
     }
     client_id = std::string(id->as_string());
   }
-  auto job = [&deps = deps_, room_id = *room, user_id = socket->user_id(),
-              message = std::string(text->as_string()),
-              client_id]() -> Result<std::pair<chat::StoredMessage, json::object>> {
+  auto declared = language_of(body);
+  if (!declared) co_return refuse(socket, ack, *room, declared.error());
+  auto job = [&deps = deps_, translations = translations_, room_id = *room,
+              user_id = socket->user_id(), socket_id = socket->id(),
+              message = std::string(text->as_string()), client_id,
+              declared = *declared]() -> Result<std::pair<chat::StoredMessage, json::object>> {
+    // The message's language: detected, or declared when the text says too little.
+    std::optional<std::string> language = declared;
+    if (translations != nullptr) {
+      language = translations->language_of_text(message, declared, socket_id, room_id);
+      if (*language == "und") language.reset();
+    }
     auto stored = deps.chatrooms.post_message(room_id, user_id, message, chat::MessageKind::text,
-                                              std::nullopt, client_id);
+                                              language, client_id);
     if (!stored) return stored.error();
     auto shaped = chat::to_json(*stored, deps.public_base_url);
     return std::pair{std::move(*stored), std::move(shaped)};
@@ -185,11 +266,11 @@ asio::awaitable<void> ChatEvents::send_message(SocketPtr socket, json::array arg
   // Stored first, then delivered: the ack carries the id and time the history will show.
   const auto& shaped = stored->second;
   if (ack) {
-    ack(json::array{
-        json::object{{"id", shaped.at("id")}, {"created_at", shaped.at("created_at")}}});
+    ack(json::array{json::object{{"id", shaped.at("id")},
+                                 {"created_at", shaped.at("created_at")},
+                                 {"language", shaped.at("language")}}});
   }
-  server_->broadcast(channel(*room), "new_message", json::array{shaped});
-  if (speech_ != nullptr) speech_->message_delivered(stored->first);
+  deliver(stored->first);
 }
 
 void ChatEvents::typing(const SocketPtr& socket, const json::array& args) {
@@ -211,6 +292,7 @@ void ChatEvents::on_disconnect(const SocketPtr& socket, const std::string& reaso
                        socket.get());
   }
   if (speech_ != nullptr) speech_->on_disconnect(socket);
+  if (translations_ != nullptr) translations_->forget(*socket);
   deps_.log.debug("socket_disconnected", {{"socket", socket->id()}, {"reason", reason}});
 }
 
@@ -223,6 +305,7 @@ void ChatEvents::on_recovered(const SocketPtr& socket) {
     server_->broadcast(name, "user_joined", json::array{json::object{{"room", id}, {"user", user}}},
                        socket.get());
   }
+  if (translations_ != nullptr) translations_->recovered(socket);
 }
 
 void ChatEvents::member_removed(std::int64_t room_id, std::int64_t user_id,
@@ -230,7 +313,7 @@ void ChatEvents::member_removed(std::int64_t room_id, std::int64_t user_id,
   if (server_ == nullptr) return;
   for (const auto& socket : server_->sockets_of(user_id)) {
     if (socket->rooms().count(channel(room_id)) == 0) continue;
-    server_->leave(socket, channel(room_id));
+    left_channel(socket, room_id);
     socket->emit("room_error",
                  json::array{json::object{
                      {"room", room_id},
@@ -246,15 +329,13 @@ void ChatEvents::member_removed(std::int64_t room_id, std::int64_t user_id,
 
 void ChatEvents::message_posted(const chat::StoredMessage& message) {
   if (server_ == nullptr) return;
-  server_->broadcast(channel(message.room_id), "new_message",
-                     json::array{chat::to_json(message, deps_.public_base_url)});
-  if (speech_ != nullptr) speech_->message_delivered(message);
+  deliver(message);
 }
 
 void ChatEvents::room_deleted(std::int64_t room_id) {
   if (server_ == nullptr) return;
   for (const auto& socket : server_->sockets_in(channel(room_id))) {
-    server_->leave(socket, channel(room_id));
+    left_channel(socket, room_id);
     socket->emit(
         "room_error",
         json::array{json::object{

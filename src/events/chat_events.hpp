@@ -1,6 +1,11 @@
 #pragma once
 // Parley's Socket.IO events (the original's socket_handlers/events.py): join_room, leave_room,
 // send_message and typing in; user_joined, user_left, new_message, typing and room_error out.
+//   join_room {room, language?, after_seq?}: language (a tag; null resets) sets the member's
+//     listening language for the room; after_seq asks for the messages missed since then.
+//     ack {ok, room, language, online: [users], missed?: [messages with their translation]}
+//   send_message {room, text, client_id?, language?}: language is the sender's declared
+//     language, used when the text is too short or ambiguous to detect.
 // Thin: validates, calls the chatroom service on the worker pool, shapes the events.
 
 #include <string>
@@ -16,6 +21,7 @@
 namespace parley::events {
 
 class SpeechEvents;
+class TranslationEvents;
 
 struct ChatEventsDeps {
   auth::AccountService& accounts;
@@ -33,6 +39,9 @@ class ChatEvents final : public realtime::SocketApplication, public chat::Chatro
   void attach(realtime::SocketIoServer& server) { server_ = &server; }
   /// Speech events (audio_stream) are handled by `speech` when set (once, at start-up).
   void attach_speech(SpeechEvents& speech) { speech_ = &speech; }
+  /// Messages are delivered per listener language by `translations` when set (once, at
+  /// start-up); request_translation and set_language are its events.
+  void attach_translations(TranslationEvents& translations) { translations_ = &translations; }
 
   // SocketApplication
   boost::asio::awaitable<Result<std::int64_t>> authenticate(boost::json::value auth) override;
@@ -59,12 +68,17 @@ class ChatEvents final : public realtime::SocketApplication, public chat::Chatro
   boost::asio::awaitable<void> send_message(realtime::SocketPtr socket, boost::json::array args,
                                             realtime::AckReply ack);
   void typing(const realtime::SocketPtr& socket, const boost::json::array& args);
+  /// A stored message reaches its room (per language group when translation is on) and the
+  /// listeners who asked for speech.
+  void deliver(const chat::StoredMessage& message);
+  void left_channel(const realtime::SocketPtr& socket, std::int64_t room_id);
   void refuse(const realtime::SocketPtr& socket, const realtime::AckReply& ack,
               std::optional<std::int64_t> room, const Error& error);
 
   ChatEventsDeps deps_;
   realtime::SocketIoServer* server_ = nullptr;
   SpeechEvents* speech_ = nullptr;
+  TranslationEvents* translations_ = nullptr;
 };
 
 }  // namespace parley::events

@@ -269,6 +269,21 @@ std::string primary_subtag(std::string_view tag) {
 }  // namespace
 
 void SpeechEvents::message_delivered(const chat::StoredMessage& message) {
+  queue_speech(message.id, [this, message] { speak(message); });
+}
+
+void SpeechEvents::translation_delivered(std::int64_t message_id,
+                                         const translate::Translation& translation) {
+  queue_speech(message_id, [this, message_id, translation] {
+    auto message = deps_.chatrooms.find_message(message_id);
+    if (!message) return;  // deleted meanwhile
+    message->text = translation.text;
+    message->language = translation.target;
+    speak(*message);
+  });
+}
+
+void SpeechEvents::queue_speech(std::int64_t message_id, std::function<void()> speak_it) {
   {
     std::lock_guard lock(mutex_);
     if (listeners_.empty()) return;
@@ -276,11 +291,11 @@ void SpeechEvents::message_delivered(const chat::StoredMessage& message) {
   if (pending_speech_.fetch_add(1) >= deps_.max_pending_speech) {
     pending_speech_.fetch_sub(1);
     deps_.log.warning("tts_delivery_skipped",
-                      {{"message_id", message.id}, {"reason", "too many messages waiting"}});
+                      {{"message_id", message_id}, {"reason", "too many messages waiting"}});
     return;
   }
-  asio::post(speaker_pool_, [this, message] {
-    speak(message);
+  asio::post(speaker_pool_, [this, speak_it = std::move(speak_it)] {
+    speak_it();
     pending_speech_.fetch_sub(1);
   });
 }
@@ -391,9 +406,8 @@ void SpeechEvents::on_transcription(speech::Transcription result) {
   event["message_id"] = stored->id;
   server_->broadcast(ChatEvents::channel(result.room_id), "audio_transcription",
                      json::array{std::move(event)});
-  server_->broadcast(ChatEvents::channel(result.room_id), "new_message",
-                     json::array{chat::to_json(*stored, deps_.public_base_url)});
-  message_delivered(*stored);
+  // Delivered like every message: per listener language, translations queued, spoken.
+  deps_.chatrooms.announce_message(*stored);
 }
 
 void SpeechEvents::on_stream_error(const speech::StreamKey& key, std::int64_t room_id,

@@ -24,11 +24,12 @@
 //     language is its own: {room, message_id, language, format, mime_type, engine, voice:
 //     "default"|"clone"|"approximate", duration_ms, audio: <binary>}. The speaker's voice is
 //     used when they keep a voice reference (a provider clone, or the embedded approximation).
-//   Messages in other languages are spoken once the translation layer gives their text.
+//   Messages in other languages are spoken in the listener's language once translated.
 
 #include <atomic>
 #include <boost/asio/thread_pool.hpp>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -41,6 +42,7 @@
 #include "speech/speech_engines.hpp"
 #include "speech/speech_streams.hpp"
 #include "speech/voice_profiles.hpp"
+#include "translate/translator.hpp"
 
 namespace parley::events {
 
@@ -77,6 +79,9 @@ class SpeechEvents final : public speech::SpeechStreamSink {
   /// A message reached its room: speak it to the listeners who asked for speech. Returns at
   /// once; synthesis runs on this object's own thread.
   void message_delivered(const chat::StoredMessage& message);
+  /// A message's translation reached its listeners: speak it to those who listen in that
+  /// language. Returns at once.
+  void translation_delivered(std::int64_t message_id, const translate::Translation& translation);
 
   // SpeechStreamSink
   void on_transcription(speech::Transcription result) override;
@@ -90,6 +95,8 @@ class SpeechEvents final : public speech::SpeechStreamSink {
   void emit_to_speaker(const speech::StreamKey& key, std::string_view event,
                        const boost::json::object& payload);
 
+  /// Posts speak(message) to the speaker thread unless too much is waiting.
+  void queue_speech(std::int64_t message_id, std::function<void()> speak_it);
   void speak(const chat::StoredMessage& message);
   /// The body's `language`, validated, or else the user's preferred language.
   boost::asio::awaitable<Result<std::string>> language_of(std::int64_t user_id,

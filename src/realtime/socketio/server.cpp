@@ -366,7 +366,10 @@ SocketPtr SocketIoServer::recover(const std::shared_ptr<EngineIoSession>& sessio
     auto events = room_events_.find(room);
     if (events == room_events_.end()) continue;
     for (const auto& event : events->second) {
-      if (event.offset > last_seen && event.except_sid != dropped.sid) missed.push_back(&event);
+      if (event.offset <= last_seen || event.except_sid == dropped.sid) continue;
+      if (event.audience && event.audience->count(dropped.sid) == 0) continue;
+      if (event.excluded && event.excluded->count(dropped.sid) != 0) continue;
+      missed.push_back(&event);
     }
   }
   std::sort(missed.begin(), missed.end(),
@@ -505,8 +508,8 @@ void SocketIoServer::broadcast(const std::string& room, std::string_view event,
     if (recovery_enabled()) {
       auto& history = room_events_[room];
       const auto now = now_ms();
-      history.push_back(
-          RoomEvent{offset_counter_, now, packet, except ? except->id() : std::string()});
+      history.push_back(RoomEvent{offset_counter_, now, packet,
+                                  except ? except->id() : std::string(), nullptr, nullptr});
       while (history.size() > options_.recovery_events_per_room ||
              (!history.empty() && history.front().at_ms < now - options_.recovery_window.count())) {
         trimmed_through_[room] = history.front().offset;
@@ -518,6 +521,70 @@ void SocketIoServer::broadcast(const std::string& room, std::string_view event,
   }
   for (const auto& socket : recipients) {
     if (socket.get() != except) socket->send(packet);
+  }
+}
+
+void SocketIoServer::broadcast_each(const std::string& room, std::string_view event,
+                                    const ArgumentsFor& args_for, const json::array* for_recovery,
+                                    const Socket* except) {
+  struct Variant {
+    std::string arguments;
+    std::vector<SocketPtr> recipients;
+    std::shared_ptr<std::set<std::string>> audience = std::make_shared<std::set<std::string>>();
+    SharedPacket packet;
+  };
+  std::map<const json::array*, Variant> variants;
+  {
+    // As broadcast(): recipients, offsets and history under one lock.
+    std::lock_guard lock(mutex_);
+    auto it = rooms_.find(room);
+    const bool keep_for_absent = recovery_enabled() && for_recovery != nullptr;
+    if (it == rooms_.end() && !keep_for_absent) return;
+    auto present = std::make_shared<std::set<std::string>>();
+    if (except != nullptr) present->insert(except->id());
+    static const std::vector<SocketPtr> kNobody;
+    for (const auto& socket : it == rooms_.end() ? kNobody : it->second) {
+      present->insert(socket->id());
+      if (socket.get() == except) continue;
+      const json::array* args = args_for(*socket);
+      if (args == nullptr) continue;
+      auto& variant = variants[args];
+      variant.recipients.push_back(socket);
+      variant.audience->insert(socket->id());
+    }
+    const auto now = now_ms();
+    const auto remember = [&](SharedPacket packet,
+                              std::shared_ptr<const std::set<std::string>> audience,
+                              std::shared_ptr<const std::set<std::string>> excluded) {
+      auto& history = room_events_[room];
+      history.push_back(RoomEvent{offset_counter_, now, std::move(packet), std::string(),
+                                  std::move(audience), std::move(excluded)});
+      while (history.size() > options_.recovery_events_per_room ||
+             (!history.empty() && history.front().at_ms < now - options_.recovery_window.count())) {
+        trimmed_through_[room] = history.front().offset;
+        history.pop_front();
+      }
+    };
+    if (keep_for_absent) {
+      std::string arguments = args_without_brackets(*for_recovery);
+      const std::string offset = next_offset_locked();
+      if (!arguments.empty()) arguments += ',';
+      arguments += '"' + offset + '"';
+      remember(make_encoded(encode_event("/", event, arguments)), nullptr, present);
+    }
+    for (auto& [args, variant] : variants) {
+      variant.arguments = args_without_brackets(*args);
+      if (recovery_enabled()) {
+        const std::string offset = next_offset_locked();
+        if (!variant.arguments.empty()) variant.arguments += ',';
+        variant.arguments += '"' + offset + '"';
+      }
+      variant.packet = make_encoded(encode_event("/", event, variant.arguments));
+      if (recovery_enabled()) remember(variant.packet, std::move(variant.audience), nullptr);
+    }
+  }
+  for (const auto& [args, variant] : variants) {
+    for (const auto& socket : variant.recipients) socket->send(variant.packet);
   }
 }
 

@@ -150,6 +150,17 @@ class SocketIoServer final : public EngineIoListener {
   /// packet is encoded once and shared by every recipient.
   void broadcast(const std::string& room, std::string_view event, const boost::json::array& args,
                  const Socket* except = nullptr);
+  /// Picks the arguments a socket gets (nullptr: the socket gets nothing). Called under the
+  /// server's lock: it must be quick, must not block and must not call the server.
+  using ArgumentsFor = std::function<const boost::json::array*(const Socket&)>;
+  /// Like broadcast(), but each socket in `room` gets the arguments `args_for` picks, e.g. a
+  /// message with the translation into its own language. Each distinct argument array is
+  /// encoded once; with recovery each is kept in the room's history for exactly the sockets it
+  /// went to, and `for_recovery` (when not null) for the room's sockets that were away (dropped
+  /// connections that recover later get it replayed).
+  void broadcast_each(const std::string& room, std::string_view event, const ArgumentsFor& args_for,
+                      const boost::json::array* for_recovery = nullptr,
+                      const Socket* except = nullptr);
   /// The sockets of a user, in every namespace (for kicks, bans, account deletion).
   std::vector<SocketPtr> sockets_of(std::int64_t user_id) const;
   std::vector<SocketPtr> sockets_in(const std::string& room) const;
@@ -182,6 +193,10 @@ class SocketIoServer final : public EngineIoListener {
     std::int64_t at_ms;
     SharedPacket packet;
     std::string except_sid;  // the broadcast skipped this socket: never replay it there
+    // broadcast_each(): the sockets this variant went to (null: everyone but except_sid), or
+    // the sockets its recovery variant is not for (those that got a variant live).
+    std::shared_ptr<const std::set<std::string>> audience;
+    std::shared_ptr<const std::set<std::string>> excluded;
   };
   struct Dropped {
     std::string sid;

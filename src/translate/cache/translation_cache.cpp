@@ -90,8 +90,8 @@ void TranslationCache::remember_locked(const Key& key, const Translation& transl
   }
 }
 
-void TranslationCache::touch(store::Connection& connection, const std::string& hex,
-                             const Key& key, std::int64_t now) {
+void TranslationCache::touch(store::Connection& connection, const std::string& hex, const Key& key,
+                             std::int64_t now) {
   // "last_used_at < $4": never moves the time back (another process's clock may be ahead).
   (void)connection.execute("UPDATE translation_cache SET last_used_at = $4 WHERE " +
                                std::string(kKeyWhere) + " AND last_used_at < $4",

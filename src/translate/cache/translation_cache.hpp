@@ -140,8 +140,8 @@ class TranslationCache {
   const TranslationCacheOptions options_;
 
   mutable std::mutex mutex_;
-  Map entries_;                 // guarded by mutex_
-  std::list<const Key*> lru_;   // guarded by mutex_; most recently used first; keys of entries_
+  Map entries_;                // guarded by mutex_
+  std::list<const Key*> lru_;  // guarded by mutex_; most recently used first; keys of entries_
 
   std::atomic<std::uint64_t> memory_hits_{0};
   std::atomic<std::uint64_t> database_hits_{0};

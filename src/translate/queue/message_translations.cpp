@@ -11,7 +11,7 @@ namespace {
 constexpr std::size_t kMaxIds = 1000;
 
 constexpr std::string_view kColumns =
-    "message_id, language, text, source_language, engine, via, created_at";
+    "t.message_id, t.language, t.text, t.source_language, t.engine, t.via, t.created_at";
 
 Result<MessageTranslation> from_row(const store::Row& row) {
   auto message_id = row.get<std::int64_t>("message_id");
@@ -76,8 +76,8 @@ Result<std::optional<MessageTranslation>> MessageTranslations::find(std::int64_t
   auto lease = database_.acquire();
   if (!lease) return lease.error();
   auto rows = (*lease)->query("SELECT " + std::string(kColumns) +
-                                  " FROM message_translations WHERE message_id = $1 "
-                                  "AND language = $2",
+                                  " FROM message_translations t WHERE t.message_id = $1 "
+                                  "AND t.language = $2",
                               {message_id, std::string(language)});
   if (!rows) return rows.error();
   if (rows->empty()) return std::optional<MessageTranslation>();
@@ -93,6 +93,16 @@ Result<std::vector<MessageTranslation>> MessageTranslations::find(
 
 Result<std::vector<MessageTranslation>> MessageTranslations::find(
     std::span<const std::int64_t> message_ids, std::string_view language) {
+  return find_where(message_ids, language, false);
+}
+
+Result<std::vector<MessageTranslation>> MessageTranslations::find_settled(
+    std::span<const std::int64_t> message_ids, std::string_view language) {
+  return find_where(message_ids, language, true);
+}
+
+Result<std::vector<MessageTranslation>> MessageTranslations::find_where(
+    std::span<const std::int64_t> message_ids, std::string_view language, bool settled_only) {
   if (message_ids.empty()) return std::vector<MessageTranslation>{};
   if (message_ids.size() > kMaxIds) {
     return fail(Errc::validation_failed, "too many messages in one translation lookup");
@@ -100,7 +110,7 @@ Result<std::vector<MessageTranslation>> MessageTranslations::find(
   // Ids are bound ($1..$N), never spliced.
   std::vector<store::Value> params;
   std::string sql =
-      "SELECT " + std::string(kColumns) + " FROM message_translations WHERE message_id IN (";
+      "SELECT " + std::string(kColumns) + " FROM message_translations t WHERE t.message_id IN (";
   for (std::size_t i = 0; i < message_ids.size(); ++i) {
     if (i > 0) sql += ", ";
     sql += "$" + std::to_string(i + 1);
@@ -109,9 +119,14 @@ Result<std::vector<MessageTranslation>> MessageTranslations::find(
   sql += ")";
   if (!language.empty()) {
     params.emplace_back(std::string(language));
-    sql += " AND language = $" + std::to_string(params.size());
+    sql += " AND t.language = $" + std::to_string(params.size());
   }
-  sql += " ORDER BY message_id, language";
+  if (settled_only) {
+    sql +=
+        " AND NOT EXISTS (SELECT 1 FROM translation_jobs j WHERE j.message_id = t.message_id "
+        "AND j.target_language = t.language AND j.state = 'done' AND j.delivered_at IS NULL)";
+  }
+  sql += " ORDER BY t.message_id, t.language";
   auto lease = database_.acquire();
   if (!lease) return lease.error();
   auto rows = (*lease)->query(sql, params);

@@ -49,7 +49,17 @@ class MessageTranslations {
   Result<std::vector<MessageTranslation>> find(std::span<const std::int64_t> message_ids,
                                                std::string_view language);
 
+  /// As find(ids, language), but only translations whose live delivery is over: a translation a
+  /// finished job stored but has not yet delivered (TranslationQueue::mark_delivered) is left
+  /// out, because its delivery will bring it. Catch-up answers use this, so that a listener gets
+  /// each translation once: from the catch-up or from the delivery, never both.
+  Result<std::vector<MessageTranslation>> find_settled(std::span<const std::int64_t> message_ids,
+                                                       std::string_view language);
+
  private:
+  Result<std::vector<MessageTranslation>> find_where(std::span<const std::int64_t> message_ids,
+                                                     std::string_view language, bool settled_only);
+
   store::Database& database_;
   const core::Clock& clock_;
 };

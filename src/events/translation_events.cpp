@@ -1,0 +1,402 @@
+#include "events/translation_events.hpp"
+
+#include <charconv>
+
+#include "events/chat_events.hpp"
+#include "events/event_errors.hpp"
+#include "events/speech_events.hpp"
+
+namespace parley::events {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+using realtime::AckReply;
+using realtime::SocketPtr;
+using translate::listener_language;
+
+namespace {
+
+std::optional<std::string> string_field(const json::object& body, std::string_view name) {
+  const auto* value = body.if_contains(name);
+  if (value == nullptr || !value->is_string()) return std::nullopt;
+  return std::string(value->as_string());
+}
+
+// A positive id given as a number or a numeric string.
+std::optional<std::int64_t> id_field(const json::object& body, std::string_view name) {
+  const auto* value = body.if_contains(name);
+  if (value == nullptr) return std::nullopt;
+  if (value->is_int64() && value->as_int64() > 0) return value->as_int64();
+  if (value->is_string()) {
+    std::string_view text = value->as_string();
+    std::int64_t id = 0;
+    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+    if (ec == std::errc() && ptr == text.data() + text.size() && id > 0) return id;
+  }
+  return std::nullopt;
+}
+
+// A language field: absent (nullopt), or a tag normalised to its primary subtag.
+Result<std::optional<std::string>> language_field(const json::object& body,
+                                                  std::initializer_list<std::string_view> names) {
+  for (auto name : names) {
+    const auto* value = body.if_contains(name);
+    if (value == nullptr || value->is_null()) continue;
+    const std::string code =
+        value->is_string() ? translate::normalize_language_tag(value->as_string()) : "";
+    if (code.empty()) {
+      return fail(Errc::validation_failed,
+                  "field '" + std::string(name) + "' must be a language code such as es or pt-BR");
+    }
+    return std::optional<std::string>(code);
+  }
+  return std::optional<std::string>();
+}
+
+json::object message_result(std::int64_t room_id, std::int64_t message_id,
+                            const translate::Translation& translation) {
+  json::object payload = translate::to_json(translation);
+  payload["room"] = room_id;
+  payload["message_id"] = message_id;
+  return payload;
+}
+
+}  // namespace
+
+// --- listeners -----------------------------------------------------------------------------------
+
+void TranslationEvents::set_listener(const std::string& socket_id, std::int64_t room_id,
+                                     std::string language) {
+  std::lock_guard lock(registry_mutex_);
+  languages_[socket_id][room_id] = listener_language(language);
+}
+
+std::string TranslationEvents::language_of(const std::string& socket_id,
+                                           std::int64_t room_id) const {
+  std::lock_guard lock(registry_mutex_);
+  auto socket = languages_.find(socket_id);
+  if (socket == languages_.end()) return {};
+  auto room = socket->second.find(room_id);
+  return room == socket->second.end() ? std::string() : room->second;
+}
+
+Result<json::array> TranslationEvents::join(const SocketPtr& socket, std::int64_t room_id,
+                                            const std::string& language,
+                                            std::optional<std::int64_t> after_seq) {
+  const std::string listening = listener_language(language);
+  std::lock_guard lock(room_lock(room_id));
+  if (auto joined = server_->join(socket, ChatEvents::channel(room_id)); !joined) {
+    return joined.error();
+  }
+  set_listener(socket->id(), room_id, listening);
+  json::array missed;
+  if (!after_seq) return missed;
+  auto messages = deps_.chatrooms.messages_after(room_id, *after_seq, chat::kMaxRecoveryBatch);
+  if (!messages) return messages.error();
+  std::vector<std::int64_t> ids;
+  for (const auto& message : *messages) ids.push_back(message.id);
+  auto settled = deps_.translator.settled(ids, listening);
+  if (!settled) return settled.error();
+  std::map<std::int64_t, const translate::Translation*> by_message;
+  for (const auto& item : *settled) by_message[item.message_id] = &item.translation;
+  for (const auto& message : *messages) {
+    auto shaped = chat::to_json(message, deps_.public_base_url);
+    if (auto it = by_message.find(message.id); it != by_message.end()) {
+      shaped["translation"] = translate::to_json(*it->second);
+    }
+    missed.push_back(std::move(shaped));
+  }
+  return missed;
+}
+
+void TranslationEvents::left(const realtime::Socket& socket, std::int64_t room_id) {
+  std::lock_guard lock(registry_mutex_);
+  auto it = languages_.find(socket.id());
+  if (it == languages_.end()) return;
+  it->second.erase(room_id);
+  if (it->second.empty()) languages_.erase(it);
+}
+
+void TranslationEvents::forget(const realtime::Socket& socket) {
+  std::lock_guard lock(registry_mutex_);
+  languages_.erase(socket.id());
+  for (auto it = requesters_.begin(); it != requesters_.end();) {
+    it->second.erase(socket.id());
+    it = it->second.empty() ? requesters_.erase(it) : std::next(it);
+  }
+}
+
+void TranslationEvents::recovered(const SocketPtr& socket) {
+  std::vector<std::int64_t> rooms;
+  for (const auto& name : socket->rooms()) {
+    if (name.starts_with("room:")) rooms.push_back(std::stoll(name.substr(5)));
+  }
+  if (rooms.empty()) return;
+  auto job = [this, socket, rooms]() -> Result<void> {
+    for (auto room : rooms) {
+      auto language = deps_.chatrooms.listening_language(room, socket->user_id());
+      if (language) set_listener(socket->id(), room, *language);
+    }
+    return {};
+  };
+  deps_.workers.post(std::move(job));
+}
+
+// --- messages ------------------------------------------------------------------------------------
+
+std::string TranslationEvents::language_of_text(std::string_view text,
+                                                const std::optional<std::string>& declared,
+                                                const std::string& socket_id,
+                                                std::int64_t room_id) const {
+  return deps_.translator.detect(text, declared ? *declared : language_of(socket_id, room_id));
+}
+
+void TranslationEvents::deliver(const chat::StoredMessage& message) {
+  const std::string channel = ChatEvents::channel(message.room_id);
+  std::string source = listener_language(message.language.value_or(""));
+  if (source.empty()) source = deps_.translator.detect(message.text, {});
+  // The languages listening now, and what can be said about each without waiting.
+  std::set<std::string> online;
+  for (const auto& socket : server_->sockets_in(channel)) {
+    if (auto language = language_of(socket->id(), message.room_id); !language.empty()) {
+      online.insert(std::move(language));
+    }
+  }
+  const auto preview = deps_.translator.preview(message.text, source, online);
+  const json::object original = chat::to_json(message, deps_.public_base_url);
+  const json::array plain{original};
+  std::map<std::string, json::array> shaped;
+  std::set<std::string> announced;
+  for (const auto& [language, item] : preview) {
+    json::object variant = original;
+    switch (item.state) {
+      case translate::TargetPreview::State::ready: {
+        translate::Translation translation = *item.translation;
+        translation.source = source;
+        translation.target = language;
+        variant["translation"] = translate::to_json(translation);
+        announced.insert(language);
+        break;
+      }
+      case translate::TargetPreview::State::pending:
+        variant["translation_pending"] = true;
+        break;
+      case translate::TargetPreview::State::refused:
+        variant["translation_error"] = json::object{{"language", language},
+                                                    {"code", to_code(item.error->code)},
+                                                    {"message", item.error->message}};
+        break;
+    }
+    shaped.emplace(language, json::array{std::move(variant)});
+  }
+  // A connection that is away and recovers later gets the original (its translation can be
+  // asked for again).
+  server_->broadcast_each(
+      channel, "new_message",
+      [&](const realtime::Socket& socket) {
+        auto it = shaped.find(language_of(socket.id(), message.room_id));
+        return it == shaped.end() ? &plain : &it->second;
+      },
+      &plain);
+  if (speech_ != nullptr) speech_->message_delivered(message);
+  if (source == "und") return;  // nothing to translate from
+  queue_translations(message, std::move(source), std::move(online), std::move(announced));
+}
+
+void TranslationEvents::queue_translations(chat::StoredMessage message, std::string source,
+                                           std::set<std::string> online,
+                                           std::set<std::string> announced) {
+  auto job = [this, message = std::move(message), source = std::move(source),
+              online = std::move(online), announced = std::move(announced)]() -> Result<void> {
+    // Members who are not online read it later in the history: translate for them too.
+    std::set<std::string> targets = online;
+    auto members = deps_.chatrooms.listening_languages(message.room_id);
+    if (!members) return members.error();
+    for (const auto& language : *members) targets.insert(listener_language(language));
+    auto queued = deps_.translator.translate_message({message.id, message.room_id}, message.text,
+                                                     source, targets, announced);
+    if (!queued) {
+      deps_.log.error("translation_not_queued", {{"message_id", message.id},
+                                                 {"code", to_code(queued.error().code)},
+                                                 {"error", queued.error().message}});
+    }
+    return queued;
+  };
+  deps_.workers.post(std::move(job));
+}
+
+// --- deliveries (queue workers) ------------------------------------------------------------------
+
+void TranslationEvents::send_result(std::int64_t room_id, std::int64_t message_id,
+                                    const std::string& language, const json::object& payload) {
+  std::map<std::string, std::weak_ptr<realtime::Socket>> asked;
+  {
+    std::lock_guard lock(registry_mutex_);
+    if (auto it = requesters_.find({message_id, language}); it != requesters_.end()) {
+      asked = std::move(it->second);
+      requesters_.erase(it);
+    }
+  }
+  const json::array args{payload};
+  std::set<std::string> reached;
+  server_->broadcast_each(
+      ChatEvents::channel(room_id), "translation_result", [&](const realtime::Socket& socket) {
+        const bool wanted =
+            asked.count(socket.id()) != 0 || language_of(socket.id(), room_id) == language;
+        if (!wanted) return static_cast<const json::array*>(nullptr);
+        reached.insert(socket.id());
+        return &args;
+      });
+  for (const auto& [id, weak] : asked) {
+    if (reached.count(id) != 0) continue;
+    if (auto socket = weak.lock()) socket->emit("translation_result", args);
+  }
+}
+
+void TranslationEvents::translation_ready(const translate::MessageRef& message,
+                                          const translate::Translation& translation,
+                                          const std::function<void()>& settle) {
+  {
+    std::lock_guard lock(room_lock(message.room_id));
+    if (server_ != nullptr) {
+      send_result(message.room_id, message.message_id, translation.target,
+                  message_result(message.room_id, message.message_id, translation));
+    }
+    settle();
+  }
+  if (speech_ != nullptr) speech_->translation_delivered(message.message_id, translation);
+}
+
+void TranslationEvents::translation_failed(const translate::MessageRef& message,
+                                           std::string_view target, const Error& error) {
+  std::lock_guard lock(room_lock(message.room_id));
+  if (server_ == nullptr) return;
+  send_result(message.room_id, message.message_id, std::string(target),
+              json::object{{"room", message.room_id},
+                           {"message_id", message.message_id},
+                           {"language", target},
+                           {"error", error_json(error)}});
+}
+
+// --- socket events -------------------------------------------------------------------------------
+
+asio::awaitable<void> TranslationEvents::request_translation(SocketPtr socket, json::array args,
+                                                             AckReply ack) {
+  const auto refuse = [&](const Error& error, json::object context = {}) {
+    context["error"] = error_json(error);
+    socket->emit("translation_result", json::array{context});
+    if (ack) ack(json::array{json::object{{"error", error_json(error)}}});
+  };
+  if (args.empty() || !args[0].is_object()) {
+    co_return refuse(fail(Errc::validation_failed,
+                          "expected {\"message_id\": <id>} or {\"text\": ..., "
+                          "\"target_language\": ...}"));
+  }
+  const auto& body = args[0].as_object();
+  auto target = language_field(body, {"target_language", "target", "language"});
+  if (!target) co_return refuse(target.error());
+  auto source = language_field(body, {"source_language", "source"});
+  if (!source) co_return refuse(source.error());
+
+  if (const auto message_id = id_field(body, "message_id")) {
+    auto job = [this, socket, message_id = *message_id,
+                target = *target]() -> Result<json::object> {
+      auto message = deps_.chatrooms.message(message_id, socket->user_id());
+      if (!message) return message.error();
+      std::string language = target.value_or(language_of(socket->id(), message->room_id));
+      if (language.empty()) {
+        auto listening = deps_.chatrooms.listening_language(message->room_id, socket->user_id());
+        if (!listening) return listening.error();
+        language = listener_language(*listening);
+      }
+      std::string from = listener_language(message->language.value_or(""));
+      if (from.empty()) from = deps_.translator.detect(message->text, {});
+      std::lock_guard lock(room_lock(message->room_id));
+      auto outcome =
+          deps_.translator.request({message->id, message->room_id}, message->text, from, language);
+      if (!outcome) return outcome.error();
+      if (outcome->settled) {
+        socket->emit("translation_result",
+                     json::array{message_result(message->room_id, message->id,
+                                                outcome->settled->translation)});
+        return json::object{
+            {"status", "delivered"}, {"message_id", message->id}, {"language", language}};
+      }
+      {
+        std::lock_guard registry(registry_mutex_);
+        requesters_[{message->id, language}][socket->id()] = socket;
+      }
+      return json::object{
+          {"status", "pending"}, {"message_id", message->id}, {"language", language}};
+    };
+    auto done = co_await deps_.workers.run(std::move(job));
+    if (!done) co_return refuse(done.error(), json::object{{"message_id", *message_id}});
+    if (ack) ack(json::array{*done});
+    co_return;
+  }
+
+  const auto text = string_field(body, "text");
+  if (!text || text->empty()) {
+    co_return refuse(fail(Errc::validation_failed, "give 'message_id', or 'text' to translate"));
+  }
+  if (text->size() > translate::kMaxTranslationBytes) {
+    co_return refuse(fail(Errc::validation_failed, "the text is too long to translate"));
+  }
+  if (!*target)
+    co_return refuse(fail(Errc::validation_failed, "field 'target_language' is required"));
+  json::value request_id = nullptr;
+  if (const auto* id = body.if_contains("request_id"); id != nullptr) {
+    if (!(id->is_string() && id->as_string().size() <= 64) && !id->is_int64()) {
+      co_return refuse(fail(Errc::validation_failed, "field 'request_id' must be a short string"));
+    }
+    request_id = *id;
+  }
+  auto job = [this, text = *text, from = *source,
+              to = **target]() -> Result<translate::Translation> {
+    const std::string language = from ? *from : deps_.translator.detect(text, {});
+    if (language == "und") {
+      return fail(Errc::validation_failed,
+                  "the language of the text could not be detected; give 'source_language'");
+    }
+    if (language == to) return fail(Errc::validation_failed, "the text is already in '" + to + "'");
+    return deps_.translator.translate_text(text, language, to);
+  };
+  auto done = co_await deps_.workers.run(std::move(job));
+  if (!done) co_return refuse(done.error(), json::object{{"request_id", request_id}});
+  json::object payload = translate::to_json(*done);
+  payload["request_id"] = request_id;
+  socket->emit("translation_result", json::array{payload});
+  if (ack) ack(json::array{json::object{{"status", "delivered"}, {"request_id", request_id}}});
+}
+
+asio::awaitable<void> TranslationEvents::set_language(SocketPtr socket, json::array args,
+                                                      AckReply ack) {
+  const auto refuse = [&](const Error& error) {
+    socket->emit("room_error", json::array{json::object{{"error", error_json(error)}}});
+    if (ack) ack(json::array{json::object{{"error", error_json(error)}}});
+  };
+  if (args.empty() || !args[0].is_object()) {
+    co_return refuse(fail(Errc::validation_failed, "expected {\"room\": <id>, \"language\": ...}"));
+  }
+  const auto& body = args[0].as_object();
+  const auto room = id_field(body, "room");
+  if (!room) co_return refuse(fail(Errc::validation_failed, "field 'room' is required"));
+  if (!body.contains("language")) {
+    co_return refuse(fail(Errc::validation_failed, "field 'language' is required (null: reset)"));
+  }
+  auto language = language_field(body, {"language"});
+  if (!language) co_return refuse(language.error());
+  auto job = [this, socket, room_id = *room, language = *language]() -> Result<std::string> {
+    auto effective = deps_.chatrooms.set_listening_language(room_id, socket->user_id(), language);
+    if (!effective) return effective.error();
+    std::lock_guard lock(room_lock(room_id));
+    if (!language_of(socket->id(), room_id).empty())
+      set_listener(socket->id(), room_id, *effective);
+    return listener_language(*effective);
+  };
+  auto done = co_await deps_.workers.run(std::move(job));
+  if (!done) co_return refuse(done.error());
+  if (ack) ack(json::array{json::object{{"room", *room}, {"language", *done}}});
+}
+
+}  // namespace parley::events

@@ -1,0 +1,123 @@
+#pragma once
+// Every listener reads a room in their own language (issue 6).
+//
+// Each socket in a room has a listening language: the member's choice for the room, else their
+// preferred language. A message reaches the room at once as `new_message`, shaped per language
+// group: the original, plus `translation` when the cache knows it, `translation_pending: true`
+// when a `translation_result` will follow, or `translation_error` when no engine serves the
+// pair. The rest is translated once per language by the durable queue and delivered to the
+// group as `translation_result`.
+//
+// Exactly once per listener: a delivery (send to the group, then mark the job delivered) and a
+// catch-up read (join the channel, then read the settled translations) run under the same
+// per-room lock, so a listener either receives the delivery or finds it settled, never both
+// nor neither.
+//
+// Socket events:
+//   request_translation {message_id, target_language?}      (default: my language in its room)
+//   request_translation {text, target_language, source_language?, request_id?}
+//     -> translation_result to the requester; ack {status: "delivered"|"pending"} | {error}
+//   set_language {room, language|null}  -> ack {room, language}  (null: back to my preference)
+// Out:
+//   translation_result {room, message_id, language, text, source, engine, via}
+//                    | {room, message_id, language, error: {code, message}}
+//                    | {request_id?, language, text, source, engine, via}   (text requests)
+
+#include <array>
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "chat/chatroom_service.hpp"
+#include "core/log.hpp"
+#include "core/worker_pool.hpp"
+#include "realtime/socketio/server.hpp"
+#include "translate/messages/message_translator.hpp"
+
+namespace parley::events {
+
+class SpeechEvents;
+
+struct TranslationEventsDeps {
+  chat::ChatroomService& chatrooms;
+  core::WorkerPool& workers;
+  core::Logger& log;
+  std::string public_base_url;
+  translate::MessageTranslator& translator;
+};
+
+class TranslationEvents final : public translate::TranslationSink {
+ public:
+  explicit TranslationEvents(TranslationEventsDeps deps) : deps_(std::move(deps)) {}
+  /// Set once at start-up, before the first connection. `speech` may be null.
+  void attach(realtime::SocketIoServer& server, SpeechEvents* speech) {
+    server_ = &server;
+    speech_ = speech;
+  }
+
+  /// BLOCKING (run on a worker). Puts the socket in the room's channel with its listening
+  /// `language`; with `after_seq`, returns the messages it missed (seq > after_seq, oldest
+  /// first, at most chat::kMaxRecoveryBatch), each with its settled translation.
+  /// Errors: the server's join errors (too many rooms), storage errors.
+  Result<boost::json::array> join(const realtime::SocketPtr& socket, std::int64_t room_id,
+                                  const std::string& language,
+                                  std::optional<std::int64_t> after_seq);
+  /// The socket left the room's channel (left, kicked, room deleted).
+  void left(const realtime::Socket& socket, std::int64_t room_id);
+  /// The socket is gone.
+  void forget(const realtime::Socket& socket);
+  /// A recovered socket is back in its rooms: learn its languages again (posts a worker job).
+  void recovered(const realtime::SocketPtr& socket);
+  /// The socket's listening language in the room ("" when it has not joined it).
+  std::string language_of(const std::string& socket_id, std::int64_t room_id) const;
+
+  /// The language of a text a socket sends to a room: CLD2, or for short or ambiguous text the
+  /// `declared` language, else the socket's listening language in the room. ~100 us.
+  std::string language_of_text(std::string_view text, const std::optional<std::string>& declared,
+                               const std::string& socket_id, std::int64_t room_id) const;
+
+  /// A stored message reaches its room now, shaped per language group; the translations that
+  /// are not known yet are queued (on a worker). Non-blocking.
+  void deliver(const chat::StoredMessage& message);
+
+  boost::asio::awaitable<void> request_translation(realtime::SocketPtr socket,
+                                                   boost::json::array args, realtime::AckReply ack);
+  boost::asio::awaitable<void> set_language(realtime::SocketPtr socket, boost::json::array args,
+                                            realtime::AckReply ack);
+
+  // TranslationSink
+  void translation_ready(const translate::MessageRef& message,
+                         const translate::Translation& translation,
+                         const std::function<void()>& settle) override;
+  void translation_failed(const translate::MessageRef& message, std::string_view target,
+                          const Error& error) override;
+
+ private:
+  using RequestKey = std::pair<std::int64_t, std::string>;  // message id, language
+  std::mutex& room_lock(std::int64_t room_id) {
+    return room_locks_[static_cast<std::size_t>(room_id) % room_locks_.size()];
+  }
+  void set_listener(const std::string& socket_id, std::int64_t room_id, std::string language);
+  /// Sends `payload` as translation_result to the room's listeners in `language` and to those
+  /// who asked for it. Call under room_lock(room).
+  void send_result(std::int64_t room_id, std::int64_t message_id, const std::string& language,
+                   const boost::json::object& payload);
+  void queue_translations(chat::StoredMessage message, std::string source,
+                          std::set<std::string> online, std::set<std::string> announced);
+
+  TranslationEventsDeps deps_;
+  realtime::SocketIoServer* server_ = nullptr;
+  SpeechEvents* speech_ = nullptr;
+  std::array<std::mutex, 64> room_locks_;
+  // Innermost lock: never held while calling the server (whose lock may call back into it).
+  mutable std::mutex registry_mutex_;
+  std::map<std::string, std::map<std::int64_t, std::string>> languages_;  // socket -> room -> lang
+  std::map<RequestKey, std::map<std::string, std::weak_ptr<realtime::Socket>>> requesters_;
+};
+
+}  // namespace parley::events

@@ -1,0 +1,237 @@
+#include "translate/messages/message_translator.hpp"
+
+#include <algorithm>
+#include <boost/json/array.hpp>
+#include <cctype>
+
+namespace parley::translate {
+
+namespace {
+
+// Undelivered results handed over per round at start-up.
+constexpr std::size_t kRedeliveryBatch = 100;
+
+}  // namespace
+
+boost::json::object to_json(const Translation& translation) {
+  boost::json::array via;
+  for (const auto& language : translation.via) via.emplace_back(language);
+  return boost::json::object{{"language", translation.target},
+                             {"text", translation.text},
+                             {"source", translation.source},
+                             {"engine", translation.engine},
+                             {"via", std::move(via)}};
+}
+
+std::string listener_language(std::string_view tag) {
+  std::string code = normalize_language_tag(tag);
+  if (!code.empty()) return code;
+  std::string lowered(tag);
+  std::transform(lowered.begin(), lowered.end(), lowered.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return lowered;
+}
+
+MessageTranslator::MessageTranslator(TranslationEngines& engines, TranslationQueue& queue,
+                                     TranslationCache& cache, MessageTranslations& stored,
+                                     MessageTranslatorOptions options)
+    : engines_(engines),
+      queue_(queue),
+      cache_(cache),
+      stored_(stored),
+      options_(std::move(options)) {}
+
+MessageTranslator::~MessageTranslator() { stop(); }
+
+void MessageTranslator::log_warning(std::string_view event, boost::json::object fields) const {
+  if (options_.logger != nullptr) options_.logger->warning(event, std::move(fields));
+}
+
+Result<void> MessageTranslator::start(TranslationSink& sink) {
+  if (worker_) return fail(Errc::conflict, "the translator is already running");
+  sink_ = &sink;
+  // Results a crashed process finished but never delivered: deliver them now (to whoever is
+  // listening) so that they are settled and catch-up reads include them.
+  for (;;) {
+    auto finished = queue_.undelivered(kRedeliveryBatch);
+    if (!finished) return finished.error();
+    if (finished->empty()) break;
+    std::size_t settled = 0;
+    for (const auto& item : *finished) {
+      if (item.job.message_id && item.job.room_id) {
+        sink.translation_ready({*item.job.message_id, *item.job.room_id}, item.result,
+                               [this, id = item.job.id] { (void)queue_.mark_delivered(id); });
+      } else {
+        (void)queue_.mark_delivered(item.job.id);
+      }
+      auto record = queue_.find(item.job.id);
+      if (record && *record && (*record)->delivered_at) ++settled;
+    }
+    if (settled == 0)
+      return fail(Errc::unavailable, "finished translations cannot be marked delivered");
+  }
+  QueueWorkerOptions worker;
+  worker.name = options_.worker_name;
+  worker.threads = options_.threads;
+  worker.logger = options_.logger;
+  worker.mark_delivered = false;  // the sink settles each result after delivering it
+  worker_ = std::make_unique<QueueWorker>(
+      queue_, [this](const Job& job) { return run_job(job); },
+      [this](const Job& job, const Translation& translation) { job_done(job, translation); },
+      std::move(worker), [this](const Job& job, const Error& error) { job_dead(job, error); });
+  return {};
+}
+
+void MessageTranslator::stop() {
+  if (worker_) worker_->stop();
+}
+
+std::string MessageTranslator::detect(std::string_view text, std::string_view declared) const {
+  const std::string hint = declared.empty() ? std::string() : listener_language(declared);
+  auto found = engines_.detector().detect(text, hint);
+  if (found.language == "und" && !hint.empty()) return hint;
+  return found.language;
+}
+
+std::map<std::string, TargetPreview> MessageTranslator::preview(
+    std::string_view text, std::string_view source, const std::set<std::string>& targets) const {
+  std::map<std::string, TargetPreview> out;
+  for (const auto& target : targets) {
+    if (target == source) continue;
+    TargetPreview item;
+    if (auto engine = engines_.translator_for(source, target); !engine) {
+      item.state = TargetPreview::State::refused;
+      item.error = engine.error();
+    } else if (auto cached = cache_.find_in_memory(text, source, target)) {
+      item.state = TargetPreview::State::ready;
+      item.translation = std::move(*cached);
+    }
+    out.emplace(target, std::move(item));
+  }
+  return out;
+}
+
+Result<void> MessageTranslator::translate_message(const MessageRef& message, std::string_view text,
+                                                  std::string_view source,
+                                                  const std::set<std::string>& targets,
+                                                  const std::set<std::string>& announced) {
+  bool queued = false;
+  for (const auto& target : targets) {
+    if (target == source || !engines_.translator_for(source, target)) continue;
+    auto cached = cache_.find(text, source, target);
+    if (!cached) return cached.error();
+    if (*cached) {
+      Translation translation = std::move(**cached);
+      translation.source = std::string(source);
+      translation.target = target;
+      if (announced.count(target) != 0) {
+        // The listeners got it with the message: keep it for history.
+        if (auto put = stored_.put(message.message_id, translation); !put) return put.error();
+        continue;
+      }
+      if (sink_ == nullptr) return fail(Errc::unavailable, "the translator is not running");
+      Result<bool> put = false;
+      // Stored inside the sink's delivery, so that it is settled exactly when delivered.
+      sink_->translation_ready(message, translation,
+                               [&] { put = stored_.put(message.message_id, translation); });
+      if (!put) return put.error();
+      continue;
+    }
+    NewJob job;
+    job.message_id = message.message_id;
+    job.room_id = message.room_id;
+    job.text = std::string(text);
+    job.source = std::string(source);
+    job.target = target;
+    if (auto id = queue_.enqueue(job); !id) return id.error();
+    queued = true;
+  }
+  if (queued && worker_) worker_->wake();
+  return {};
+}
+
+Result<RequestOutcome> MessageTranslator::request(const MessageRef& message, std::string_view text,
+                                                  std::string_view source,
+                                                  std::string_view target) {
+  if (target == source) {
+    return fail(Errc::validation_failed, "the message is already in '" + std::string(target) + "'");
+  }
+  if (auto engine = engines_.translator_for(source, target); !engine) return engine.error();
+  const std::int64_t ids[] = {message.message_id};
+  auto settled = stored_.find_settled(ids, target);
+  if (!settled) return settled.error();
+  if (!settled->empty()) return RequestOutcome{std::move(settled->front()), false};
+
+  NewJob job;
+  job.message_id = message.message_id;
+  job.room_id = message.room_id;
+  job.text = std::string(text);
+  job.source = std::string(source);
+  job.target = std::string(target);
+  auto id = queue_.enqueue(job);
+  if (!id) return id.error();
+  auto record = queue_.find(*id);
+  if (!record) return record.error();
+  if (*record && (*record)->state == JobState::dead) {
+    const auto code = parse_code((*record)->last_error_code.value_or("internal"));
+    return fail(code.value_or(Errc::internal),
+                (*record)->last_error.value_or("the translation failed"));
+  }
+  if (worker_) worker_->wake();
+  return RequestOutcome{std::nullopt, true};
+}
+
+Result<Translation> MessageTranslator::translate_text(std::string_view text,
+                                                      std::string_view source,
+                                                      std::string_view target) {
+  auto engine = engines_.translator_for(source, target);
+  if (!engine) return engine.error();
+  auto cached = cache_.find(text, source, target);
+  if (cached && *cached) return std::move(**cached);
+  auto translation = (*engine)->translate(text, source, target);
+  if (!translation) return translation.error();
+  if (translation->source.empty()) translation->source = std::string(source);
+  if (translation->target.empty()) translation->target = std::string(target);
+  if (auto put = cache_.put(text, *translation); !put) {
+    log_warning("translation_cache_put_failed", {{"error", put.error().message}});
+  }
+  return translation;
+}
+
+Result<std::vector<MessageTranslation>> MessageTranslator::settled(
+    std::span<const std::int64_t> message_ids, std::string_view language) {
+  return stored_.find_settled(message_ids, language);
+}
+
+Result<Translation> MessageTranslator::run_job(const Job& job) {
+  const std::string source = job.source ? *job.source : detect(job.text, {});
+  if (source == "und") {
+    return fail(Errc::validation_failed, "the language of the text could not be detected");
+  }
+  return translate_text(job.text, source, job.target);
+}
+
+void MessageTranslator::job_done(const Job& job, const Translation& translation) {
+  if (!job.message_id || !job.room_id || sink_ == nullptr) {
+    (void)queue_.mark_delivered(job.id);
+    return;
+  }
+  sink_->translation_ready({*job.message_id, *job.room_id}, translation, [this, id = job.id] {
+    if (auto marked = queue_.mark_delivered(id); !marked) {
+      log_warning("translation_mark_delivered_failed",
+                  {{"job", id}, {"error", marked.error().message}});
+    }
+  });
+}
+
+void MessageTranslator::job_dead(const Job& job, const Error& error) {
+  log_warning("translation_dead_lettered", {{"job", job.id},
+                                            {"target", job.target},
+                                            {"code", to_code(error.code)},
+                                            {"error", error.message}});
+  if (job.message_id && job.room_id && sink_ != nullptr) {
+    sink_->translation_failed({*job.message_id, *job.room_id}, job.target, error);
+  }
+}
+
+}  // namespace parley::translate
