@@ -11,6 +11,10 @@ std::string usage_text() {
          "  tts TEXT --lang es -o out.ogg [--voice V] [--format ogg|mp3|wav]\n"
          "             speak TEXT into an audio file (espeak-ng, or ElevenLabs when\n"
          "             ELEVENLABS_API_KEY is set)\n"
+         "  batch-translate IN.jsonl OUT.jsonl --target es [--source en] [--threads N]\n"
+         "             translate a JSON-lines file through the durable translation queue\n"
+         "             (DATABASE_URL), with progress on stderr; - for stdin/stdout;\n"
+         "             `parley batch-translate --help` for the formats\n"
          "  --version  print the version and exit\n"
          "  --help     print this text and exit\n"
          "\n"
@@ -32,9 +36,9 @@ std::variant<CommandLine, CliError> parse_command_line(const std::vector<std::st
       this_command = Command::serve;
     } else if (arg == "migrate") {
       this_command = Command::migrate;
-    } else if (arg == "tts") {
-      if (command) return CliError{"only one command at a time (got tts after another)"};
-      line.command = Command::tts;
+    } else if (arg == "tts" || arg == "batch-translate") {
+      if (command) return CliError{"only one command at a time (got " + arg + " after another)"};
+      line.command = arg == "tts" ? Command::tts : Command::batch_translate;
       line.tool_args.assign(args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());
       return line;
     } else if (arg == "--env-file" || arg.starts_with("--env-file=")) {

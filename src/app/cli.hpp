@@ -8,12 +8,13 @@
 
 namespace parley::app {
 
-enum class Command { serve, migrate, tts, version, help };
+enum class Command { serve, migrate, tts, batch_translate, version, help };
 
 struct CommandLine {
   Command command = Command::help;
   std::optional<std::string> env_file;  ///< --env-file PATH (default: PARLEY_ENV_FILE or .env)
-  /// For tools that take their own arguments (`tts`): everything after the command name.
+  /// For tools that take their own arguments (`tts`, `batch-translate`): everything after the
+  /// command name.
   std::vector<std::string> tool_args;
 };
 

@@ -1,12 +1,16 @@
 // parley: the executable. Parses the command line, loads configuration, and hands over to the
 // composition root. Exit codes: 0 success, 2 usage error, 78 configuration error (EX_CONFIG),
-// 1 any other start-up failure.
+// 1 any other start-up failure (and, for batch-translate, some lines that failed).
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <string>
 #include <vector>
 
+#include "app/batch_translate.hpp"
 #include "app/cli.hpp"
 #include "app/server_app.hpp"
 #include "app/version.hpp"
@@ -35,6 +39,13 @@ int run(const parley::app::CommandLine& line) {
   if (line.command == app::Command::tts) {
     return speech::tts::run_tts_command(line.tool_args, std::cout, std::cerr,
                                         app::elevenlabs_options(*config));
+  }
+  if (line.command == app::Command::batch_translate) {
+    // stdout may be the output file (`-`): warnings go to stderr, and only warnings and above.
+    core::FileLogSink err_sink(stderr);
+    core::Logger err_log(err_sink, std::max(config->log_level, core::LogLevel::warning));
+    const app::BatchTranslateIo io{std::cin, std::cout, std::cerr, ::isatty(STDERR_FILENO) == 1};
+    return app::run_batch_translate(line.tool_args, *config, io, err_log);
   }
   core::FileLogSink sink(stdout);
   core::Logger log(sink, config->log_level);
@@ -84,6 +95,7 @@ int main(int argc, char** argv) {
     case Command::serve:
     case Command::migrate:
     case Command::tts:
+    case Command::batch_translate:
       try {
         return run(line);
       } catch (const std::exception& e) {

@@ -367,6 +367,7 @@ Result<void> ServerApp::start_translation() {
   chatroom_routes_->translations = message_translations_.get();
   translate::MessageTranslatorOptions translator;
   translator.threads = cfg.translation_threads;
+  translator.lease = cfg.translation_lease;
   translator.worker_name = "parley-" + std::to_string(::getpid());
   translator.logger = &log_;
   message_translator_ = std::make_unique<translate::MessageTranslator>(

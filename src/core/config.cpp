@@ -555,6 +555,10 @@ Result<Config> load_config(const Environment& env) {
     auto backoff = millis(env, "PARLEY_TRANSLATION_BACKOFF_MS", c.translation_backoff);
     if (!backoff) return backoff.error();
     c.translation_backoff = *backoff;
+    auto lease = millis(env, "PARLEY_TRANSLATION_LEASE_MS", c.translation_lease);
+    if (!lease) return lease.error();
+    if (lease->count() < 1000) return bad("PARLEY_TRANSLATION_LEASE_MS", "must be at least 1000");
+    c.translation_lease = *lease;
   }
 
   const auto conformance = text(env, "PARLEY_PROTOCOL_CONFORMANCE", "0");

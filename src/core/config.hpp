@@ -147,6 +147,9 @@ struct Config {
   unsigned translation_max_attempts = 5;           ///< PARLEY_TRANSLATION_MAX_ATTEMPTS per job
   /// First retry delay; doubles per attempt (with jitter) up to 5 minutes.
   std::chrono::milliseconds translation_backoff{1000};  ///< PARLEY_TRANSLATION_BACKOFF_MS
+  /// How long a worker holds a job before another may take it over (a crashed worker's jobs
+  /// run again after it). Must outlast the slowest translation, retries included.
+  std::chrono::milliseconds translation_lease{120'000};  ///< PARLEY_TRANSLATION_LEASE_MS
   /// Texts and translations kept in memory in front of the database cache.
   unsigned translation_cache_entries = 10'000;  ///< PARLEY_TRANSLATION_CACHE_ENTRIES
 

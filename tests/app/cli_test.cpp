@@ -32,6 +32,13 @@ TEST(Cli, Commands) {
   EXPECT_EQ(tts.env_file, "a.env");
   EXPECT_EQ(tts.tool_args, (std::vector<std::string>{"hola", "--lang", "es", "-o", "x.ogg"}));
   EXPECT_NE(error_of({"serve", "tts", "x"}).find("only one command"), std::string::npos);
+  // So does `batch-translate`, its own options included.
+  auto batch = parsed({"batch-translate", "in.jsonl", "-", "--target", "es", "--help"});
+  EXPECT_EQ(batch.command, Command::batch_translate);
+  EXPECT_EQ(batch.tool_args,
+            (std::vector<std::string>{"in.jsonl", "-", "--target", "es", "--help"}));
+  EXPECT_EQ(error_of({"migrate", "batch-translate", "a", "b"}),
+            "only one command at a time (got batch-translate after another)");
 }
 
 TEST(Cli, UnknownFlagsAndCommandsAreErrors) {

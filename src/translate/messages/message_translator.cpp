@@ -73,6 +73,7 @@ Result<void> MessageTranslator::start(TranslationSink& sink) {
   QueueWorkerOptions worker;
   worker.name = options_.worker_name;
   worker.threads = options_.threads;
+  worker.lease = options_.lease;
   worker.logger = options_.logger;
   worker.mark_delivered = false;  // the sink settles each result after delivering it
   worker_ = std::make_unique<QueueWorker>(

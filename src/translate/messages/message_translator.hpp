@@ -15,6 +15,7 @@
 // engine: call them on workers.
 
 #include <boost/json/object.hpp>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -74,6 +75,8 @@ struct RequestOutcome {
 struct MessageTranslatorOptions {
   std::size_t threads = 2;
   std::string worker_name = "parley";
+  /// See QueueWorkerOptions::lease.
+  std::chrono::milliseconds lease{120'000};
   core::Logger* logger = nullptr;  ///< optional; must outlive the translator
 };
 

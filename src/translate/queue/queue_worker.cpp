@@ -91,7 +91,7 @@ void QueueWorker::run(std::size_t index) {
       seen = generation_;  // read before claiming, so a wake() during the claim is not lost
     }
     // One job per claim: a thread never holds leases on jobs it is not running.
-    auto jobs = queue_.claim(owner, 1, options_.lease);
+    auto jobs = queue_.claim(owner, 1, options_.lease, options_.scope);
     if (!jobs) {
       log_warning("translation_queue_claim_failed", {{"worker", owner},
                                                      {"code", to_code(jobs.error().code)},

@@ -42,6 +42,8 @@ struct QueueWorkerOptions {
   std::size_t threads = 2;  ///< 1..64
   std::chrono::milliseconds lease{120'000};
   std::chrono::milliseconds idle_sleep{200};
+  /// Which jobs this worker takes.
+  JobScope scope = JobScope::all;
   /// Mark each job delivered (TranslationQueue::mark_delivered) after on_done returns.
   bool mark_delivered = true;
   core::Logger* logger = nullptr;  ///< optional; must outlive the worker

@@ -151,7 +151,8 @@ Result<std::int64_t> TranslationQueue::enqueue(const NewJob& job) {
 }
 
 Result<std::vector<Job>> TranslationQueue::claim(std::string_view worker, std::size_t max,
-                                                 std::chrono::milliseconds lease_for) {
+                                                 std::chrono::milliseconds lease_for,
+                                                 JobScope scope) {
   if (worker.empty()) return fail(Errc::validation_failed, "a worker needs a name");
   if (lease_for.count() <= 0) return fail(Errc::validation_failed, "the lease must be positive");
   if (max == 0) return std::vector<Job>{};
@@ -179,10 +180,11 @@ Result<std::vector<Job>> TranslationQueue::claim(std::string_view worker, std::s
       std::string("UPDATE translation_jobs SET state = 'running', attempts = attempts + 1, "
                   "lease_owner = $1, lease_expires_at = $2, updated_at = $3 "
                   "WHERE id IN (SELECT id FROM translation_jobs "
-                  "WHERE (state = 'queued' AND run_after <= $3) "
-                  "OR (state = 'running' AND lease_expires_at <= $3) "
-                  "ORDER BY created_at, id LIMIT $4") +
-          std::string(skip_locked(dialect)) + ") RETURNING " + std::string(detail::kJobColumns),
+                  "WHERE ((state = 'queued' AND run_after <= $3) "
+                  "OR (state = 'running' AND lease_expires_at <= $3))") +
+          std::string(scope == JobScope::ad_hoc ? " AND message_id IS NULL" : "") +
+          std::string(" ORDER BY created_at, id LIMIT $4") + std::string(skip_locked(dialect)) +
+          ") RETURNING " + std::string(detail::kJobColumns),
       {std::string(worker), now + to_ms(lease_for), now, static_cast<std::int64_t>(max)});
   if (!claimed) return claimed.error();
   std::vector<Job> jobs;

@@ -57,6 +57,10 @@ struct Job {
 };
 
 enum class JobState { queued, running, done, dead };
+
+/// Which jobs a worker takes: every job, or only ad hoc ones (a batch tool must not take a chat
+/// message's job, whose delivery to the room only a server can make).
+enum class JobScope { all, ad_hoc };
 std::string_view to_string(JobState state) noexcept;
 
 /// A job as stored, for inspection (tests, admin, polling by id).
@@ -129,7 +133,7 @@ class TranslationQueue {
   /// attempt; an expired job that already used max_attempts is dead-lettered instead.
   /// `worker` must be unique to one thread of one process (QueueWorker makes such names).
   Result<std::vector<Job>> claim(std::string_view worker, std::size_t max,
-                                 std::chrono::milliseconds lease);
+                                 std::chrono::milliseconds lease, JobScope scope = JobScope::all);
 
   /// Stores the result (and the message_translations row when the job has a message) in one
   /// transaction. false: the job was no longer this worker's (its lease was taken after expiry,

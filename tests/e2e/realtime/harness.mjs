@@ -8,10 +8,15 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { io } from 'socket.io-client';
 
-export async function startParley(extraEnv = {}) {
+// `options.folder`: use (and keep) this folder for the database and uploads, so that a second
+// server started on it finds what the first one stored (crash and restart tests).
+export async function startParley(extraEnv = {}, options = {}) {
   const binary = process.env.PARLEY_BINARY;
   if (!binary) throw new Error('PARLEY_BINARY is not set (ctest sets it; see tests/e2e/CMakeLists.txt)');
-  const folder = mkdtempSync(join(tmpdir(), 'parley-e2e-'));
+  const folder = options.folder ?? mkdtempSync(join(tmpdir(), 'parley-e2e-'));
+  const ownFolder = options.folder === undefined;
+  let crashed = false;
+  const logs = [];
   const child = spawn(binary, ['serve'], {
     env: {
       PATH: process.env.PATH,
@@ -37,7 +42,7 @@ export async function startParley(extraEnv = {}) {
   child.stderr.on('data', (chunk) => { stderr += chunk; });
   // A server that dies during a test says why (sanitizer reports, fatal errors) in the output.
   child.on('exit', (code, signal) => {
-    if (code !== 0) process.stderr.write(`parley exited (code ${code}, signal ${signal}):\n${stderr}\n`);
+    if (code !== 0 && !crashed) process.stderr.write(`parley exited (code ${code}, signal ${signal}):\n${stderr}\n`);
   });
   const port = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`parley did not start: ${stderr}`)), 20000);
@@ -45,6 +50,7 @@ export async function startParley(extraEnv = {}) {
     lines.on('line', (line) => {
       try {
         const entry = JSON.parse(line);
+        logs.push(entry);
         if (entry.event === 'server_listening') {
           clearTimeout(timer);
           resolve(entry.port);
@@ -58,12 +64,23 @@ export async function startParley(extraEnv = {}) {
   return {
     base,
     port,
+    folder,
+    /** Every JSON log line the server printed so far. */
+    logs,
     async stop() {
       for (const s of sockets) s.disconnect();
       child.kill('SIGTERM');
       const code = await new Promise((resolve) => child.on('exit', resolve));
-      rmSync(folder, { recursive: true, force: true });
+      if (ownFolder) rmSync(folder, { recursive: true, force: true });
       return code;
+    },
+    /** kill -9: no shutdown at all; the folder stays. */
+    async crash() {
+      crashed = true;
+      const exited = new Promise((resolve) => child.on('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+      for (const s of sockets) s.disconnect();
     },
     async api(path, { method = 'POST', token, body } = {}) {
       const headers = { 'Content-Type': 'application/json' };

@@ -3,32 +3,12 @@
 // sends them field by field, and how their failures reach the user.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { startParley, next, call } from '../realtime/harness.mjs';
+import { startFake } from '../fake_services.mjs';
 import { makeSpeech, chunksOf, collectTranscriptions, uploadForm } from './speech_tools.mjs';
-
-async function startFake(script) {
-  const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${script} did not start`)), 10000);
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      const m = /^listening (\d+)/.exec(line);
-      if (m) { clearTimeout(timer); resolve(Number(m[1])); }
-    });
-  });
-  const base = `http://127.0.0.1:${port}`;
-  return {
-    base,
-    stop: () => child.kill(),
-    requests: async () => (await fetch(base + '/__requests')).json(),
-    script: (body) => fetch(base + '/__script', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) }),
-    reset: () => fetch(base + '/__reset', { method: 'POST' }),
-  };
-}
 
 let openai;
 let elevenlabs;

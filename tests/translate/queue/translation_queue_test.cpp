@@ -133,6 +133,22 @@ TEST_P(TranslationQueueTest, EnqueueRejectsBadInput) {
   EXPECT_THROW(TranslationQueue(*db_, clock_, options(0)), std::invalid_argument);
 }
 
+TEST_P(TranslationQueueTest, AnAdHocScopeLeavesMessageJobsToServers) {
+  TranslationQueue queue(*db_, clock_, options());
+  const auto message = add_message("Hello");
+  const auto for_room = *queue.enqueue(for_message(message, "es"));
+  clock_.advance(10ms);
+  const auto batch = *queue.enqueue(ad_hoc("Hello"));
+  auto claimed = queue.claim("batch", 5, 30s, JobScope::ad_hoc);
+  ASSERT_TRUE(claimed) << claimed.error().message;
+  ASSERT_EQ(claimed->size(), 1u);
+  EXPECT_EQ((*claimed)[0].id, batch);
+  auto server = queue.claim("server", 5, 30s);
+  ASSERT_TRUE(server);
+  ASSERT_EQ(server->size(), 1u);
+  EXPECT_EQ((*server)[0].id, for_room);
+}
+
 TEST_P(TranslationQueueTest, ClaimsOldestFirstAndWaitsForRunAfter) {
   TranslationQueue queue(*db_, clock_, options());
   std::vector<std::int64_t> ids;
@@ -409,6 +425,31 @@ TEST_P(TranslationQueueTest, MessageTranslationsAreStoredWithTheJobAndReadBack) 
   ASSERT_EQ(queue.claim("w", 1, 30s)->size(), 1u);
   ASSERT_TRUE(*queue.complete(loose, "w", translated("Hola")));
   EXPECT_EQ(translations.find(page)->size(), 3u);
+}
+
+TEST_P(TranslationQueueTest, ATranslationIsSettledOnceItsDeliveryIsMarked) {
+  TranslationQueue queue(*db_, clock_, options());
+  MessageTranslations stored(*db_, clock_);
+  const auto message = add_message("Hello");
+  const std::int64_t ids[] = {message};
+  const auto job = *queue.enqueue(for_message(message, "es"));
+  ASSERT_EQ(queue.claim("w", 1, 30s)->size(), 1u);
+  auto es = translated("Hola");
+  es.target = "es";
+  ASSERT_TRUE(*queue.complete(job, "w", es));
+  // Stored, but its delivery is still to come: catch-up reads must leave it to the delivery.
+  EXPECT_EQ(stored.find(ids, "es")->size(), 1u);
+  EXPECT_TRUE(stored.find_settled(ids, "es")->empty());
+  ASSERT_TRUE(*queue.mark_delivered(job));
+  auto settled = stored.find_settled(ids, "es");
+  ASSERT_TRUE(settled) << settled.error().message;
+  ASSERT_EQ(settled->size(), 1u);
+  EXPECT_EQ((*settled)[0].translation.text, "Hola");
+  // Stored without a job (a cache hit): settled at once.
+  auto ca = translated("Hola (ca)");
+  ASSERT_TRUE(*stored.put(message, ca));
+  EXPECT_EQ(stored.find_settled(ids, "ca")->size(), 1u);
+  EXPECT_TRUE(stored.find_settled(ids, "fr")->empty());
 }
 
 TEST_P(TranslationQueueTest, DeletingTheMessageRemovesItsJobsAndTranslations) {
