@@ -512,3 +512,50 @@ TEST_F(ChatroomServiceTest, PhotoChangesReturnTheReplacedFile) {
 
 }  // namespace
 }  // namespace parley::chat
+
+namespace parley::chat {
+namespace {
+
+TEST_F(ChatroomServiceTest, ListeningLanguagesPerRoomFallBackToThePreference) {
+  auto r = staffed_room();
+  ASSERT_TRUE(users_->set_preferred_language(member_, "es"));
+  ASSERT_TRUE(users_->set_preferred_language(admin_, "ca-ES"));
+  EXPECT_EQ(*rooms_->listening_language(r.id, owner_), "en");
+  EXPECT_EQ(*rooms_->listening_language(r.id, member_), "es");
+  EXPECT_EQ(*rooms_->listening_languages(r.id), (std::vector<std::string>{"ca-ES", "en", "es"}));
+
+  // A choice for this room wins over the preference, and null goes back to it.
+  EXPECT_EQ(*rooms_->set_listening_language(r.id, member_, std::string("it")), "it");
+  EXPECT_EQ(*rooms_->listening_language(r.id, member_), "it");
+  auto other = room("other");
+  ASSERT_TRUE(rooms_->join(other.id, member_, {}));
+  EXPECT_EQ(*rooms_->listening_language(other.id, member_), "es") << "per room only";
+  EXPECT_EQ(*rooms_->set_listening_language(r.id, member_, std::nullopt), "es");
+
+  EXPECT_EQ(rooms_->set_listening_language(r.id, member_, std::string("not a tag!")).error().code,
+            Errc::validation_failed);
+  EXPECT_EQ(rooms_->set_listening_language(r.id, outsider_, std::string("fr")).error().code,
+            Errc::forbidden);
+  EXPECT_EQ(rooms_->listening_language(r.id, outsider_).error().code, Errc::forbidden);
+  // Banned members neither listen nor count.
+  ASSERT_TRUE(rooms_->ban(r.id, owner_, admin_));
+  EXPECT_EQ(*rooms_->listening_languages(r.id), (std::vector<std::string>{"en", "es"}));
+  EXPECT_TRUE(rooms_->listening_languages(987654)->empty());
+}
+
+TEST_F(ChatroomServiceTest, OneMessageIsReadableByCurrentMembersOnly) {
+  auto r = staffed_room();
+  auto said = say(r.id, member_, "hello");
+  ASSERT_TRUE(said);
+  auto seen = rooms_->message(said->id, admin_);
+  ASSERT_TRUE(seen) << seen.error().message;
+  EXPECT_EQ(seen->text, "hello");
+  EXPECT_EQ(rooms_->message(said->id, outsider_).error().code, Errc::not_found);
+  EXPECT_EQ(rooms_->message(987654, admin_).error().code, Errc::not_found);
+  EXPECT_EQ(rooms_->find_message(said->id)->room_id, r.id);
+  ASSERT_TRUE(rooms_->kick(r.id, owner_, admin_));
+  EXPECT_EQ(rooms_->message(said->id, admin_).error().code, Errc::not_found);
+}
+
+}  // namespace
+}  // namespace parley::chat
