@@ -202,6 +202,7 @@ asio::awaitable<Response> do_update_language(const AccountRoutesDeps& deps, Requ
   };
   auto user = co_await deps.workers.run(std::move(job));
   if (!user) co_return fail_with(user.error(), ctx, &deps.log);
+  if (deps.on_language_changed) deps.on_language_changed(principal->user_id);
   co_return user_response(*user, deps, ctx.request.version());
 }
 

@@ -27,6 +27,8 @@ struct AccountRoutesDeps {
   /// Called (on a network thread, must not block) when every session of a user ended: password
   /// changed or account deleted. The real-time layer drops that user's live connections.
   std::function<void(std::int64_t user_id, const std::string& reason)> on_sessions_ended{};
+  /// Called after a user's preferred language changed (live connections read in it now).
+  std::function<void(std::int64_t user_id)> on_language_changed{};
   /// Called on a worker just before an account is deleted, to collect what the user keeps
   /// outside the database (a voice reference's recording, a provider's cloned voice). The
   /// returned function runs on the worker once the deletion committed and removes it; the

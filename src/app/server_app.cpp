@@ -377,6 +377,10 @@ Result<void> ServerApp::start_translation() {
       *chatrooms_, *workers_, log_, cfg.backend_url, *message_translator_});
   translation_events_->attach(*socketio_, speech_events_.get());
   chat_events_->attach_translations(*translation_events_);
+  account_routes_->on_language_changed =
+      [socketio = socketio_.get(), events = translation_events_.get()](std::int64_t user_id) {
+        for (const auto& socket : socketio->sockets_of(user_id)) events->refresh_languages(socket);
+      };
   if (auto started = message_translator_->start(*translation_events_); !started) {
     return started.error();
   }

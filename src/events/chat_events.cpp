@@ -305,7 +305,7 @@ void ChatEvents::on_recovered(const SocketPtr& socket) {
     server_->broadcast(name, "user_joined", json::array{json::object{{"room", id}, {"user", user}}},
                        socket.get());
   }
-  if (translations_ != nullptr) translations_->recovered(socket);
+  if (translations_ != nullptr) translations_->refresh_languages(socket);
 }
 
 void ChatEvents::member_removed(std::int64_t room_id, std::int64_t user_id,

@@ -126,7 +126,7 @@ void TranslationEvents::forget(const realtime::Socket& socket) {
   }
 }
 
-void TranslationEvents::recovered(const SocketPtr& socket) {
+void TranslationEvents::refresh_languages(const SocketPtr& socket) {
   std::vector<std::int64_t> rooms;
   for (const auto& name : socket->rooms()) {
     if (name.starts_with("room:")) rooms.push_back(std::stoll(name.substr(5)));
@@ -135,7 +135,12 @@ void TranslationEvents::recovered(const SocketPtr& socket) {
   auto job = [this, socket, rooms]() -> Result<void> {
     for (auto room : rooms) {
       auto language = deps_.chatrooms.listening_language(room, socket->user_id());
-      if (language) set_listener(socket->id(), room, *language);
+      if (!language) continue;
+      std::lock_guard lock(room_lock(room));
+      // Still in the room (it may have left while this ran).
+      if (socket->rooms().count(ChatEvents::channel(room)) != 0) {
+        set_listener(socket->id(), room, *language);
+      }
     }
     return {};
   };

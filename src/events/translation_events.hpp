@@ -71,8 +71,9 @@ class TranslationEvents final : public translate::TranslationSink {
   void left(const realtime::Socket& socket, std::int64_t room_id);
   /// The socket is gone.
   void forget(const realtime::Socket& socket);
-  /// A recovered socket is back in its rooms: learn its languages again (posts a worker job).
-  void recovered(const realtime::SocketPtr& socket);
+  /// Learns the socket's listening languages in its rooms again (posts a worker job): after a
+  /// recovery, or when the user's preferred language changed.
+  void refresh_languages(const realtime::SocketPtr& socket);
   /// The socket's listening language in the room ("" when it has not joined it).
   std::string language_of(const std::string& socket_id, std::int64_t room_id) const;
 

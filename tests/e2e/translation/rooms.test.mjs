@@ -210,6 +210,22 @@ test('set_language changes what one reads in this room, and null goes back to th
   assert.equal((await call(sockets.carme, 'join_room', { room, language: 'bad tag!' })).error.code, 'validation_failed');
 });
 
+test('changing one\'s preferred language takes effect on live connections at once', async () => {
+  const changed = await parley.api('/api/update-preferred-language', { token: carme.token, body: { preferred_language: 'es' } });
+  assert.equal(changed.status, 200);
+  // The change is applied on a worker right after the reply: the next message finds it.
+  let es;
+  for (let attempt = 0; attempt < 20 && !es; attempt += 1) {
+    const result = nextWhere(sockets.carme, 'translation_result', () => true);
+    await call(sockets.alice, 'send_message', { room, text: `The cat sleeps on the red sofa number ${attempt}.` });
+    const got = await result;
+    if (got.language === 'es') es = got;
+  }
+  assert.ok(es, 'translations now come in Spanish');
+  assert.match(es.text, /gato/i);
+  assert.equal((await parley.api('/api/update-preferred-language', { token: carme.token, body: { preferred_language: 'ca' } })).status, 200);
+});
+
 test('catch-up: join_room with after_seq returns the missed messages with their translations', async () => {
   const history = await parley.api('/api/get-chatroom-messages', { token: bob.token, body: { chatroom_id: room, limit: 1 } });
   const lastSeq = history.body.messages[0].seq;
