@@ -176,15 +176,24 @@ Result<std::vector<Job>> TranslationQueue::claim(std::string_view worker, std::s
       {std::string(kDeadLeaseMessage), now});
   if (!buried) return buried.error();
 
+  // The due jobs and the expired leases are each read in queue order through an index, at most
+  // `max` of each, and the oldest `max` of those are taken: the cost does not grow with the
+  // number of jobs waiting. PostgreSQL locks the candidates it reads (skipping rows another
+  // claimer holds); the ones not taken are released when this transaction commits.
+  const std::string scope_filter(scope == JobScope::ad_hoc ? " AND message_id IS NULL" : "");
+  const std::string lock(skip_locked(dialect));
+  const std::string candidates =
+      "SELECT id, created_at FROM (SELECT id, created_at FROM translation_jobs "
+      "WHERE state = 'queued' AND run_after <= $3" +
+      scope_filter + " ORDER BY created_at, id LIMIT $4" + lock +
+      ") AS due UNION ALL SELECT id, created_at FROM (SELECT id, created_at FROM translation_jobs "
+      "WHERE state = 'running' AND lease_expires_at <= $3" +
+      scope_filter + " ORDER BY created_at, id LIMIT $4" + lock + ") AS expired";
   auto claimed = connection.query(
-      std::string("UPDATE translation_jobs SET state = 'running', attempts = attempts + 1, "
-                  "lease_owner = $1, lease_expires_at = $2, updated_at = $3 "
-                  "WHERE id IN (SELECT id FROM translation_jobs "
-                  "WHERE ((state = 'queued' AND run_after <= $3) "
-                  "OR (state = 'running' AND lease_expires_at <= $3))") +
-          std::string(scope == JobScope::ad_hoc ? " AND message_id IS NULL" : "") +
-          std::string(" ORDER BY created_at, id LIMIT $4") + std::string(skip_locked(dialect)) +
-          ") RETURNING " + std::string(detail::kJobColumns),
+      "UPDATE translation_jobs SET state = 'running', attempts = attempts + 1, "
+      "lease_owner = $1, lease_expires_at = $2, updated_at = $3 WHERE id IN (SELECT id FROM (" +
+          candidates + ") AS candidates ORDER BY created_at, id LIMIT $4) RETURNING " +
+          std::string(detail::kJobColumns),
       {std::string(worker), now + to_ms(lease_for), now, static_cast<std::int64_t>(max)});
   if (!claimed) return claimed.error();
   std::vector<Job> jobs;
