@@ -79,6 +79,22 @@ bool valid_recording_name(std::string_view file) {
   return true;
 }
 
+// Whether the caller's plan covers the cloud engine `engine_name` (embedded engines are free).
+Result<void> require_engine(const SpeechRoutesDeps& deps, std::int64_t user_id,
+                            std::string_view engine_name) {
+  if (deps.quotas == nullptr || engine_name == "pocketsphinx" || engine_name == "espeak-ng") {
+    return {};
+  }
+  return deps.quotas->require(user_id, core::Entitlement::cloud_engines);
+}
+
+// Whole seconds of audio, rounded up: what a recognition costs.
+std::int64_t billed_seconds(std::size_t samples, int sample_rate) {
+  if (sample_rate <= 0) return 0;
+  return static_cast<std::int64_t>((samples + static_cast<std::size_t>(sample_rate) - 1) /
+                                   static_cast<std::size_t>(sample_rate));
+}
+
 Result<std::string> preferred_language(const SpeechRoutesDeps& deps,
                                        const auth::Principal& principal) {
   auto user = deps.accounts.accounts.profile(principal);
@@ -121,10 +137,25 @@ asio::awaitable<Response> do_upload_audio(const SpeechRoutesDeps& deps, RequestC
     }
     auto engine = deps.engines.recognizer_for(language);
     if (!engine) return engine.error();
+    if (auto allowed = require_engine(deps, principal.user_id, (*engine)->name()); !allowed) {
+      return allowed.error();
+    }
     auto pcm = audio::decode_sandboxed(deps.decoder, file->data);
     if (!pcm) return pcm.error();
     if (pcm->samples.empty()) return fail(Errc::validation_failed, "the recording holds no audio");
+    // The recording's length is known once decoded: counted before recognition runs.
+    const auto seconds = billed_seconds(pcm->samples.size(), pcm->sample_rate);
+    if (deps.quotas != nullptr) {
+      if (auto counted =
+              deps.quotas->consume(principal.user_id, core::Metered::speech_seconds, seconds);
+          !counted) {
+        return counted.error();
+      }
+    }
     auto transcript = speech::transcribe_recording(**engine, *pcm, language);
+    if (!transcript && deps.quotas != nullptr) {
+      deps.quotas->refund(principal.user_id, core::Metered::speech_seconds, seconds);
+    }
     if (!transcript) return transcript.error();
     if (transcript->text.empty()) {
       return fail(Errc::validation_failed, "no speech was recognized in the recording");
@@ -247,6 +278,9 @@ asio::awaitable<Response> do_tts(const SpeechRoutesDeps& deps, RequestContext& c
       engine = *chosen;
       request.voice = voice;
     }
+    if (auto allowed = require_engine(deps, principal.user_id, engine->name()); !allowed) {
+      return allowed.error();
+    }
     auto speech = engine->synthesize(request, format);
     if (!speech) return speech.error();
     return std::pair{std::move(*speech), std::string(engine->name())};
@@ -312,7 +346,11 @@ asio::awaitable<Response> do_voice_clone(const SpeechRoutesDeps& deps, RequestCo
     voice.consented_at = std::chrono::duration_cast<std::chrono::milliseconds>(
                              std::chrono::system_clock::now().time_since_epoch())
                              .count();
-    if (deps.elevenlabs != nullptr) {
+    // A provider clone is a paid feature; without it the embedded engine approximates the voice.
+    const bool may_clone =
+        deps.quotas == nullptr ||
+        deps.quotas->require(user_id, core::Entitlement::voice_cloning).has_value();
+    if (deps.elevenlabs != nullptr && may_clone) {
       auto cloned =
           deps.elevenlabs->add_voice(name, {tts::ReferenceFile{"reference.wav", "audio/wav", wav}},
                                      "Parley user voice (consented)");

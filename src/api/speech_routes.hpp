@@ -19,6 +19,7 @@
 #include "api/account_routes.hpp"
 #include "chat/chatroom_service.hpp"
 #include "core/log.hpp"
+#include "core/quotas.hpp"
 #include "core/worker_pool.hpp"
 #include "net/router.hpp"
 #include "speech/audio/decoder_process.hpp"
@@ -41,6 +42,8 @@ struct SpeechRoutesDeps {
   std::filesystem::path audio_folder;            ///< UPLOAD_DIR/chatroom_audio
   std::filesystem::path voice_reference_folder;  ///< UPLOAD_DIR/voice_clone_reference
   std::size_t max_upload_bytes = 25 * 1024 * 1024;
+  /// The caller's plan: seconds of recognition per day, cloud engines, provider voice clones.
+  core::Quotas* quotas = nullptr;
 };
 
 /// Registers the speech routes. `deps` must outlive the router.

@@ -97,9 +97,9 @@ asio::awaitable<Response> do_translate(const TranslationRoutesDeps& deps, Reques
   }
   auto engine = deps.engines.translator_for(from, **target);
   if (!engine) co_return fail_with(engine.error(), ctx);
-  auto job = [engine = *engine, text = *text, from,
-              to = **target]() -> Result<translate::Translation> {
-    return engine->translate(text, from, to);
+  auto job = [&translator = deps.translator, text = *text, from, to = **target,
+              payer = principal->user_id]() -> Result<translate::Translation> {
+    return translator.translate_text(text, from, to, payer);
   };
   auto done = co_await deps.workers.run(std::move(job));
   if (!done) co_return fail_with(done.error(), ctx, &deps.log);

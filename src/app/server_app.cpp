@@ -106,6 +106,8 @@ Result<std::unique_ptr<ServerApp>> ServerApp::create(core::Config config, core::
 
   // Accounts: hashing, tokens, sessions and the service over them.
   app->limiter_ = std::make_unique<core::InMemoryRateLimiter>(app->clock_);
+  // What plans allow; unlimited until payments are configured.
+  app->quotas_ = std::make_unique<core::UnlimitedQuotas>();
   auth::PasswordHasherOptions hasher_options;
   hasher_options.cost = cfg.bcrypt_cost;
   hasher_options.pepper = cfg.password_pepper;
@@ -176,6 +178,7 @@ Result<std::unique_ptr<ServerApp>> ServerApp::create(core::Config config, core::
   // Chat rooms, REST half. Photos share the avatar size limit.
   app->chatrooms_ =
       std::make_unique<chat::ChatroomService>(*app->database_, *app->hasher_, app->clock_);
+  app->chatrooms_->set_quotas(app->quotas_.get());
   app->chatroom_routes_ = std::make_unique<api::ChatroomRoutesDeps>(api::ChatroomRoutesDeps{
       *app->account_routes_, *app->chatrooms_, *app->workers_, log, cfg.backend_url,
       std::filesystem::path(cfg.upload_dir) / "chatroom_photo", cfg.max_avatar_bytes});
@@ -321,14 +324,23 @@ Result<void> ServerApp::start_speech() {
       *account_routes_, *chatrooms_, *speech_engines_, *voices_, elevenlabs_.get(), *workers_, log_,
       cfg.backend_url, decoder, uploads / "chatroom_audio", uploads / "voice_clone_reference",
       cfg.max_upload_bytes});
+  speech_routes_->quotas = quotas_.get();
   api::add_speech_routes(router_, *speech_routes_);
   account_routes_->prepare_account_removal = [routes = speech_routes_.get()](std::int64_t user_id) {
     return api::prepare_voice_removal(*routes, user_id);
   };
 
-  speech_events_ = std::make_unique<events::SpeechEvents>(events::SpeechEventsDeps{
-      *accounts_, *chatrooms_, *workers_, log_, cfg.backend_url, uploads / "chatroom_audio",
-      *speech_engines_, *voices_, uploads / "clonedTranslatedVoice"});
+  events::SpeechEventsDeps speech_deps{*accounts_,
+                                       *chatrooms_,
+                                       *workers_,
+                                       log_,
+                                       cfg.backend_url,
+                                       uploads / "chatroom_audio",
+                                       *speech_engines_,
+                                       *voices_,
+                                       uploads / "clonedTranslatedVoice"};
+  speech_deps.quotas = quotas_.get();
+  speech_events_ = std::make_unique<events::SpeechEvents>(std::move(speech_deps));
   speech::SpeechStreamOptions streams;
   streams.threads = cfg.speech_threads;
   streams.max_streams = cfg.max_speech_streams;
@@ -354,10 +366,6 @@ Result<void> ServerApp::start_translation() {
             {{"apertium_pairs", translation_engines_->embedded_pairs().size()},
              {"openai", translation_engines_->cloud() != nullptr},
              {"policy", cfg.translation_engine}});
-  translation_routes_ = std::make_unique<api::TranslationRoutesDeps>(
-      api::TranslationRoutesDeps{*account_routes_, *translation_engines_, *workers_, log_});
-  api::add_translation_routes(router_, *translation_routes_);
-
   translation_queue_ = std::make_unique<translate::TranslationQueue>(
       *database_, clock_, translation_queue_options(cfg));
   translate::TranslationCacheOptions cache;
@@ -370,9 +378,13 @@ Result<void> ServerApp::start_translation() {
   translator.lease = cfg.translation_lease;
   translator.worker_name = "parley-" + std::to_string(::getpid());
   translator.logger = &log_;
+  translator.quotas = quotas_.get();
   message_translator_ = std::make_unique<translate::MessageTranslator>(
       *translation_engines_, *translation_queue_, *translation_cache_, *message_translations_,
       translator);
+  translation_routes_ = std::make_unique<api::TranslationRoutesDeps>(api::TranslationRoutesDeps{
+      *account_routes_, *translation_engines_, *message_translator_, *workers_, log_});
+  api::add_translation_routes(router_, *translation_routes_);
   translation_events_ = std::make_unique<events::TranslationEvents>(events::TranslationEventsDeps{
       *chatrooms_, *workers_, log_, cfg.backend_url, *message_translator_});
   translation_events_->attach(*socketio_, speech_events_.get());

@@ -20,6 +20,7 @@
 #include "core/config.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "core/quotas.hpp"
 #include "core/rate_limiter.hpp"
 #include "core/worker_pool.hpp"
 #include "events/chat_events.hpp"
@@ -78,6 +79,7 @@ class ServerApp {
   std::unique_ptr<core::WorkerPool> workers_;
   core::SystemClock clock_;
   std::unique_ptr<core::InMemoryRateLimiter> limiter_;
+  std::unique_ptr<core::Quotas> quotas_;
   std::unique_ptr<auth::PasswordHasher> hasher_;
   std::unique_ptr<auth::PasswordPolicy> policy_;
   std::unique_ptr<auth::AccessTokens> tokens_;

@@ -381,6 +381,25 @@ Result<Chatroom> ChatroomService::create(std::int64_t creator_id,
 Result<Joined> ChatroomService::join(std::int64_t room_id, std::int64_t user_id,
                                      const JoinCredentials& input) {
   bool redeem_invite = false;
+  // The owner's plan sets the room's size; read before the transaction (the quota lookup uses
+  // its own connection, and none is held meanwhile).
+  std::optional<std::int64_t> member_limit;
+  if (quotas_ != nullptr) {
+    std::optional<std::int64_t> owner;
+    {
+      auto lease = database_.acquire();
+      if (!lease) return lease.error();
+      auto rows = (*lease)->query(
+          "SELECT user_id FROM memberships WHERE chatroom_id = $1 AND role = 'owner'", {room_id});
+      if (!rows) return rows.error();
+      if (!rows->empty()) owner = (*rows)[0].try_get<std::int64_t>("user_id");
+    }
+    if (owner) {
+      auto limit = quotas_->room_member_limit(*owner);
+      if (!limit) return limit.error();
+      member_limit = *limit;
+    }
+  }
   {
     auto lease = database_.acquire();
     if (!lease) return lease.error();
@@ -433,6 +452,17 @@ Result<Joined> ChatroomService::join(std::int64_t room_id, std::int64_t user_id,
     auto room = require_room(**lease, room_id);
     if (!room) return room.error();
     return Joined{std::move(*room), (*existing)->role, false};
+  }
+  if (member_limit) {
+    auto count = (*lease)->query(
+        "SELECT COUNT(*) AS n FROM memberships WHERE chatroom_id = $1 AND banned = 0", {room_id});
+    if (!count) return count.error();
+    auto members = (*count)[0].get<std::int64_t>("n");
+    if (!members) return members.error();
+    if (*members >= *member_limit) {
+      return fail(Errc::quota_exceeded, "this chat room is full: its owner's plan allows " +
+                                            std::to_string(*member_limit) + " members");
+    }
   }
   const auto now = clock_.now_ms();
   if (redeem_invite) {

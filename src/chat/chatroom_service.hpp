@@ -28,6 +28,7 @@
 #include "chat/chatroom_observer.hpp"
 #include "core/clock.hpp"
 #include "core/failure_counter.hpp"
+#include "core/quotas.hpp"
 #include "store/database.hpp"
 
 namespace parley::chat {
@@ -111,6 +112,10 @@ class ChatroomService {
   /// previous observer.
   void set_observer(ChatroomObserver* observer) noexcept;
 
+  /// Sets whose plan limits room sizes (nullptr: unlimited). Must outlive the service; set it
+  /// at start-up, before the first call.
+  void set_quotas(core::Quotas* quotas) noexcept { quotas_ = quotas; }
+
   // --- rooms and membership ------------------------------------------------------------------
 
   /// Creates a room whose creator becomes its owner. Runs bcrypt for a password.
@@ -122,7 +127,8 @@ class ChatroomService {
   /// user and room) or a valid invitation (not revoked, not expired, not used up; redeemed in
   /// the joining transaction). Already a member: succeeds without change (no invitation use).
   /// Errors: not_found; forbidden (banned, wrong password, bad invitation, no credentials);
-  /// rate_limited (too many wrong passwords, with retry_after).
+  /// rate_limited (too many wrong passwords, with retry_after); quota_exceeded (the room has as
+  /// many members as its owner's plan allows).
   Result<Joined> join(std::int64_t room_id, std::int64_t user_id, const JoinCredentials& input);
 
   /// Leaves a room. The owner must transfer ownership first, unless they are the last member:
@@ -265,6 +271,7 @@ class ChatroomService {
   ChatroomSettings settings_;
   core::FailureCounter password_failures_;
   NoopChatroomObserver noop_;
+  core::Quotas* quotas_ = nullptr;
   std::atomic<ChatroomObserver*> observer_{&noop_};
 };
 

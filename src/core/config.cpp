@@ -429,12 +429,57 @@ Result<Config> load_config(const Environment& env) {
   if (!c.stripe_publishable_key.empty() && !c.stripe_publishable_key.starts_with("pk_")) {
     return bad("STRIPE_PUBLISHABLE_KEY", "must start with pk_");
   }
+  // Several secrets, comma-separated, while an endpoint secret is rolled: Stripe then signs each
+  // delivery with the old and the new one, and either verifies.
   c.stripe_webhook_secret = text(env, "STRIPE_WEBHOOK_SECRET");
-  if (!c.stripe_webhook_secret.empty() && !c.stripe_webhook_secret.starts_with("whsec_")) {
-    return bad("STRIPE_WEBHOOK_SECRET", "must start with whsec_");
+  {
+    std::string_view rest = c.stripe_webhook_secret;
+    while (!rest.empty()) {
+      const auto comma = rest.find(',');
+      const std::string item(trim(rest.substr(0, comma)));
+      rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+      if (item.empty()) continue;
+      if (!item.starts_with("whsec_") || item.size() == 6) {
+        return bad("STRIPE_WEBHOOK_SECRET",
+                   "must be whsec_... secrets (several separated by commas)");
+      }
+      if (item.find_first_of(" \t") != std::string::npos) {
+        return bad("STRIPE_WEBHOOK_SECRET", "must not contain spaces inside a secret");
+      }
+      c.stripe_webhook_secrets.push_back(item);
+    }
   }
-  c.stripe_price_monthly = text(env, "STRIPE_PRICE_MONTHLY");
-  c.stripe_price_yearly = text(env, "STRIPE_PRICE_YEARLY");
+  for (auto [name, field] : {std::pair{"STRIPE_PRICE_MONTHLY", &c.stripe_price_monthly},
+                             std::pair{"STRIPE_PRICE_YEARLY", &c.stripe_price_yearly}}) {
+    *field = text(env, name);
+    if (field->find_first_of(" \t,") != std::string::npos) {
+      return bad(name, "must be one Stripe price id such as price_123 (got " + shown(*field) + ")");
+    }
+  }
+  if (!c.stripe_price_monthly.empty() && c.stripe_price_monthly == c.stripe_price_yearly) {
+    return bad("STRIPE_PRICE_YEARLY", "must differ from STRIPE_PRICE_MONTHLY");
+  }
+  // Plan limits. A paid limit below the free one would make paying lose something.
+  for (auto [free_name, free_field, paid_name, paid_field, min, max] :
+       {std::tuple{"PARLEY_FREE_SPEECH_MINUTES_PER_DAY", &c.free_speech_minutes_per_day,
+                   "PARLEY_PAID_SPEECH_MINUTES_PER_DAY", &c.paid_speech_minutes_per_day, 0LL,
+                   24LL * 60},
+        std::tuple{"PARLEY_FREE_TRANSLATED_CHARS_PER_DAY", &c.free_translated_chars_per_day,
+                   "PARLEY_PAID_TRANSLATED_CHARS_PER_DAY", &c.paid_translated_chars_per_day, 0LL,
+                   1'000'000'000LL},
+        std::tuple{"PARLEY_FREE_MAX_ROOM_MEMBERS", &c.free_max_room_members,
+                   "PARLEY_PAID_MAX_ROOM_MEMBERS", &c.paid_max_room_members, 2LL, 1'000'000LL}}) {
+    auto free_value = integer<std::int64_t>(env, free_name, *free_field, min, max);
+    if (!free_value) return free_value.error();
+    *free_field = *free_value;
+    auto paid_value = integer<std::int64_t>(env, paid_name, *paid_field, min, max);
+    if (!paid_value) return paid_value.error();
+    *paid_field = *paid_value;
+    if (*paid_field < *free_field) {
+      return bad(paid_name, "must be at least " + std::string(free_name) + " (" +
+                                std::to_string(*free_field) + ")");
+    }
+  }
   for (auto [name, field] : {std::pair{"STRIPE_API_BASE", &c.stripe_api_base},
                              std::pair{"OPENAI_BASE_URL", &c.openai_base_url},
                              std::pair{"ELEVENLABS_BASE_URL", &c.elevenlabs_base_url}}) {

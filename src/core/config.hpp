@@ -96,10 +96,24 @@ struct Config {
   std::string google_discovery_url = "https://accounts.google.com/.well-known/openid-configuration";
   std::string stripe_secret_key;
   std::string stripe_publishable_key;
+  /// STRIPE_WEBHOOK_SECRET as given: one `whsec_...` secret, or several separated by commas
+  /// while a secret is being rotated (Stripe signs with each live one).
   std::string stripe_webhook_secret;
-  std::string stripe_price_monthly;
-  std::string stripe_price_yearly;
+  /// The secrets of STRIPE_WEBHOOK_SECRET, split at commas and trimmed: verify webhooks with
+  /// these (billing::verify_stripe_signature accepts a signature made with any of them).
+  std::vector<std::string> stripe_webhook_secrets;
+  std::string stripe_price_monthly;  ///< STRIPE_PRICE_MONTHLY: Stripe price id of plan `monthly`
+  std::string stripe_price_yearly;   ///< STRIPE_PRICE_YEARLY: Stripe price id of plan `yearly`
   std::string stripe_api_base = "https://api.stripe.com";
+
+  // Plan limits (issue 7; billing::plans_from_config). Per user and UTC day; room members are
+  // those of a room the user owns. Paid = the monthly and yearly plans.
+  std::int64_t free_speech_minutes_per_day = 10;         ///< PARLEY_FREE_SPEECH_MINUTES_PER_DAY
+  std::int64_t free_translated_chars_per_day = 5'000;    ///< PARLEY_FREE_TRANSLATED_CHARS_PER_DAY
+  std::int64_t free_max_room_members = 20;               ///< PARLEY_FREE_MAX_ROOM_MEMBERS
+  std::int64_t paid_speech_minutes_per_day = 240;        ///< PARLEY_PAID_SPEECH_MINUTES_PER_DAY
+  std::int64_t paid_translated_chars_per_day = 500'000;  ///< PARLEY_PAID_TRANSLATED_CHARS_PER_DAY
+  std::int64_t paid_max_room_members = 500;              ///< PARLEY_PAID_MAX_ROOM_MEMBERS
   std::string openai_api_key;
   std::string openai_base_url = "https://api.openai.com/v1";
   std::string elevenlabs_api_key;

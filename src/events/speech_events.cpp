@@ -137,6 +137,21 @@ asio::awaitable<void> SpeechEvents::start(SocketPtr socket, const json::object& 
   }
   auto language = co_await language_of(socket->user_id(), body);
   if (!language) co_return refuse(language.error());
+  if (deps_.quotas != nullptr) {
+    // Admission: some of today's recognition left, and the engine within the plan.
+    auto admit = [quotas = deps_.quotas, &engines = deps_.engines, user_id = socket->user_id(),
+                  language = *language]() -> Result<void> {
+      if (auto left = quotas->check(user_id, core::Metered::speech_seconds); !left) return left;
+      auto engine = engines.recognizer_for(language);
+      if (engine && (*engine)->name() != "pocketsphinx") {
+        return quotas->require(user_id, core::Entitlement::cloud_engines);
+      }
+      return {};
+    };
+    if (auto admitted = co_await deps_.workers.run(std::move(admit)); !admitted) {
+      co_return refuse(admitted.error());
+    }
+  }
 
   speech::StreamSpec spec;
   spec.key = speech::StreamKey{socket->id(), *string_field(body, "stream_id")};
@@ -243,8 +258,14 @@ asio::awaitable<void> SpeechEvents::tts_preferences(SocketPtr socket, json::arra
   if (!language) co_return refuse(language.error());
   listener.language = std::move(*language);
   // Refuse at once what could never be spoken, rather than staying silent later.
-  if (auto engine = deps_.engines.synthesizer_for(listener.language); !engine) {
-    co_return refuse(engine.error());
+  auto engine = deps_.engines.synthesizer_for(listener.language);
+  if (!engine) co_return refuse(engine.error());
+  if (deps_.quotas != nullptr && (*engine)->name() != "espeak-ng") {
+    auto allowed = co_await deps_.workers.run(
+        [quotas = deps_.quotas, user_id = socket->user_id()]() -> Result<void> {
+          return quotas->require(user_id, core::Entitlement::cloud_engines);
+        });
+    if (!allowed) co_return refuse(allowed.error());
   }
   {
     std::lock_guard lock(mutex_);
@@ -385,8 +406,21 @@ void SpeechEvents::on_transcription(speech::Transcription result) {
                        json::array{std::move(event)});
     return;
   }
-  // A final result becomes a message, with its recording kept (we are on a speech thread:
-  // blocking storage is fine here).
+  // Each utterance counts against the speaker's day, rounded up to whole seconds. Past the
+  // limit the utterance is not kept and the stream ends (we are on a speech thread: blocking
+  // storage is fine here).
+  if (deps_.quotas != nullptr) {
+    const std::int64_t seconds = (result.end_ms - result.start_ms + 999) / 1000;
+    if (auto counted =
+            deps_.quotas->consume(result.user_id, core::Metered::speech_seconds, seconds);
+        !counted) {
+      server_->broadcast(ChatEvents::channel(result.room_id), "audio_transcription",
+                         json::array{std::move(event)});
+      if (streams_ != nullptr) (void)streams_->stop(result.key);
+      return on_stream_error(result.key, result.room_id, counted.error());
+    }
+  }
+  // A final result becomes a message, with its recording kept.
   const std::string file = core::random_hex(16) + ".wav";
   if (auto written = core::write_file_atomically(deps_.audio_folder, file,
                                                  speech::audio::encode_wav(*result.audio));

@@ -37,6 +37,7 @@
 #include "auth/accounts.hpp"
 #include "chat/chatroom_service.hpp"
 #include "core/log.hpp"
+#include "core/quotas.hpp"
 #include "core/worker_pool.hpp"
 #include "realtime/socketio/server.hpp"
 #include "speech/speech_engines.hpp"
@@ -58,6 +59,8 @@ struct SpeechEventsDeps {
   std::filesystem::path cloned_voice_folder;  ///< uploads/clonedTranslatedVoice
   /// Messages waiting to be spoken to listeners; beyond it, new ones are not spoken (logged).
   std::size_t max_pending_speech = 64;
+  /// What speakers' plans allow (seconds of recognition per day, cloud engines); null: all.
+  core::Quotas* quotas = nullptr;
 };
 
 class SpeechEvents final : public speech::SpeechStreamSink {

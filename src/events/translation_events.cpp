@@ -218,8 +218,11 @@ void TranslationEvents::queue_translations(chat::StoredMessage message, std::str
     auto members = deps_.chatrooms.listening_languages(message.room_id);
     if (!members) return members.error();
     for (const auto& language : *members) targets.insert(listener_language(language));
+    // The sender's plan pays for the translations of their message.
+    const auto payer =
+        message.sender ? std::optional<std::int64_t>(message.sender->id) : std::nullopt;
     auto queued = deps_.translator.translate_message({message.id, message.room_id}, message.text,
-                                                     source, targets, announced);
+                                                     source, targets, announced, payer);
     if (!queued) {
       deps_.log.error("translation_not_queued", {{"message_id", message.id},
                                                  {"code", to_code(queued.error().code)},
@@ -317,8 +320,8 @@ asio::awaitable<void> TranslationEvents::request_translation(SocketPtr socket, j
       std::string from = listener_language(message->language.value_or(""));
       if (from.empty()) from = deps_.translator.detect(message->text, {});
       std::lock_guard lock(room_lock(message->room_id));
-      auto outcome =
-          deps_.translator.request({message->id, message->room_id}, message->text, from, language);
+      auto outcome = deps_.translator.request({message->id, message->room_id}, message->text, from,
+                                              language, socket->user_id());
       if (!outcome) return outcome.error();
       if (outcome->settled) {
         socket->emit("translation_result",
@@ -356,15 +359,15 @@ asio::awaitable<void> TranslationEvents::request_translation(SocketPtr socket, j
     }
     request_id = *id;
   }
-  auto job = [this, text = *text, from = *source,
-              to = **target]() -> Result<translate::Translation> {
+  auto job = [this, text = *text, from = *source, to = **target,
+              payer = socket->user_id()]() -> Result<translate::Translation> {
     const std::string language = from ? *from : deps_.translator.detect(text, {});
     if (language == "und") {
       return fail(Errc::validation_failed,
                   "the language of the text could not be detected; give 'source_language'");
     }
     if (language == to) return fail(Errc::validation_failed, "the text is already in '" + to + "'");
-    return deps_.translator.translate_text(text, language, to);
+    return deps_.translator.translate_text(text, language, to, payer);
   };
   auto done = co_await deps_.workers.run(std::move(job));
   if (!done) co_return refuse(done.error(), json::object{{"request_id", request_id}});

@@ -213,5 +213,68 @@ TEST(Config, SecretsNeverAppearInMessagesOrTheDescription) {
   EXPECT_EQ(bad.error().message.find(kOtherSecret), std::string::npos);
 }
 
+TEST(Config, PaymentsSettings) {
+  auto defaults = load({});
+  ASSERT_TRUE(defaults) << defaults.error().message;
+  EXPECT_TRUE(defaults->stripe_webhook_secrets.empty());
+  EXPECT_EQ(defaults->stripe_api_base, "https://api.stripe.com");
+  EXPECT_EQ(defaults->free_speech_minutes_per_day, 10);
+  EXPECT_EQ(defaults->free_translated_chars_per_day, 5'000);
+  EXPECT_EQ(defaults->free_max_room_members, 20);
+  EXPECT_EQ(defaults->paid_speech_minutes_per_day, 240);
+  EXPECT_EQ(defaults->paid_translated_chars_per_day, 500'000);
+  EXPECT_EQ(defaults->paid_max_room_members, 500);
+
+  auto config = load({{"STRIPE_WEBHOOK_SECRET", " whsec_new , whsec_old,"},
+                      {"STRIPE_PRICE_MONTHLY", "price_m"},
+                      {"STRIPE_PRICE_YEARLY", " price_y "},
+                      {"STRIPE_API_BASE", "http://127.0.0.1:12111/"},
+                      {"PARLEY_FREE_SPEECH_MINUTES_PER_DAY", "0"},
+                      {"PARLEY_FREE_TRANSLATED_CHARS_PER_DAY", "100"},
+                      {"PARLEY_FREE_MAX_ROOM_MEMBERS", "2"},
+                      {"PARLEY_PAID_SPEECH_MINUTES_PER_DAY", "1440"},
+                      {"PARLEY_PAID_TRANSLATED_CHARS_PER_DAY", "1000000000"},
+                      {"PARLEY_PAID_MAX_ROOM_MEMBERS", "1000000"}});
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->stripe_webhook_secrets, (std::vector<std::string>{"whsec_new", "whsec_old"}));
+  EXPECT_EQ(config->stripe_price_monthly, "price_m");
+  EXPECT_EQ(config->stripe_price_yearly, "price_y");
+  EXPECT_EQ(config->stripe_api_base, "http://127.0.0.1:12111");
+  EXPECT_EQ(config->free_speech_minutes_per_day, 0);
+  EXPECT_EQ(config->free_translated_chars_per_day, 100);
+  EXPECT_EQ(config->free_max_room_members, 2);
+  EXPECT_EQ(config->paid_speech_minutes_per_day, 1440);
+  EXPECT_EQ(config->paid_translated_chars_per_day, 1'000'000'000);
+  EXPECT_EQ(config->paid_max_room_members, 1'000'000);
+  auto single = load({{"STRIPE_WEBHOOK_SECRET", "whsec_only"}});
+  ASSERT_TRUE(single);
+  EXPECT_EQ(single->stripe_webhook_secrets, (std::vector<std::string>{"whsec_only"}));
+
+  expect_rejected({{"STRIPE_WEBHOOK_SECRET", "whsec_a,secret"}}, "STRIPE_WEBHOOK_SECRET");
+  expect_rejected({{"STRIPE_WEBHOOK_SECRET", "whsec_"}}, "STRIPE_WEBHOOK_SECRET");
+  expect_rejected({{"STRIPE_WEBHOOK_SECRET", "whsec_a b"}}, "STRIPE_WEBHOOK_SECRET");
+  expect_rejected({{"STRIPE_PRICE_MONTHLY", "price_a,price_b"}}, "STRIPE_PRICE_MONTHLY");
+  expect_rejected({{"STRIPE_PRICE_YEARLY", "price a"}}, "STRIPE_PRICE_YEARLY");
+  expect_rejected({{"STRIPE_PRICE_MONTHLY", "price_same"}, {"STRIPE_PRICE_YEARLY", "price_same"}},
+                  "STRIPE_PRICE_YEARLY");
+  expect_rejected({{"PARLEY_FREE_SPEECH_MINUTES_PER_DAY", "1441"}},
+                  "PARLEY_FREE_SPEECH_MINUTES_PER_DAY");
+  expect_rejected({{"PARLEY_FREE_SPEECH_MINUTES_PER_DAY", "-1"}},
+                  "PARLEY_FREE_SPEECH_MINUTES_PER_DAY");
+  expect_rejected({{"PARLEY_FREE_TRANSLATED_CHARS_PER_DAY", "lots"}},
+                  "PARLEY_FREE_TRANSLATED_CHARS_PER_DAY");
+  expect_rejected({{"PARLEY_FREE_MAX_ROOM_MEMBERS", "1"}}, "PARLEY_FREE_MAX_ROOM_MEMBERS");
+  expect_rejected({{"PARLEY_PAID_SPEECH_MINUTES_PER_DAY", "x"}},
+                  "PARLEY_PAID_SPEECH_MINUTES_PER_DAY");
+  expect_rejected({{"PARLEY_PAID_TRANSLATED_CHARS_PER_DAY", "1000000001"}},
+                  "PARLEY_PAID_TRANSLATED_CHARS_PER_DAY");
+  expect_rejected({{"PARLEY_PAID_MAX_ROOM_MEMBERS", "1000001"}}, "PARLEY_PAID_MAX_ROOM_MEMBERS");
+  // A paid plan never allows less than the free one.
+  expect_rejected({{"PARLEY_FREE_SPEECH_MINUTES_PER_DAY", "300"}},
+                  "PARLEY_PAID_SPEECH_MINUTES_PER_DAY");
+  expect_rejected({{"PARLEY_FREE_MAX_ROOM_MEMBERS", "50"}, {"PARLEY_PAID_MAX_ROOM_MEMBERS", "49"}},
+                  "PARLEY_PAID_MAX_ROOM_MEMBERS");
+}
+
 }  // namespace
 }  // namespace parley::core

@@ -11,7 +11,33 @@ namespace {
 // Undelivered results handed over per round at start-up.
 constexpr std::size_t kRedeliveryBatch = 100;
 
+// Characters as people count them (UTF-8 code points), the unit of the daily quota.
+std::int64_t characters(std::string_view text) {
+  std::int64_t count = 0;
+  for (const char c : text) {
+    if ((static_cast<unsigned char>(c) & 0xC0U) != 0x80U) ++count;
+  }
+  return count;
+}
+
 }  // namespace
+
+Result<void> MessageTranslator::charge(std::optional<std::int64_t> payer, const Translator& engine,
+                                       std::string_view text) {
+  if (options_.quotas == nullptr || !payer) return {};
+  if (engine.name() != "apertium") {
+    if (auto allowed = options_.quotas->require(*payer, core::Entitlement::cloud_engines);
+        !allowed) {
+      return allowed.error();
+    }
+  }
+  return options_.quotas->consume(*payer, core::Metered::translated_chars, characters(text));
+}
+
+void MessageTranslator::refund(std::optional<std::int64_t> payer, std::string_view text) noexcept {
+  if (options_.quotas == nullptr || !payer) return;
+  options_.quotas->refund(*payer, core::Metered::translated_chars, characters(text));
+}
 
 boost::json::object to_json(const Translation& translation) {
   boost::json::array via;
@@ -115,10 +141,13 @@ std::map<std::string, TargetPreview> MessageTranslator::preview(
 Result<void> MessageTranslator::translate_message(const MessageRef& message, std::string_view text,
                                                   std::string_view source,
                                                   const std::set<std::string>& targets,
-                                                  const std::set<std::string>& announced) {
+                                                  const std::set<std::string>& announced,
+                                                  std::optional<std::int64_t> payer) {
   bool queued = false;
   for (const auto& target : targets) {
-    if (target == source || !engines_.translator_for(source, target)) continue;
+    if (target == source) continue;
+    auto engine = engines_.translator_for(source, target);
+    if (!engine) continue;
     auto cached = cache_.find(text, source, target);
     if (!cached) return cached.error();
     if (*cached) {
@@ -138,13 +167,21 @@ Result<void> MessageTranslator::translate_message(const MessageRef& message, std
       if (!put) return put.error();
       continue;
     }
+    if (auto charged = charge(payer, **engine, text); !charged) {
+      if (charged.error().code != Errc::quota_exceeded) return charged.error();
+      if (sink_ != nullptr) sink_->translation_failed(message, target, charged.error());
+      continue;
+    }
     NewJob job;
     job.message_id = message.message_id;
     job.room_id = message.room_id;
     job.text = std::string(text);
     job.source = std::string(source);
     job.target = target;
-    if (auto id = queue_.enqueue(job); !id) return id.error();
+    if (auto id = queue_.enqueue(job); !id) {
+      refund(payer, text);
+      return id.error();
+    }
     queued = true;
   }
   if (queued && worker_) worker_->wake();
@@ -152,16 +189,18 @@ Result<void> MessageTranslator::translate_message(const MessageRef& message, std
 }
 
 Result<RequestOutcome> MessageTranslator::request(const MessageRef& message, std::string_view text,
-                                                  std::string_view source,
-                                                  std::string_view target) {
+                                                  std::string_view source, std::string_view target,
+                                                  std::optional<std::int64_t> payer) {
   if (target == source) {
     return fail(Errc::validation_failed, "the message is already in '" + std::string(target) + "'");
   }
-  if (auto engine = engines_.translator_for(source, target); !engine) return engine.error();
+  auto engine = engines_.translator_for(source, target);
+  if (!engine) return engine.error();
   const std::int64_t ids[] = {message.message_id};
   auto settled = stored_.find_settled(ids, target);
   if (!settled) return settled.error();
   if (!settled->empty()) return RequestOutcome{std::move(settled->front()), false};
+  if (auto charged = charge(payer, **engine, text); !charged) return charged.error();
 
   NewJob job;
   job.message_id = message.message_id;
@@ -170,10 +209,14 @@ Result<RequestOutcome> MessageTranslator::request(const MessageRef& message, std
   job.source = std::string(source);
   job.target = std::string(target);
   auto id = queue_.enqueue(job);
-  if (!id) return id.error();
+  if (!id) {
+    refund(payer, text);
+    return id.error();
+  }
   auto record = queue_.find(*id);
   if (!record) return record.error();
   if (*record && (*record)->state == JobState::dead) {
+    refund(payer, text);
     const auto code = parse_code((*record)->last_error_code.value_or("internal"));
     return fail(code.value_or(Errc::internal),
                 (*record)->last_error.value_or("the translation failed"));
@@ -184,13 +227,18 @@ Result<RequestOutcome> MessageTranslator::request(const MessageRef& message, std
 
 Result<Translation> MessageTranslator::translate_text(std::string_view text,
                                                       std::string_view source,
-                                                      std::string_view target) {
+                                                      std::string_view target,
+                                                      std::optional<std::int64_t> payer) {
   auto engine = engines_.translator_for(source, target);
   if (!engine) return engine.error();
   auto cached = cache_.find(text, source, target);
   if (cached && *cached) return std::move(**cached);
+  if (auto charged = charge(payer, **engine, text); !charged) return charged.error();
   auto translation = (*engine)->translate(text, source, target);
-  if (!translation) return translation.error();
+  if (!translation) {
+    refund(payer, text);
+    return translation.error();
+  }
   if (translation->source.empty()) translation->source = std::string(source);
   if (translation->target.empty()) translation->target = std::string(target);
   if (auto put = cache_.put(text, *translation); !put) {

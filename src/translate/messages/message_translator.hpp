@@ -29,6 +29,7 @@
 
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "core/quotas.hpp"
 #include "translate/cache/translation_cache.hpp"
 #include "translate/queue/message_translations.hpp"
 #include "translate/queue/queue_worker.hpp"
@@ -78,6 +79,11 @@ struct MessageTranslatorOptions {
   /// See QueueWorkerOptions::lease.
   std::chrono::milliseconds lease{120'000};
   core::Logger* logger = nullptr;  ///< optional; must outlive the translator
+  /// Whose plan pays for what (nullptr: nothing is limited); must outlive the translator. The
+  /// payer of a message's translations is its sender; of a request, the one who asks. Each
+  /// translation an engine makes counts the text's characters (cache hits are free), and the
+  /// cloud engine needs Entitlement::cloud_engines.
+  core::Quotas* quotas = nullptr;
 };
 
 class MessageTranslator {
@@ -107,21 +113,28 @@ class MessageTranslator {
   /// source: cached translations are stored with the message at once (and handed to the sink,
   /// unless `announced` says the listeners already got them with the message); the others are
   /// queued. Targets no engine serves are skipped (preview() reported them). Errors: storage.
+  /// `payer`: the sender (nullopt: nobody is charged). A target the payer's plan does not cover
+  /// is handed to the sink as failed (quota_exceeded).
   Result<void> translate_message(const MessageRef& message, std::string_view text,
                                  std::string_view source, const std::set<std::string>& targets,
-                                 const std::set<std::string>& announced);
+                                 const std::set<std::string>& announced,
+                                 std::optional<std::int64_t> payer = std::nullopt);
 
   /// BLOCKING. One message's translation into `target` on request: the settled translation when
   /// there is one, else the job is queued (once) and the sink will deliver it.
   /// Errors: validation_failed (target is the source), unsupported (no engine for the pair),
   /// the job's last error when it was dead-lettered, storage errors.
+  /// `payer` is charged when the translation is not stored yet (also when a job for it was
+  /// already queued by the room: asking again costs again).
   Result<RequestOutcome> request(const MessageRef& message, std::string_view text,
-                                 std::string_view source, std::string_view target);
+                                 std::string_view source, std::string_view target,
+                                 std::optional<std::int64_t> payer = std::nullopt);
 
   /// BLOCKING. A text that is not a message, translated now (through the cache).
   /// Errors: as Translator::translate.
   Result<Translation> translate_text(std::string_view text, std::string_view source,
-                                     std::string_view target);
+                                     std::string_view target,
+                                     std::optional<std::int64_t> payer = std::nullopt);
 
   /// BLOCKING. Settled translations of these messages into `language` (catch-up after a
   /// reconnect), see MessageTranslations::find_settled.
@@ -132,6 +145,10 @@ class MessageTranslator {
 
  private:
   Result<Translation> run_job(const Job& job);
+  /// Charges `payer` for translating `text` with `engine` (nothing without quotas or payer).
+  Result<void> charge(std::optional<std::int64_t> payer, const Translator& engine,
+                      std::string_view text);
+  void refund(std::optional<std::int64_t> payer, std::string_view text) noexcept;
   void job_done(const Job& job, const Translation& translation);
   void job_dead(const Job& job, const Error& error);
   void log_warning(std::string_view event, boost::json::object fields) const;
