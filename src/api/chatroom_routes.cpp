@@ -36,11 +36,6 @@ constexpr std::uint64_t kMaxPhotoPixels = 4096ULL * 4096ULL;
 constexpr std::size_t kMaxSearchLength = 100;
 constexpr std::int64_t kMaxSearchOffset = 100'000;
 
-Response ok_json(const RequestContext& ctx, json::object body,
-                 http::status status = http::status::ok) {
-  return net::json_response(status, body, ctx.request.version());
-}
-
 // A required positive integer id field ("chatroom_id", "user_id").
 Result<std::int64_t> required_id(const json::object& body, std::string_view name) {
   auto value = net::optional_int(body, name, 1, kMaxId);

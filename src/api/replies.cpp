@@ -20,4 +20,9 @@ net::Response fail_with(const Error& error, const net::RequestContext& ctx, core
   return res;
 }
 
+net::Response ok_json(const net::RequestContext& ctx, const boost::json::object& body,
+                      net::http::status status) {
+  return net::json_response(status, body, ctx.request.version());
+}
+
 }  // namespace parley::api

@@ -29,11 +29,6 @@ constexpr net::StringRule kTtsText{
     .min_length = 1, .max_length = tts::kMaxSynthesisChars, .trim = true, .allow_newlines = true};
 constexpr net::StringRule kShortField{.min_length = 1, .max_length = 64};
 
-Response ok_json(const RequestContext& ctx, json::object body,
-                 http::status status = http::status::ok) {
-  return net::json_response(status, body, ctx.request.version());
-}
-
 const net::FormPart* audio_part(const std::vector<net::FormPart>& parts) {
   if (const auto* part = net::find_part(parts, "audio")) return part;
   return net::find_part(parts, "file");

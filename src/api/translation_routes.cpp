@@ -19,10 +19,6 @@ constexpr net::StringRule kText{.min_length = 1,
                                 .allow_newlines = true};
 constexpr net::StringRule kLanguage{.min_length = 2, .max_length = 35};
 
-Response ok_json(const RequestContext& ctx, json::object body) {
-  return net::json_response(http::status::ok, body, ctx.request.version());
-}
-
 // A language field as the engines take it: an ISO 639-1 code after normalising the tag.
 Result<std::optional<std::string>> language_field(const json::object& body, std::string_view name) {
   auto value = net::optional_string(body, name, kLanguage);

@@ -106,8 +106,18 @@ Result<std::unique_ptr<ServerApp>> ServerApp::create(core::Config config, core::
 
   // Accounts: hashing, tokens, sessions and the service over them.
   app->limiter_ = std::make_unique<core::InMemoryRateLimiter>(app->clock_);
-  // What plans allow; unlimited until payments are configured.
-  app->quotas_ = std::make_unique<core::UnlimitedQuotas>();
+  // What plans allow: with payments configured, each user's plan; otherwise nobody could buy
+  // more, so nothing is limited.
+  if (!cfg.stripe_secret_key.empty()) {
+    app->billing_store_ = std::make_unique<billing::BillingStore>(*app->database_, app->clock_);
+    app->usage_meter_ = std::make_unique<billing::UsageMeter>(*app->database_, app->clock_);
+    auto plans = std::make_unique<billing::PlanQuotas>(
+        *app->billing_store_, *app->usage_meter_, app->clock_, billing::plans_from_config(cfg));
+    app->plan_quotas_ = plans.get();
+    app->quotas_ = std::move(plans);
+  } else {
+    app->quotas_ = std::make_unique<core::UnlimitedQuotas>();
+  }
   auth::PasswordHasherOptions hasher_options;
   hasher_options.cost = cfg.bcrypt_cost;
   hasher_options.pepper = cfg.password_pepper;
@@ -175,6 +185,21 @@ Result<std::unique_ptr<ServerApp>> ServerApp::create(core::Config config, core::
   api::add_openapi_route(app->router_);
   api::add_account_routes(app->router_, *app->account_routes_);
   api::add_google_routes(app->router_, *app->google_routes_);
+  if (app->plan_quotas_ != nullptr) {
+    billing::StripeOptions stripe;
+    stripe.base_url = cfg.stripe_api_base;
+    stripe.secret_key = cfg.stripe_secret_key;
+    app->stripe_ = std::make_unique<billing::StripeClient>(*app->http_client_, stripe);
+    billing::BillingSettings settings;
+    settings.frontend_url = cfg.frontend_url;
+    settings.webhook_secrets = cfg.stripe_webhook_secrets;
+    app->billing_ = std::make_unique<billing::BillingService>(
+        *app->stripe_, *app->billing_store_, *app->plan_quotas_, *app->usage_meter_, *app->users_,
+        app->clock_, log, std::move(settings));
+  }
+  app->billing_routes_ = std::make_unique<api::BillingRoutesDeps>(
+      api::BillingRoutesDeps{*app->account_routes_, app->billing_.get(), *app->workers_, log});
+  api::add_billing_routes(app->router_, *app->billing_routes_);
   // Chat rooms, REST half. Photos share the avatar size limit.
   app->chatrooms_ =
       std::make_unique<chat::ChatroomService>(*app->database_, *app->hasher_, app->clock_);

@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "api/account_routes.hpp"
+#include "api/billing_routes.hpp"
 #include "api/chatroom_routes.hpp"
 #include "api/google_routes.hpp"
 #include "api/speech_routes.hpp"
@@ -15,6 +16,8 @@
 #include "auth/accounts.hpp"
 #include "auth/oauth_state_store.hpp"
 #include "auth/oidc/oidc_client.hpp"
+#include "billing/billing_service.hpp"
+#include "billing/plan_quotas.hpp"
 #include "chat/chatroom_service.hpp"
 #include "core/clock.hpp"
 #include "core/config.hpp"
@@ -79,6 +82,11 @@ class ServerApp {
   std::unique_ptr<core::WorkerPool> workers_;
   core::SystemClock clock_;
   std::unique_ptr<core::InMemoryRateLimiter> limiter_;
+  // Payments (when STRIPE_SECRET_KEY is set): the billing state and daily counters behind the
+  // quotas every feature consults.
+  std::unique_ptr<billing::BillingStore> billing_store_;
+  std::unique_ptr<billing::UsageMeter> usage_meter_;
+  billing::PlanQuotas* plan_quotas_ = nullptr;  // owned by quotas_ when payments are on
   std::unique_ptr<core::Quotas> quotas_;
   std::unique_ptr<auth::PasswordHasher> hasher_;
   std::unique_ptr<auth::PasswordPolicy> policy_;
@@ -91,6 +99,9 @@ class ServerApp {
   std::unique_ptr<auth::OAuthStateStore> oauth_states_;
   std::unique_ptr<auth::oidc::OidcClient> google_;
   std::unique_ptr<api::GoogleRoutesDeps> google_routes_;
+  std::unique_ptr<billing::StripeClient> stripe_;
+  std::unique_ptr<billing::BillingService> billing_;
+  std::unique_ptr<api::BillingRoutesDeps> billing_routes_;
   // Chat rooms, REST half (the real-time layer sets its observer on chatrooms_).
   std::unique_ptr<chat::ChatroomService> chatrooms_;
   std::unique_ptr<api::ChatroomRoutesDeps> chatroom_routes_;
