@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Stripe from 'stripe';
-import { startParley } from '../realtime/harness.mjs';
+import { startParley, next, call } from '../realtime/harness.mjs';
 import { startFake } from '../fake_services.mjs';
 import { makeSpeech, uploadForm } from '../speech/speech_tools.mjs';
 
@@ -17,6 +17,7 @@ const FREE_CHARS = 40;
 
 let stripeFake;
 let openai;
+let elevenlabs;
 let parley;
 let work;
 let speech;
@@ -47,6 +48,7 @@ before(async () => {
   speech = makeSpeech(work, ['good morning everyone']);
   stripeFake = await startFake('tests/fakes/stripe.mjs');
   openai = await startFake('tests/fakes/openai.mjs');
+  elevenlabs = await startFake('tests/fakes/elevenlabs.mjs');
   parley = await startParley({
     STRIPE_SECRET_KEY: 'sk_test_parley',
     STRIPE_API_BASE: stripeFake.base,
@@ -60,6 +62,9 @@ before(async () => {
     // The cloud engine serves what Apertium does not (English to French): a paid feature.
     OPENAI_API_KEY: 'sk-test',
     OPENAI_BASE_URL: `${openai.base}/v1`,
+    // A provider voice clone is a paid feature; free users get the embedded approximation.
+    ELEVENLABS_API_KEY: 'el-test',
+    ELEVENLABS_BASE_URL: elevenlabs.base,
   });
   await control('/__webhook', { url: `${parley.base}/api/stripe/webhook`, secret: SECRET });
   alice = await register('alice');
@@ -71,6 +76,7 @@ after(async () => {
   if (parley) assert.equal(await parley.stop(), 0);
   stripeFake?.stop();
   openai?.stop();
+  elevenlabs?.stop();
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
@@ -101,6 +107,21 @@ test('a free account: its status and every limit at the boundary', async () => {
     { name: 'audio', filename: 'hello.wav', type: 'audio/wav', data: readFileSync(speech.wav) });
   assert.equal(upload.status, 402, JSON.stringify(upload.body));
   assert.match(upload.body.error.message, /speech recognition/);
+
+  // A live stream is refused at its start when no recognition is left today.
+  const socket = parley.connect(alice.token);
+  await next(socket, 'connect');
+  assert.equal((await call(socket, 'join_room', { room })).ok, true);
+  const refusedStream = await call(socket, 'audio_stream', { action: 'start', stream_id: 's1', room, codec: 'webm-opus', language: 'en' });
+  assert.equal(refusedStream.error?.code, 'quota_exceeded', JSON.stringify(refusedStream));
+  socket.disconnect();
+
+  // Voice cloning with the provider: not in the free plan (the embedded approximation is).
+  const voice = await uploadForm(`${parley.base}/api/voice-clone`, alice.token, { consent: 'true' },
+    { name: 'audio', filename: 'me.wav', type: 'audio/wav', data: readFileSync(speech.reference) });
+  assert.equal(voice.status, 201, JSON.stringify(voice.body));
+  assert.equal(voice.body.mode, 'approximate');
+  assert.equal((await elevenlabs.requests()).filter((r) => r.path.startsWith('/v1/voices/add')).length, 0);
 
   // Room size by the owner's plan: two members.
   assert.equal((await post(bob, '/api/join-chatroom', { chatroom_id: room })).status, 200);
@@ -169,6 +190,11 @@ test('checkout → webhooks → paid plan → limits raised → cancel → perio
     { name: 'audio', filename: 'hello.wav', type: 'audio/wav', data: readFileSync(speech.wav) });
   assert.equal(upload.status, 201, JSON.stringify(upload.body));
   assert.ok((await post(alice, '/api/check-subscription-status')).body.usage.speech_seconds >= Math.floor(speech.seconds));
+  const cloned = await uploadForm(`${parley.base}/api/voice-clone`, alice.token, { consent: 'true' },
+    { name: 'audio', filename: 'me.wav', type: 'audio/wav', data: readFileSync(speech.reference) });
+  assert.equal(cloned.status, 201, JSON.stringify(cloned.body));
+  assert.equal(cloned.body.mode, 'clone', 'a paid plan clones with the provider');
+  assert.equal((await translate(bob, 'Good morning', 'fr')).status, 402, 'bob is still free');
   const portal = await post(alice, '/api/billing-portal');
   assert.equal(portal.status, 200);
   assert.match(portal.body.url, /^http/);
