@@ -351,8 +351,17 @@ Result<void> ServerApp::start_speech() {
       cfg.max_upload_bytes});
   speech_routes_->quotas = quotas_.get();
   api::add_speech_routes(router_, *speech_routes_);
-  account_routes_->prepare_account_removal = [routes = speech_routes_.get()](std::int64_t user_id) {
-    return api::prepare_voice_removal(*routes, user_id);
+  // Deleting an account removes the voice reference kept for it and ends its subscription.
+  account_routes_->prepare_account_removal = [routes = speech_routes_.get(),
+                                              billing = billing_.get()](std::int64_t user_id) {
+    auto voice = api::prepare_voice_removal(*routes, user_id);
+    std::function<void()> subscription;
+    if (billing != nullptr) subscription = billing->prepare_account_removal(user_id);
+    return std::function<void()>(
+        [voice = std::move(voice), subscription = std::move(subscription)] {
+          if (voice) voice();
+          if (subscription) subscription();
+        });
   };
 
   events::SpeechEventsDeps speech_deps{*accounts_,

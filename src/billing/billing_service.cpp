@@ -193,6 +193,26 @@ Result<std::string> BillingService::portal(std::int64_t user_id) {
   return session->url;
 }
 
+std::function<void()> BillingService::prepare_account_removal(std::int64_t user_id) {
+  auto state = store_.state(user_id);
+  if (!state || !state->subscription_id || !state->status ||
+      !subscription_grants_plan(*state->status)) {
+    return {};
+  }
+  return [this, user_id, subscription = *state->subscription_id] {
+    auto canceled = stripe_.cancel_subscription_now(subscription);
+    // not_found: Stripe already canceled it.
+    if (!canceled && canceled.error().code != Errc::not_found) {
+      log_.error("billing_cancel_after_deletion_failed", {{"user_id", user_id},
+                                                          {"subscription", subscription},
+                                                          {"error", canceled.error().message}});
+      return;
+    }
+    log_.info("billing_canceled_with_account",
+              {{"user_id", user_id}, {"subscription", subscription}});
+  };
+}
+
 Result<std::optional<std::int64_t>> BillingService::owner_of(std::string_view user_reference,
                                                              std::string_view customer) {
   // The customer mapping is ours (made at checkout); metadata only names a user we can check.

@@ -9,6 +9,7 @@
 // workers.
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -80,6 +81,12 @@ class BillingService {
 
   /// A billing-portal session URL. Errors: not_found (never subscribed).
   Result<std::string> portal(std::int64_t user_id);
+
+  /// Called before an account is deleted: returns what to do once the deletion committed, which
+  /// is to cancel the user's live subscription at once (nobody is billed for a deleted
+  /// account). BLOCKS (the database). A cancellation that fails even after the client's retries
+  /// is logged (`billing_cancel_after_deletion_failed`, with the subscription id) for an operator.
+  std::function<void()> prepare_account_removal(std::int64_t user_id);
 
   /// A webhook delivery: `signature` is the Stripe-Signature header, `raw_body` the body as
   /// received. Errors: invalid_request (bad signature, stale, malformed event: Stripe should

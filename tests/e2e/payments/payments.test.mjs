@@ -260,3 +260,19 @@ test('without Stripe configured the payment routes say so', async () => {
     assert.equal(await plain.stop(), 0);
   }
 });
+
+test('deleting an account cancels its subscription at Stripe at once', async () => {
+  const dana = await register('dana');
+  const started = await post(dana, '/api/create-checkout-session', { plan: 'yearly' });
+  assert.equal(started.status, 200, JSON.stringify(started.body));
+  const paid = await control('/__checkout/complete', { session: started.body.session_id });
+  const subscription = paid.subscription.id;
+  assert.equal((await post(dana, '/api/check-subscription-status')).body.plan, 'yearly');
+  // A wrong password deletes nothing and cancels nothing.
+  assert.equal((await post(dana, '/api/delete-account', { password: 'not my password' })).status, 403);
+  const deletes = async () => (await stripeFake.requests()).filter((r) => r.method === 'DELETE' && r.path === `/v1/subscriptions/${subscription}`);
+  assert.equal((await deletes()).length, 0);
+  const deleted = await post(dana, '/api/delete-account', { password: 'a long e2e passphrase' });
+  assert.equal(deleted.status, 200, JSON.stringify(deleted.body));
+  assert.equal((await deletes()).length, 1);
+});
