@@ -12,6 +12,7 @@
 #include "auth/access_tokens.hpp"
 #include "core/base64.hpp"
 #include "store/database.hpp"
+#include "support/database_test.hpp"
 #include "support/test_server.hpp"
 
 namespace parley::testing {
@@ -49,10 +50,6 @@ class AccountsTest : public ::testing::TestWithParam<DatabaseKind> {
 
   TestServer server_;
 };
-
-std::string backend_name(const ::testing::TestParamInfo<DatabaseKind>& param) {
-  return param.param == DatabaseKind::sqlite ? "SQLite" : "PostgreSQL";
-}
 
 INSTANTIATE_TEST_SUITE_P(Backends, AccountsTest,
                          ::testing::Values(DatabaseKind::sqlite, DatabaseKind::postgres),

@@ -13,6 +13,7 @@
 #include "chat/chatroom_service.hpp"
 #include "core/clock.hpp"
 #include "store/database.hpp"
+#include "support/database_test.hpp"
 #include "support/test_server.hpp"
 
 namespace parley::testing {
@@ -102,10 +103,6 @@ class ChatroomsTest : public ::testing::TestWithParam<DatabaseKind> {
 
   TestServer server_;
 };
-
-std::string backend_name(const ::testing::TestParamInfo<DatabaseKind>& param) {
-  return param.param == DatabaseKind::sqlite ? "SQLite" : "PostgreSQL";
-}
 
 INSTANTIATE_TEST_SUITE_P(Backends, ChatroomsTest,
                          ::testing::Values(DatabaseKind::sqlite, DatabaseKind::postgres),

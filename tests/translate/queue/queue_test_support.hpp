@@ -11,8 +11,7 @@
 
 #include "core/clock.hpp"
 #include "store/database.hpp"
-#include "store/migrations/migrator.hpp"
-#include "support/test_database.hpp"
+#include "support/database_test.hpp"
 
 namespace parley::translate::test {
 
@@ -34,47 +33,28 @@ class TestClock final : public core::Clock {
   core::SystemClock system_;
 };
 
-inline std::string backend_name(const ::testing::TestParamInfo<testing::DatabaseKind>& info) {
-  return info.param == testing::DatabaseKind::sqlite ? "SQLite" : "PostgreSQL";
-}
+using testing::backend_name;
 
-class DatabaseTest : public ::testing::TestWithParam<testing::DatabaseKind> {
+class DatabaseTest : public testing::MigratedDatabaseTest {
  protected:
   void SetUp() override {
-    ASSERT_FALSE(database_.url().empty()) << "no database for this run";
-    db_ = open();
-    ASSERT_TRUE(db_);
-    ASSERT_TRUE(store::migrate(*db_));
-    auto lease = db_->acquire();
-    ASSERT_TRUE(lease);
-    auto room = (*lease)->query(
+    MigratedDatabaseTest::SetUp();
+    if (HasFatalFailure()) return;
+    auto room = sql(
         "INSERT INTO chatrooms (name, created_at, updated_at) VALUES ('room', 0, 0) RETURNING id");
-    ASSERT_TRUE(room) << room.error().message;
-    room_ = *(*room)[0].get<std::int64_t>(std::size_t{0});
-  }
-
-  /// Another pool on the same database (another "process").
-  std::unique_ptr<store::Database> open() {
-    store::DatabaseOptions options;
-    options.pool_size = 4;
-    auto db = store::open_database(database_.url(), options);
-    EXPECT_TRUE(db) << db.error().message;
-    return db ? std::move(*db) : nullptr;
+    ASSERT_EQ(room.size(), 1u);
+    room_ = *room[0].get<std::int64_t>(std::size_t{0});
   }
 
   std::int64_t add_message(const std::string& text) {
-    auto lease = db_->acquire();
-    EXPECT_TRUE(lease);
-    auto row = (*lease)->query(
-        "INSERT INTO messages (chatroom_id, room_seq, kind, text, created_at) "
-        "VALUES ($1, $2, 'text', $3, 0) RETURNING id",
-        {room_, ++seq_, text});
-    EXPECT_TRUE(row) << row.error().message;
-    return *(*row)[0].get<std::int64_t>(std::size_t{0});
+    auto row =
+        sql("INSERT INTO messages (chatroom_id, room_seq, kind, text, created_at) "
+            "VALUES ($1, $2, 'text', $3, 0) RETURNING id",
+            {room_, ++seq_, text});
+    EXPECT_EQ(row.size(), 1u);
+    return row.empty() ? 0 : *row[0].get<std::int64_t>(std::size_t{0});
   }
 
-  testing::TestDatabase database_{GetParam()};
-  std::unique_ptr<store::Database> db_;
   std::int64_t room_ = 0;
   std::int64_t seq_ = 0;
 };
