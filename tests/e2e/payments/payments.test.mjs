@@ -276,3 +276,29 @@ test('deleting an account cancels its subscription at Stripe at once', async () 
   assert.equal(deleted.status, 200, JSON.stringify(deleted.body));
   assert.equal((await deletes()).length, 1);
 });
+
+test('a message\'s translations count against its sender\'s characters', async () => {
+  const eve = await register('eve');
+  const frank = await register('frank');
+  await post(frank, '/api/update-preferred-language', { preferred_language: 'es' });
+  const chat = (await post(eve, '/api/create-chatroom', { name: 'eve and frank', is_private: false })).body.chatroom.id;
+  assert.equal((await post(frank, '/api/join-chatroom', { chatroom_id: chat })).status, 200);
+  const sender = parley.connect(eve.token);
+  const reader = parley.connect(frank.token);
+  await Promise.all([next(sender, 'connect'), next(reader, 'connect')]);
+  assert.equal((await call(sender, 'join_room', { room: chat })).ok, true);
+  assert.equal((await call(reader, 'join_room', { room: chat })).ok, true);
+  const result = async (text) => {
+    const arrived = next(reader, 'translation_result', 15000);
+    await call(sender, 'send_message', { room: chat, text, language: 'en' });
+    return arrived;
+  };
+  // 20 + 20 characters: exactly the free limit; the next message is not translated, and says why.
+  assert.match((await result('My car is green here')).text ?? '', /coche|verde/i);
+  assert.ok((await result('Our dog runs so fast')).text);
+  const refused = await result('See you later friend');
+  assert.equal(refused.error?.code, 'quota_exceeded', JSON.stringify(refused));
+  assert.equal(refused.language, 'es');
+  sender.disconnect();
+  reader.disconnect();
+});
