@@ -454,14 +454,16 @@ asio::awaitable<void> SocketIoServer::drain(SocketPtr socket) {
 }
 
 Result<void> SocketIoServer::join(const SocketPtr& socket, const std::string& room) {
-  {
-    std::lock_guard lock(socket->mutex_);
-    if (socket->rooms_.size() >= options_.max_rooms_per_socket && !socket->rooms_.count(room)) {
-      return fail(Errc::rate_limited, "too many rooms on one connection");
-    }
-    socket->rooms_.insert(room);
-  }
+  // Both locks (the server's first, the only order they are ever nested in): a removal that
+  // marks the socket closed either comes before (the join is refused) or sees the room in the
+  // socket's list and takes it out of the server's again.
   std::lock_guard lock(mutex_);
+  std::lock_guard socket_lock(socket->mutex_);
+  if (socket->closed_) return fail(Errc::conflict, "the connection is closed");
+  if (socket->rooms_.size() >= options_.max_rooms_per_socket && !socket->rooms_.count(room)) {
+    return fail(Errc::rate_limited, "too many rooms on one connection");
+  }
+  socket->rooms_.insert(room);
   add_member_locked(room, socket);
   return {};
 }
@@ -619,6 +621,10 @@ std::size_t SocketIoServer::socket_count() const {
 
 void SocketIoServer::remove_socket(const std::shared_ptr<Client>& client, const SocketPtr& socket,
                                    const std::string& reason) {
+  {
+    std::lock_guard lock(socket->mutex_);
+    socket->closed_ = true;
+  }
   application_.on_disconnect(socket, reason);
   for (const auto& room : socket->rooms()) leave(socket, room);
   std::lock_guard lock(client->mutex);

@@ -80,6 +80,9 @@ class Socket : public std::enable_shared_from_this<Socket> {
   std::vector<SioPacket> inbox_;
   bool draining_ = false;
   std::size_t refused_events_ = 0;
+  // Set when the socket is removed: a join that runs later (from a worker) must not put a gone
+  // socket back into a room.
+  bool closed_ = false;
 };
 
 using SocketPtr = std::shared_ptr<Socket>;
@@ -143,7 +146,8 @@ class SocketIoServer final : public EngineIoListener {
                  SocketApplication& application, core::Logger& log);
 
   // Rooms: a socket joins and leaves; broadcasts reach every socket in the room.
-  /// Errors: Errc::rate_limited when the socket is in too many rooms.
+  /// Thread-safe (callable from any thread). Errors: Errc::rate_limited when the socket is in
+  /// too many rooms; Errc::conflict when the socket is already disconnected.
   Result<void> join(const SocketPtr& socket, const std::string& room);
   void leave(const SocketPtr& socket, const std::string& room);
   /// Sends `event` with `args` to every socket in `room`, except `except` (may be null). The
