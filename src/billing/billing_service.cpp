@@ -237,6 +237,15 @@ Result<std::string> BillingService::dispatch(std::string_view type, const json::
     if (!session) return session.error();
     const auto user_id = parse_user_id(session->client_reference_id);
     if (!user_id) return std::string("ignored: no Parley user on the session");
+    if (auto user = users_.find_by_id(*user_id); !user) {
+      if (user.error().code != Errc::not_found) return user.error();
+      // Paid on a page opened before the account was deleted: nobody to serve, so stop billing.
+      if (session->subscription_id) {
+        auto canceled = stripe_.cancel_subscription_now(*session->subscription_id);
+        if (!canceled && canceled.error().code != Errc::not_found) return canceled.error();
+      }
+      return std::string("account deleted: subscription canceled");
+    }
     if (!session->customer.empty()) {
       auto owner = store_.user_of_customer(session->customer);
       if (!owner) return owner.error();
@@ -257,6 +266,8 @@ Result<std::string> BillingService::dispatch(std::string_view type, const json::
     if (!owner) return owner.error();
     if (!*owner) return std::string("ignored: unknown customer");
     auto changed = store_snapshot(**owner, *subscription, created);
+    // The account went away meanwhile: nothing to update (and nothing for Stripe to retry).
+    if (!changed && changed.error().code == Errc::not_found) return std::string("account deleted");
     if (!changed) return changed.error();
     return std::string(*changed ? "applied " + subscription->status : "older than the state held");
   }
@@ -267,7 +278,9 @@ Result<std::string> BillingService::dispatch(std::string_view type, const json::
     if (!owner) return owner.error();
     if (!*owner) return std::string("ignored: unknown customer");
     // The invoice says little about the subscription: ask Stripe for its state now.
-    return sync_subscription(**owner, subscription);
+    auto synced = sync_subscription(**owner, subscription);
+    if (!synced && synced.error().code == Errc::not_found) return std::string("account deleted");
+    return synced;
   }
   return std::string("ignored");
 }

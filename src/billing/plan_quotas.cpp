@@ -48,6 +48,18 @@ void PlanQuotas::refund(std::int64_t user_id, core::Metered metered, std::int64_
   }
 }
 
+void PlanQuotas::use_up(std::int64_t user_id, core::Metered metered) noexcept {
+  try {
+    auto limits = limits_of(user_id);
+    if (!limits) return;
+    const std::int64_t limit = limit_of(*limits, metered);
+    auto used = meter_.used_today(user_id, feature_of(metered));
+    if (!used || *used >= limit) return;
+    (void)meter_.consume(user_id, feature_of(metered), limit - *used, limit);
+  } catch (...) {  // NOLINT(bugprone-empty-catch): best effort, like refund
+  }
+}
+
 Result<void> PlanQuotas::require(std::int64_t user_id, core::Entitlement entitlement) {
   auto limits = limits_of(user_id);
   if (!limits) return limits.error();

@@ -19,6 +19,7 @@ class PlanQuotas final : public core::Quotas {
   Result<void> consume(std::int64_t user_id, core::Metered metered, std::int64_t amount) override;
   Result<void> check(std::int64_t user_id, core::Metered metered) override;
   void refund(std::int64_t user_id, core::Metered metered, std::int64_t amount) noexcept override;
+  void use_up(std::int64_t user_id, core::Metered metered) noexcept override;
   Result<void> require(std::int64_t user_id, core::Entitlement entitlement) override;
   Result<std::int64_t> room_member_limit(std::int64_t owner_id) override;
 

@@ -32,6 +32,9 @@ class Quotas {
   /// Errc::quota_exceeded when the user already used their whole daily limit (before starting
   /// work whose size is not known yet, such as a live stream).
   virtual Result<void> check(std::int64_t user_id, Metered metered) = 0;
+  /// Counts the rest of today's allowance as used: work that went past the limit (an utterance
+  /// longer than what was left) closes the day, so that it cannot be started again and again.
+  virtual void use_up(std::int64_t user_id, Metered metered) noexcept = 0;
   /// Gives back what was consumed for work that did not happen (an engine failure).
   virtual void refund(std::int64_t user_id, Metered metered, std::int64_t amount) noexcept = 0;
   /// Errc::quota_exceeded when the user's plan does not include `entitlement`.
@@ -46,6 +49,7 @@ class UnlimitedQuotas final : public Quotas {
   Result<void> consume(std::int64_t, Metered, std::int64_t) override { return {}; }
   Result<void> check(std::int64_t, Metered) override { return {}; }
   void refund(std::int64_t, Metered, std::int64_t) noexcept override {}
+  void use_up(std::int64_t, Metered) noexcept override {}
   Result<void> require(std::int64_t, Entitlement) override { return {}; }
   Result<std::int64_t> room_member_limit(std::int64_t) override { return INT64_MAX; }
 };

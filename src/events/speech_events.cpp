@@ -414,8 +414,9 @@ void SpeechEvents::on_transcription(speech::Transcription result) {
     if (auto counted =
             deps_.quotas->consume(result.user_id, core::Metered::speech_seconds, seconds);
         !counted) {
-      server_->broadcast(ChatEvents::channel(result.room_id), "audio_transcription",
-                         json::array{std::move(event)});
+      // Past the limit: the utterance is neither shown nor kept, the rest of the day counts as
+      // used (so the stream cannot simply be opened again), and the stream ends.
+      deps_.quotas->use_up(result.user_id, core::Metered::speech_seconds);
       if (streams_ != nullptr) (void)streams_->stop(result.key);
       return on_stream_error(result.key, result.room_id, counted.error());
     }

@@ -85,10 +85,13 @@ Result<json::array> TranslationEvents::join(const SocketPtr& socket, std::int64_
                                             std::optional<std::int64_t> after_seq) {
   const std::string listening = listener_language(language);
   std::lock_guard lock(room_lock(room_id));
+  // Known before the socket is in the channel (a delivery must find its language), and taken
+  // back if it cannot join (a socket that went away meanwhile leaves nothing behind).
+  set_listener(socket->id(), room_id, listening);
   if (auto joined = server_->join(socket, ChatEvents::channel(room_id)); !joined) {
+    left(*socket, room_id);
     return joined.error();
   }
-  set_listener(socket->id(), room_id, listening);
   json::array missed;
   if (!after_seq) return missed;
   auto messages = deps_.chatrooms.messages_after(room_id, *after_seq, chat::kMaxRecoveryBatch);
@@ -203,7 +206,17 @@ void TranslationEvents::deliver(const chat::StoredMessage& message) {
         return it == shaped.end() ? &plain : &it->second;
       },
       &plain);
-  if (speech_ != nullptr) speech_->message_delivered(message);
+  if (speech_ != nullptr) {
+    speech_->message_delivered(message);
+    // Translations that went out with the message are spoken now too.
+    for (const auto& [language, item] : preview) {
+      if (item.state != translate::TargetPreview::State::ready) continue;
+      translate::Translation translation = *item.translation;
+      translation.source = source;
+      translation.target = language;
+      speech_->translation_delivered(message.id, translation);
+    }
+  }
   if (source == "und") return;  // nothing to translate from
   queue_translations(message, std::move(source), std::move(online), std::move(announced));
 }

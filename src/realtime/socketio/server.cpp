@@ -621,10 +621,7 @@ std::size_t SocketIoServer::socket_count() const {
 
 void SocketIoServer::remove_socket(const std::shared_ptr<Client>& client, const SocketPtr& socket,
                                    const std::string& reason) {
-  {
-    std::lock_guard lock(socket->mutex_);
-    socket->closed_ = true;
-  }
+  mark_closed(*socket);
   application_.on_disconnect(socket, reason);
   for (const auto& room : socket->rooms()) leave(socket, room);
   std::lock_guard lock(client->mutex);
@@ -632,6 +629,11 @@ void SocketIoServer::remove_socket(const std::shared_ptr<Client>& client, const 
       it != client->sockets.end() && it->second == socket) {
     client->sockets.erase(it);
   }
+}
+
+void SocketIoServer::mark_closed(Socket& socket) {
+  std::lock_guard lock(socket.mutex_);
+  socket.closed_ = true;
 }
 
 void SocketIoServer::on_close(const std::shared_ptr<EngineIoSession>& session, std::string reason) {
@@ -655,6 +657,7 @@ void SocketIoServer::on_close(const std::shared_ptr<EngineIoSession>& session, s
   const bool recoverable =
       reason == "transport close" || reason == "transport error" || reason == "ping timeout";
   for (const auto& socket : sockets) {
+    mark_closed(*socket);
     if (recoverable && recovery_enabled()) remember_dropped(socket);
     // Application callbacks (user_left, ...) run while the socket still knows its rooms.
     application_.on_disconnect(socket, reason);

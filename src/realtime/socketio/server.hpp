@@ -190,6 +190,8 @@ class SocketIoServer final : public EngineIoListener {
   void remove_socket(const std::shared_ptr<Client>& client, const SocketPtr& socket,
                      const std::string& reason);
   bool recovery_enabled() const { return options_.recovery_window.count() > 0; }
+  /// From now on joins of `socket` are refused (it is being removed, by any path).
+  static void mark_closed(Socket& socket);
 
   // Connection state recovery.
   struct RoomEvent {

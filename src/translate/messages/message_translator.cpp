@@ -167,6 +167,10 @@ Result<void> MessageTranslator::translate_message(const MessageRef& message, std
       if (!put) return put.error();
       continue;
     }
+    // Already queued (a retried message delivered again): neither queued nor paid twice.
+    auto existing = queue_.job_for(message.message_id, target);
+    if (!existing) return existing.error();
+    if (*existing) continue;
     if (auto charged = charge(payer, **engine, text); !charged) {
       if (charged.error().code != Errc::quota_exceeded) return charged.error();
       if (sink_ != nullptr) sink_->translation_failed(message, target, charged.error());
@@ -200,7 +204,14 @@ Result<RequestOutcome> MessageTranslator::request(const MessageRef& message, std
   auto settled = stored_.find_settled(ids, target);
   if (!settled) return settled.error();
   if (!settled->empty()) return RequestOutcome{std::move(settled->front()), false};
-  if (auto charged = charge(payer, **engine, text); !charged) return charged.error();
+  // Paid for only when this request makes the translation (not when the room's job runs).
+  auto existing = queue_.job_for(message.message_id, target);
+  if (!existing) return existing.error();
+  if (!*existing) {
+    if (auto charged = charge(payer, **engine, text); !charged) return charged.error();
+  } else {
+    payer.reset();  // nothing to refund below
+  }
 
   NewJob job;
   job.message_id = message.message_id;

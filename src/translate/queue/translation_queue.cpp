@@ -335,6 +335,20 @@ Result<std::vector<FinishedJob>> TranslationQueue::undelivered(std::size_t max) 
   return out;
 }
 
+Result<std::optional<std::int64_t>> TranslationQueue::job_for(std::int64_t message_id,
+                                                              std::string_view target) {
+  auto lease = database_.acquire();
+  if (!lease) return lease.error();
+  auto rows = (*lease)->query(
+      "SELECT id FROM translation_jobs WHERE message_id = $1 AND target_language = $2",
+      {message_id, std::string(target)});
+  if (!rows) return rows.error();
+  if (rows->empty()) return std::optional<std::int64_t>();
+  auto id = (*rows)[0].get<std::int64_t>(std::size_t{0});
+  if (!id) return id.error();
+  return std::optional<std::int64_t>(*id);
+}
+
 Result<std::optional<JobRecord>> TranslationQueue::find(std::int64_t job) {
   auto lease = database_.acquire();
   if (!lease) return lease.error();

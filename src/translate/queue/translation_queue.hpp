@@ -153,6 +153,10 @@ class TranslationQueue {
   /// Done jobs not yet delivered, oldest first (for redelivery after a crash).
   Result<std::vector<FinishedJob>> undelivered(std::size_t max);
 
+  /// The job of a message's translation into `target`, in any state, or nullopt when none was
+  /// ever queued (so that a retried message is not translated, nor paid for, twice).
+  Result<std::optional<std::int64_t>> job_for(std::int64_t message_id, std::string_view target);
+
   /// One job as stored, or nullopt.
   Result<std::optional<JobRecord>> find(std::int64_t job);
 
