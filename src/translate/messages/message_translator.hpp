@@ -124,8 +124,7 @@ class MessageTranslator {
   /// there is one, else the job is queued (once) and the sink will deliver it.
   /// Errors: validation_failed (target is the source), unsupported (no engine for the pair),
   /// the job's last error when it was dead-lettered, storage errors.
-  /// `payer` is charged when the translation is not stored yet (also when a job for it was
-  /// already queued by the room: asking again costs again).
+  /// `payer` is charged only when this request makes the translation (no job existed for it).
   Result<RequestOutcome> request(const MessageRef& message, std::string_view text,
                                  std::string_view source, std::string_view target,
                                  std::optional<std::int64_t> payer = std::nullopt);
