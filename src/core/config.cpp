@@ -1,12 +1,14 @@
 #include "core/config.hpp"
 
 #include <sched.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <boost/asio/ip/address.hpp>
 #include <boost/url/parse.hpp>
 #include <cctype>
 #include <charconv>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -197,6 +199,19 @@ Result<std::chrono::milliseconds> millis(const Environment& env, std::string_vie
 std::string text(const Environment& env, std::string_view name, std::string fallback = {}) {
   auto v = env.get(name);
   return v ? std::string(trim(*v)) : std::move(fallback);
+}
+
+// Host name and process id: unique among the processes of a deployment.
+std::string default_node_id() {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0')
+    std::snprintf(host, sizeof host, "parley");
+  std::string id;
+  for (const char* p = host; *p != '\0' && id.size() < 40; ++p) {
+    const char ch = *p;
+    id.push_back(std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '.' ? ch : '-');
+  }
+  return id + "-" + std::to_string(getpid());
 }
 
 // An absolute http(s) URL with a host; returns it without a trailing slash.
@@ -606,6 +621,64 @@ Result<Config> load_config(const Environment& env) {
     c.translation_lease = *lease;
   }
 
+  c.node_id = text(env, "PARLEY_NODE_ID", default_node_id());
+  if (c.node_id.empty() || c.node_id.size() > 64 ||
+      c.node_id.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                                  "._-") != std::string::npos) {
+    return bad("PARLEY_NODE_ID", "must be 1 to 64 letters, digits, '.', '_' or '-'");
+  }
+  c.metrics_token = text(env, "PARLEY_METRICS_TOKEN");
+  if (!c.metrics_token.empty() && c.metrics_token.size() < 16) {
+    return bad("PARLEY_METRICS_TOKEN", "must be at least 16 characters");
+  }
+  if (auto emails = text(env, "PARLEY_ADMIN_EMAILS"); !emails.empty()) {
+    std::string_view rest = emails;
+    while (!rest.empty()) {
+      const auto comma = rest.find(',');
+      std::string item(trim(rest.substr(0, comma)));
+      rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+      if (item.empty()) continue;
+      if (item.find('@') == std::string::npos) {
+        return bad("PARLEY_ADMIN_EMAILS", "must be email addresses separated by commas");
+      }
+      std::transform(item.begin(), item.end(), item.begin(),
+                     [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+      c.admin_emails.push_back(std::move(item));
+    }
+  }
+  {
+    auto sample = integer<std::int64_t>(env, "PARLEY_METRICS_SAMPLE_SECONDS",
+                                        c.metrics_sample_interval.count(), 1, 24 * 3600);
+    if (!sample) return sample.error();
+    c.metrics_sample_interval = std::chrono::seconds(*sample);
+    for (auto [name, field] :
+         {std::pair{"PARLEY_METRICS_RETENTION_DAYS", &c.metrics_retention},
+          std::pair{"PARLEY_DEBUG_LOG_RETENTION_DAYS", &c.debug_log_retention}}) {
+      auto days = integer<std::int64_t>(env, name, field->count() / (24 * 3600), 1, 3650);
+      if (!days) return days.error();
+      *field = std::chrono::seconds(*days * 24 * 3600);
+    }
+  }
+  if (auto db_level = text(env, "PARLEY_DEBUG_LOG_LEVEL"); !db_level.empty()) {
+    std::string lower = db_level;
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+    if (lower != "off") {
+      const auto parsed = parse_log_level(db_level);
+      if (!parsed) {
+        return bad("PARLEY_DEBUG_LOG_LEVEL",
+                   "must be OFF, DEBUG, INFO, WARNING or ERROR (got " + shown(db_level) + ")");
+      }
+      c.debug_log_level = *parsed;
+    }
+  }
+  {
+    auto timeout = millis(env, "PARLEY_REDIS_TIMEOUT_MS", c.redis_timeout);
+    if (!timeout) return timeout.error();
+    if (timeout->count() < 10) return bad("PARLEY_REDIS_TIMEOUT_MS", "must be at least 10");
+    c.redis_timeout = *timeout;
+  }
+
   const auto conformance = text(env, "PARLEY_PROTOCOL_CONFORMANCE", "0");
   if (conformance != "0" && conformance != "1") {
     return bad("PARLEY_PROTOCOL_CONFORMANCE", "must be 0 or 1");
@@ -648,6 +721,11 @@ boost::json::object describe(const Config& c) {
       {"max_speech_streams", c.max_speech_streams},
       {"translation_engine", c.translation_engine},
       {"translation_threads", c.translation_threads},
+      {"node_id", c.node_id},
+      {"metrics_token", set(c.metrics_token)},
+      {"admins", c.admin_emails.size()},
+      {"debug_log_level",
+       c.debug_log_level ? std::string(to_string(*c.debug_log_level)) : std::string("off")},
   };
 }
 

@@ -167,6 +167,25 @@ struct Config {
   /// Texts and translations kept in memory in front of the database cache.
   unsigned translation_cache_entries = 10'000;  ///< PARLEY_TRANSLATION_CACHE_ENTRIES
 
+  // Operations and scale-out (issue 8).
+  /// PARLEY_NODE_ID: this process's name among several (logs, metrics, the cluster bus);
+  /// defaults to host name and process id.
+  std::string node_id;
+  /// PARLEY_METRICS_TOKEN: a scraper sends `Authorization: Bearer <token>` to GET /metrics.
+  /// Unset, /metrics answers loopback clients only.
+  std::string metrics_token;
+  /// PARLEY_ADMIN_EMAILS: accounts (comma-separated emails, compared case-insensitively) that
+  /// may read /api/admin/*.
+  std::vector<std::string> admin_emails;
+  std::chrono::seconds metrics_sample_interval{60};          ///< PARLEY_METRICS_SAMPLE_SECONDS
+  std::chrono::seconds metrics_retention{30LL * 24 * 3600};  ///< PARLEY_METRICS_RETENTION_DAYS
+  /// PARLEY_DEBUG_LOG_LEVEL: records at this level and above also go to the debug_log table
+  /// (the original's DebugLog); unset (or OFF): none do.
+  std::optional<LogLevel> debug_log_level;
+  std::chrono::seconds debug_log_retention{14LL * 24 * 3600};  ///< PARLEY_DEBUG_LOG_RETENTION_DAYS
+  /// PARLEY_REDIS_TIMEOUT_MS: one Redis command's deadline; past it Redis counts as lost.
+  std::chrono::milliseconds redis_timeout{1000};
+
   bool protocol_conformance = false;
 };
 
