@@ -52,14 +52,59 @@ std::string utc_timestamp() {
 }
 }  // namespace
 
+namespace {
+// The record sink whose consume() is running on this thread: a record logged from inside a
+// consume() reaches no record sink (no recursion, and no shared lock taken twice).
+thread_local const LogRecordSink* consuming_sink = nullptr;
+}  // namespace
+
+Logger::Attachment Logger::attach(LogRecordSink& sink, LogLevel min_level) {
+  std::unique_lock lock(attached_mutex_);
+  attached_.push_back({&sink, min_level});
+  update_record_threshold();
+  return Attachment(*this, sink);
+}
+
+void Logger::detach(LogRecordSink& sink) noexcept {
+  // The exclusive lock waits for consume() calls in progress (they hold it shared).
+  std::unique_lock lock(attached_mutex_);
+  std::erase_if(attached_, [&](const Attached& item) { return item.sink == &sink; });
+  update_record_threshold();
+}
+
+void Logger::update_record_threshold() {
+  int lowest = kNoRecords;
+  for (const auto& item : attached_) lowest = std::min(lowest, static_cast<int>(item.min_level));
+  record_threshold_.store(lowest, std::memory_order_relaxed);
+}
+
 void Logger::log(LogLevel level, std::string_view event, boost::json::object fields) {
-  if (!enabled(level)) return;
+  if (consuming_sink == nullptr &&
+      static_cast<int>(level) >= record_threshold_.load(std::memory_order_relaxed)) {
+    const LogRecord record{level, event, fields, std::chrono::system_clock::now()};
+    std::shared_lock lock(attached_mutex_);
+    for (const auto& item : attached_) {
+      if (level < item.min_level) continue;
+      consuming_sink = item.sink;
+      item.sink->consume(record);
+      consuming_sink = nullptr;
+    }
+  }
+  if (level < threshold_) return;
   boost::json::object line;
   line.reserve(fields.size() + 3);
   line["ts"] = utc_timestamp();
   line["level"] = to_string(level);
   line["event"] = event;
-  for (auto& field : fields) line[field.key()] = std::move(field.value());
+  for (auto& field : fields) {
+    // A field may not pass itself off as the line's own time, level or event.
+    const std::string_view key = field.key();
+    if (key == "ts" || key == "level" || key == "event") {
+      line["field_" + std::string(key)] = std::move(field.value());
+    } else {
+      line[key] = std::move(field.value());
+    }
+  }
   sink_.write_line(boost::json::serialize(line));
 }
 

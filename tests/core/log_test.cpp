@@ -37,6 +37,18 @@ TEST(Log, LineBreaksInValuesCannotForgeALine) {
   EXPECT_EQ(sink.lines[0].find('\r'), std::string::npos);
 }
 
+TEST(Log, AFieldCannotReplaceTheLinesOwnEventLevelOrTime) {
+  CapturingSink sink;
+  Logger log(sink, LogLevel::info);
+  log.info("real", {{"event", "forged"}, {"level", "error"}, {"ts", "1970"}});
+  auto value = boost::json::parse(sink.lines.at(0)).as_object();
+  EXPECT_EQ(value["event"], "real");
+  EXPECT_EQ(value["level"], "info");
+  EXPECT_NE(value["ts"], "1970");
+  EXPECT_EQ(value["field_event"], "forged");
+  EXPECT_EQ(value["field_level"], "error");
+}
+
 TEST(Log, ParsesPythonLevelNames) {
   EXPECT_EQ(parse_log_level("DEBUG"), LogLevel::debug);
   EXPECT_EQ(parse_log_level("Info"), LogLevel::info);

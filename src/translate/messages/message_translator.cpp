@@ -142,7 +142,8 @@ Result<void> MessageTranslator::translate_message(const MessageRef& message, std
                                                   std::string_view source,
                                                   const std::set<std::string>& targets,
                                                   const std::set<std::string>& announced,
-                                                  std::optional<std::int64_t> payer) {
+                                                  std::optional<std::int64_t> payer,
+                                                  std::string_view request_id) {
   bool queued = false;
   for (const auto& target : targets) {
     if (target == source) continue;
@@ -182,6 +183,7 @@ Result<void> MessageTranslator::translate_message(const MessageRef& message, std
     job.text = std::string(text);
     job.source = std::string(source);
     job.target = target;
+    if (!request_id.empty()) job.request_id = std::string(request_id);
     if (auto id = queue_.enqueue(job); !id) {
       refund(payer, text);
       return id.error();
@@ -194,7 +196,8 @@ Result<void> MessageTranslator::translate_message(const MessageRef& message, std
 
 Result<RequestOutcome> MessageTranslator::request(const MessageRef& message, std::string_view text,
                                                   std::string_view source, std::string_view target,
-                                                  std::optional<std::int64_t> payer) {
+                                                  std::optional<std::int64_t> payer,
+                                                  std::string_view request_id) {
   if (target == source) {
     return fail(Errc::validation_failed, "the message is already in '" + std::string(target) + "'");
   }
@@ -219,6 +222,7 @@ Result<RequestOutcome> MessageTranslator::request(const MessageRef& message, std
   job.text = std::string(text);
   job.source = std::string(source);
   job.target = std::string(target);
+  if (!request_id.empty()) job.request_id = std::string(request_id);
   auto id = queue_.enqueue(job);
   if (!id) {
     refund(payer, text);
@@ -285,10 +289,12 @@ void MessageTranslator::job_done(const Job& job, const Translation& translation)
 }
 
 void MessageTranslator::job_dead(const Job& job, const Error& error) {
-  log_warning("translation_dead_lettered", {{"job", job.id},
-                                            {"target", job.target},
-                                            {"code", to_code(error.code)},
-                                            {"error", error.message}});
+  boost::json::object fields{{"job", job.id},
+                             {"target", job.target},
+                             {"code", to_code(error.code)},
+                             {"error", error.message}};
+  if (job.request_id) fields["request_id"] = *job.request_id;
+  log_warning("translation_dead_lettered", std::move(fields));
   if (job.message_id && job.room_id && sink_ != nullptr) {
     sink_->translation_failed({*job.message_id, *job.room_id}, job.target, error);
   }

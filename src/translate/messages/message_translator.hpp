@@ -115,19 +115,24 @@ class MessageTranslator {
   /// queued. Targets no engine serves are skipped (preview() reported them). Errors: storage.
   /// `payer`: the sender (nullopt: nobody is charged). A target the payer's plan does not cover
   /// is handed to the sink as failed (quota_exceeded).
+  /// `request_id`: what caused it (the HTTP request id, or "<socket id>:<event seq>"), kept
+  /// with the queued jobs so that their log lines carry it; empty for none.
   Result<void> translate_message(const MessageRef& message, std::string_view text,
                                  std::string_view source, const std::set<std::string>& targets,
                                  const std::set<std::string>& announced,
-                                 std::optional<std::int64_t> payer = std::nullopt);
+                                 std::optional<std::int64_t> payer = std::nullopt,
+                                 std::string_view request_id = {});
 
   /// BLOCKING. One message's translation into `target` on request: the settled translation when
   /// there is one, else the job is queued (once) and the sink will deliver it.
   /// Errors: validation_failed (target is the source), unsupported (no engine for the pair),
   /// the job's last error when it was dead-lettered, storage errors.
   /// `payer` is charged only when this request makes the translation (no job existed for it).
+  /// `request_id`: as for translate_message().
   Result<RequestOutcome> request(const MessageRef& message, std::string_view text,
                                  std::string_view source, std::string_view target,
-                                 std::optional<std::int64_t> payer = std::nullopt);
+                                 std::optional<std::int64_t> payer = std::nullopt,
+                                 std::string_view request_id = {});
 
   /// BLOCKING. A text that is not a message, translated now (through the cache).
   /// Errors: as Translator::translate.

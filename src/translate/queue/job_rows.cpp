@@ -39,6 +39,7 @@ void read_job(RowReader& r, Job& job) {
   job.max_attempts = r.get<int>("max_attempts");
   job.created_at = r.get<std::int64_t>("created_at");
   job.lease_expires_at = r.get<std::optional<std::int64_t>>("lease_expires_at").value_or(0);
+  job.request_id = r.get<std::optional<std::string>>("request_id");
 }
 
 std::optional<JobState> state_from(std::string_view name) {

@@ -13,14 +13,14 @@ namespace parley::translate::detail {
 /// What claim() returns for a job.
 inline constexpr std::string_view kJobColumns =
     "id, message_id, room_id, text, source_language, target_language, engine, attempts, "
-    "max_attempts, created_at, lease_expires_at";
+    "max_attempts, created_at, lease_expires_at, request_id";
 
 /// Everything, for find() and undelivered().
 inline constexpr std::string_view kRecordColumns =
     "id, message_id, room_id, text, source_language, target_language, engine, attempts, "
-    "max_attempts, created_at, lease_expires_at, state, run_after, lease_owner, last_error, "
-    "last_error_code, result_text, result_source, result_engine, result_via, updated_at, "
-    "completed_at, delivered_at";
+    "max_attempts, created_at, lease_expires_at, request_id, state, run_after, lease_owner, "
+    "last_error, last_error_code, result_text, result_source, result_engine, result_via, "
+    "updated_at, completed_at, delivered_at";
 
 /// Pivot languages as stored: comma-separated, "" for none.
 std::string join_via(const std::vector<std::string>& via);

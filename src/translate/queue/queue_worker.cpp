@@ -15,6 +15,17 @@ namespace {
 // restarting; do not spin).
 constexpr std::chrono::milliseconds kErrorPause{1000};
 
+// The fields every log line about a job carries: the job, and what caused it (the request id of
+// the HTTP request or Socket.IO event that queued it), so that its runs show up next to that
+// request's own lines (GET /api/admin/logs?request_id=...).
+boost::json::object job_fields(const Job& job, boost::json::object extra = {}) {
+  boost::json::object fields{{"job", job.id}, {"target", job.target}, {"attempt", job.attempts}};
+  if (job.message_id) fields["message_id"] = *job.message_id;
+  if (job.request_id) fields["request_id"] = *job.request_id;
+  for (auto& field : extra) fields[field.key()] = std::move(field.value());
+  return fields;
+}
+
 }  // namespace
 
 QueueWorker::QueueWorker(TranslationQueue& queue, TranslateFunction translate, DoneFunction on_done,
@@ -111,6 +122,11 @@ void QueueWorker::run(std::size_t index) {
 }
 
 void QueueWorker::process(const std::string& owner, const Job& job) {
+  core::Logger* const log = options_.logger;
+  const auto started = std::chrono::steady_clock::now();
+  if (log != nullptr && log->enabled(core::LogLevel::debug)) {
+    log->debug("translation_job_started", job_fields(job, {{"worker", owner}}));
+  }
   Result<Translation> result = fail(Errc::internal, "translation did not run");
   try {
     result = translate_(job);
@@ -129,9 +145,9 @@ void QueueWorker::process(const std::string& owner, const Job& job) {
       result = completed.error();
     } else if (!completed) {
       // The result is lost but the job is not: its lease expires and it runs again.
-      log_warning("translation_queue_complete_failed", {{"job", job.id},
-                                                        {"code", to_code(completed.error().code)},
-                                                        {"error", completed.error().message}});
+      log_warning("translation_queue_complete_failed",
+                  job_fields(job, {{"code", to_code(completed.error().code)},
+                                   {"error", completed.error().message}}));
       return;
     } else if (!*completed) {
       return;  // another worker owns it now and will deliver it
@@ -139,19 +155,25 @@ void QueueWorker::process(const std::string& owner, const Job& job) {
   }
   if (result) {
     completed_.fetch_add(1);
+    if (log != nullptr && log->enabled(core::LogLevel::debug)) {
+      const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::steady_clock::now() - started);
+      log->debug("translation_job_done",
+                 job_fields(job, {{"engine", result->engine}, {"duration_ms", took.count()}}));
+    }
     if (on_done_) {
       try {
         on_done_(job, *result);
       } catch (const std::exception& e) {
-        log_warning("translation_queue_on_done_threw", {{"job", job.id}, {"error", e.what()}});
+        log_warning("translation_queue_on_done_threw", job_fields(job, {{"error", e.what()}}));
       } catch (...) {
-        log_warning("translation_queue_on_done_threw", {{"job", job.id}});
+        log_warning("translation_queue_on_done_threw", job_fields(job));
       }
     }
     if (options_.mark_delivered) {
       if (auto marked = queue_.mark_delivered(job.id); !marked) {
         log_warning("translation_queue_mark_delivered_failed",
-                    {{"job", job.id}, {"error", marked.error().message}});
+                    job_fields(job, {{"error", marked.error().message}}));
       }
     }
     return;
@@ -160,8 +182,15 @@ void QueueWorker::process(const std::string& owner, const Job& job) {
   auto outcome = queue_.retry_later(job.id, owner, result.error());
   if (!outcome) {
     log_warning("translation_queue_retry_failed",
-                {{"job", job.id}, {"error", outcome.error().message}});
+                job_fields(job, {{"error", outcome.error().message}}));
     return;
+  }
+  if (log != nullptr && outcome->kind != RetryOutcome::Kind::lost) {
+    const bool dead = outcome->kind == RetryOutcome::Kind::dead;
+    log->info("translation_job_failed", job_fields(job, {{"code", to_code(result.error().code)},
+                                                         {"error", result.error().message},
+                                                         {"outcome", dead ? "dead" : "requeued"},
+                                                         {"run_after", outcome->run_after}}));
   }
   switch (outcome->kind) {
     case RetryOutcome::Kind::requeued:
@@ -173,7 +202,7 @@ void QueueWorker::process(const std::string& owner, const Job& job) {
         try {
           on_dead_(job, result.error());
         } catch (...) {
-          log_warning("translation_queue_on_dead_threw", {{"job", job.id}});
+          log_warning("translation_queue_on_dead_threw", job_fields(job));
         }
       }
       break;

@@ -126,11 +126,11 @@ Result<std::int64_t> TranslationQueue::enqueue(const NewJob& job) {
   auto inserted = (*lease)->query(
       "INSERT INTO translation_jobs (message_id, room_id, text, source_language, "
       "target_language, engine, state, attempts, max_attempts, run_after, created_at, "
-      "updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'queued', 0, $7, $8, $8, $8) "
+      "updated_at, request_id) VALUES ($1, $2, $3, $4, $5, $6, 'queued', 0, $7, $8, $8, $8, $9) "
       "ON CONFLICT (message_id, target_language) DO NOTHING RETURNING id",
       {store::nullable(job.message_id), store::nullable(job.room_id), job.text,
        store::nullable(job.source), job.target, store::nullable(job.engine),
-       std::int64_t{options_.max_attempts}, now});
+       std::int64_t{options_.max_attempts}, now, store::nullable(job.request_id)});
   if (!inserted) {
     if (inserted.error().code == Errc::validation_failed) {
       // A foreign key (or CHECK) failed: the store's message names tables, ours is for users.

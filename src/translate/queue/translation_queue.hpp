@@ -39,6 +39,9 @@ struct NewJob {
   std::optional<std::string> source;  ///< nullopt: detect
   std::string target;
   std::optional<std::string> engine;  ///< nullopt: any engine supporting the pair
+  /// What caused the job, for the logs of its runs: the HTTP request id, or
+  /// "<socket id>:<event seq>" for a Socket.IO event. Kept from the first enqueue.
+  std::optional<std::string> request_id;
 };
 
 /// A claimed job: everything a worker needs to run it and deliver the result.
@@ -53,7 +56,8 @@ struct Job {
   int attempts = 0;  ///< runs started, this one included (1 on the first run)
   int max_attempts = 0;
   std::int64_t created_at = 0;
-  std::int64_t lease_expires_at = 0;  ///< unix ms; 0 when not leased
+  std::int64_t lease_expires_at = 0;      ///< unix ms; 0 when not leased
+  std::optional<std::string> request_id;  ///< NewJob::request_id
 };
 
 enum class JobState { queued, running, done, dead };

@@ -262,6 +262,67 @@ TEST_P(QueueWorkerTest, WakeSkipsTheIdleSleepAndBadOptionsAreRefused) {
   EXPECT_THROW(QueueWorker(queue, translate, on_done, worker_options("")), std::invalid_argument);
 }
 
+// Issue 8: a job remembers the request that queued it, and its runs log that request id (on
+// whichever process claims it), so that GET /api/admin/logs?request_id=... shows them too.
+TEST_P(QueueWorkerTest, JobLogLinesCarryTheRequestIdThatQueuedIt) {
+  class Lines final : public core::LogSink {
+   public:
+    void write_line(std::string_view line) override {
+      std::lock_guard lock(mutex);
+      all.emplace_back(line);
+    }
+    std::vector<std::string> with(std::string_view needle) {
+      std::lock_guard lock(mutex);
+      std::vector<std::string> out;
+      for (const auto& line : all) {
+        if (line.find(needle) != std::string::npos) out.push_back(line);
+      }
+      return out;
+    }
+    std::mutex mutex;
+    std::vector<std::string> all;
+  } lines;
+  core::Logger log(lines, core::LogLevel::debug);
+  TranslationQueue queue(*db_, clock_, fast_retries());
+  auto traced = job("hello");
+  traced.request_id = "sock-1:7";
+  auto traced_id = queue.enqueue(traced);
+  ASSERT_TRUE(traced_id);
+  auto hopeless = job("never", "fr");
+  hopeless.request_id = "req-http-9";
+  ASSERT_TRUE(queue.enqueue(hopeless));
+  auto plain = job("untraced", "de");
+  ASSERT_TRUE(queue.enqueue(plain));
+  auto stored = queue.find(*traced_id);
+  ASSERT_TRUE(stored && *stored);
+  EXPECT_EQ((*stored)->job.request_id, "sock-1:7");
+
+  const auto translate = [](const Job& j) -> Result<Translation> {
+    if (j.target == "fr") return fail(Errc::unsupported, "no engine for en-fr");
+    return fake_translation(j);
+  };
+  const auto on_done = [&](const Job& j, const Translation& t) { deliveries_.done(j, t); };
+  const auto on_dead = [&](const Job& j, const Error& e) { deliveries_.dead(j, e); };
+  auto options = worker_options("traced", 1);
+  options.logger = &log;
+  {
+    QueueWorker worker(queue, translate, on_done, options, on_dead);
+    ASSERT_TRUE(deliveries_.wait_for(2, 1));
+  }
+  EXPECT_EQ(lines.with("\"event\":\"translation_job_started\"").size(), 3u);
+  const auto done = lines.with("\"event\":\"translation_job_done\"");
+  ASSERT_EQ(done.size(), 2u);
+  EXPECT_EQ(lines.with("\"request_id\":\"sock-1:7\"").size(), 2u) << "started and done";
+  const auto failed = lines.with("\"event\":\"translation_job_failed\"");
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_NE(failed[0].find("\"request_id\":\"req-http-9\""), std::string::npos) << failed[0];
+  EXPECT_NE(failed[0].find("\"outcome\":\"dead\""), std::string::npos) << failed[0];
+  // A job nobody traced logs no request id.
+  for (const auto& line : lines.with("\"target\":\"de\"")) {
+    EXPECT_EQ(line.find("request_id"), std::string::npos) << line;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, QueueWorkerTest,
                          ::testing::Values(testing::DatabaseKind::sqlite,
                                            testing::DatabaseKind::postgres),
