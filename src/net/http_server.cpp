@@ -146,6 +146,11 @@ class Session {
     conn_->in_request = true;
     const auto started = std::chrono::steady_clock::now();
     const auto& header = header_parser.get();
+    // Metrics: one request_started() here, one request_ended() in finish() or on the early
+    // returns below that write no response.
+    observed_method_ = header.method();
+    observed_route_ = nullptr;
+    if (options_.observer != nullptr) options_.observer->request_started();
     std::string request_id(header["X-Request-Id"]);
     if (!valid_request_id(request_id)) request_id = core::new_request_id();
 
@@ -166,6 +171,7 @@ class Session {
     auto lookup = router_.find(header.method(), path);
     std::size_t body_limit = options_.max_body_bytes;
     if (auto* match = std::get_if<Router::Match>(&lookup)) {
+      observed_route_ = match->route;
       if (match->route->options.max_body_bytes) body_limit = *match->route->options.max_body_bytes;
     }
     if (auto* match = std::get_if<Router::Match>(&lookup);
@@ -191,7 +197,10 @@ class Session {
       stream.expires_after(options_.read_timeout);
       auto [wec, wn] = co_await http::async_write(stream, cont, use_nothrow);
       (void)wn;
-      if (wec) co_return false;
+      if (wec) {
+        observe_end(0, started);
+        co_return false;
+      }
     }
 
     http::request_parser<http::string_body> parser(std::move(header_parser));
@@ -213,6 +222,7 @@ class Session {
                                                  "malformed HTTP request body"),
                                   request_id, parser.get(), path, started, false);
       }
+      observe_end(0, started);
       co_return false;
     }
     stream.expires_never();
@@ -239,6 +249,7 @@ class Session {
       // From here the upgrade handler owns the socket; this server forgets the connection.
       conn_->upgraded = true;
       registry_->remove(conn_);
+      observe_end(101, started);
       UpgradeRequest upgrade{std::move(request), std::move(match->params), request_id, remote_};
       match->route->options.on_upgrade(std::move(conn_->stream), std::move(upgrade));
       co_return false;
@@ -369,6 +380,7 @@ class Session {
     }
     stream.expires_never();
     conn_->in_request = false;
+    observe_end(status, started);
 
     const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(
         std::chrono::steady_clock::now() - started);
@@ -380,6 +392,12 @@ class Session {
                                {"duration_us", elapsed.count()},
                                {"remote", remote_.to_string()}});
     co_return ok&& keep_alive && !conn_->closing;
+  }
+
+  void observe_end(unsigned status, std::chrono::steady_clock::time_point started) noexcept {
+    if (options_.observer == nullptr) return;
+    options_.observer->request_ended(observed_route_, observed_method_, status,
+                                     std::chrono::steady_clock::now() - started);
   }
 
   // For failures before a request exists (bad syntax, oversized header).
@@ -404,6 +422,9 @@ class Session {
   core::Logger& log_;
   beast::flat_buffer buffer_;
   asio::ip::address remote_;
+  // The request being served, for the observer (this connection's strand only).
+  const Router::Route* observed_route_ = nullptr;
+  http::verb observed_method_ = http::verb::unknown;
 };
 
 asio::awaitable<void> run_session(std::unique_ptr<Session> session) { co_await session->run(); }

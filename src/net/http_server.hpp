@@ -18,6 +18,20 @@
 
 namespace parley::net {
 
+/// Told about every request the server reads (metrics). Called on the connection's strand (any
+/// network thread): implementations must be thread-safe, cheap and must not block or throw.
+class RequestObserver {
+ public:
+  virtual ~RequestObserver() = default;
+  /// A request's header was read. Balanced by exactly one request_ended().
+  virtual void request_started() noexcept = 0;
+  /// The response was written (or the connection failed while reading the body).
+  /// `route`: the router's match (nullptr when no route matched, e.g. static files, 404, 405,
+  /// CORS preflights); `status` 0 when no response was written.
+  virtual void request_ended(const Router::Route* route, http::verb method, unsigned status,
+                             std::chrono::steady_clock::duration elapsed) noexcept = 0;
+};
+
 struct ServerOptions {
   std::size_t max_header_bytes = 16 * 1024;
   std::size_t max_body_bytes = 1024 * 1024;        ///< default for routes without their own limit
@@ -29,6 +43,8 @@ struct ServerOptions {
   /// One thread runs the io_context: connections then need no strand (a strand serializes
   /// what a single thread already does in order, at a cost on every handler).
   bool single_threaded = false;
+  /// Optional; must outlive the server and its connections.
+  RequestObserver* observer = nullptr;
 };
 
 class HttpServer {

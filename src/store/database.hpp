@@ -212,6 +212,13 @@ class Database {
 
   [[nodiscard]] virtual Dialect dialect() const noexcept = 0;
   [[nodiscard]] virtual std::size_t pool_size() const noexcept = 0;
+
+  struct PoolStats {
+    std::size_t size = 0;    ///< connections the pool may hold
+    std::size_t in_use = 0;  ///< leased now (including one being opened for a lease)
+  };
+  /// A snapshot of the pool's use, for metrics. Does not block on the database.
+  [[nodiscard]] virtual PoolStats pool_stats() const noexcept = 0;
 };
 
 /// Opens a database by URL:

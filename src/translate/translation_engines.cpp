@@ -21,15 +21,22 @@ Result<Translator*> TranslationEngines::translator_for(std::string_view source,
     return nullptr;
   };
   if (policy_ != TranslationPolicy::cloud_only) {
-    if (auto* engine = consider(embedded_.get())) return engine;
+    Translator* embedded = embedded_front_ ? embedded_front_.get() : embedded_.get();
+    if (auto* engine = consider(embedded)) return engine;
   }
   if (policy_ != TranslationPolicy::embedded_only) {
-    if (auto* engine = consider(cloud_.get())) return engine;
+    if (auto* engine = consider(cloud())) return engine;
   }
   std::string message = "no translation engine translates '" + std::string(source) + "' into '" +
                         std::string(target) + "'";
   if (!considered.empty()) message += " (configured: " + considered + ")";
   return fail(Errc::unsupported, std::move(message));
+}
+
+void TranslationEngines::decorate(
+    const std::function<std::unique_ptr<Translator>(Translator& engine)>& decorator) {
+  if (embedded_) embedded_front_ = decorator(*embedded_);
+  if (cloud_) cloud_front_ = decorator(*cloud_);
 }
 
 std::vector<std::pair<std::string, std::string>> TranslationEngines::embedded_pairs() const {

@@ -4,6 +4,7 @@
 // key is set, serves the rest or everything, by PARLEY_TRANSLATION_ENGINE. A pair nobody serves
 // is Errc::unsupported, never the source text passed off as a translation.
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -33,11 +34,19 @@ class TranslationEngines {
   const LanguageDetector& detector() const noexcept { return detector_; }
   /// The embedded engine's installed direct pairs (ISO codes), for GET /api/languages.
   std::vector<std::pair<std::string, std::string>> embedded_pairs() const;
-  Translator* cloud() const noexcept { return cloud_.get(); }
+  Translator* cloud() const noexcept { return cloud_front_ ? cloud_front_.get() : cloud_.get(); }
+
+  /// Puts a decorator (metrics) in front of each configured engine: translator_for() and
+  /// cloud() return the decorators from then on. The engines outlive their decorators. Call
+  /// once, at start-up, before any other use (not thread-safe).
+  void decorate(const std::function<std::unique_ptr<Translator>(Translator& engine)>& decorator);
 
  private:
   std::unique_ptr<ApertiumTranslator> embedded_;
   std::unique_ptr<Translator> cloud_;
+  // Declared after the engines: destroyed first.
+  std::unique_ptr<Translator> embedded_front_;
+  std::unique_ptr<Translator> cloud_front_;
   TranslationPolicy policy_;
   LanguageDetector detector_;
 };

@@ -51,6 +51,11 @@ Result<ConnectionLease> ConnectionPool::acquire(std::chrono::steady_clock::time_
   return ConnectionLease(*this, slot, *connection);
 }
 
+std::size_t ConnectionPool::in_use() const noexcept {
+  std::lock_guard lock(mutex_);
+  return slots_.size() - free_.size();
+}
+
 void ConnectionPool::release(std::size_t slot) noexcept {
   auto& connection = slots_[slot];
   if (connection) {

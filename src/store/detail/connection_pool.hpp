@@ -43,10 +43,12 @@ class ConnectionPool final : public ConnectionLease::Owner {
   void release(std::size_t slot) noexcept override;
 
   [[nodiscard]] std::size_t size() const noexcept { return slots_.size(); }
+  /// Slots leased now (for metrics); takes the pool's lock briefly.
+  [[nodiscard]] std::size_t in_use() const noexcept;
 
  private:
   Factory factory_;
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::condition_variable available_;
   // Slots are only touched by the thread that has the slot leased (or under mutex_ when free),
   // so connections are used outside the lock.

@@ -369,6 +369,9 @@ class SqliteDatabase final : public Database {
   }
   [[nodiscard]] Dialect dialect() const noexcept override { return Dialect::sqlite; }
   [[nodiscard]] std::size_t pool_size() const noexcept override { return pool_.size(); }
+  [[nodiscard]] PoolStats pool_stats() const noexcept override {
+    return {pool_.size(), pool_.in_use()};
+  }
 
   Result<void> warm_up() { return pool_.warm_up(); }
 
