@@ -34,6 +34,7 @@ declare -A WHY=(
   [apertium-spa-cat]="Apertium Spanish<->Catalan data (also a pivot for other pairs)"
   [apertium-spa-ita]="Apertium Spanish<->Italian data (Italian through Spanish)"
   [apertium-en-gl]="Apertium English<->Galician data"
+  [libhiredis-dev]="hiredis: the Redis client (broadcasts, presence, rate limits across processes)"
   # --- test: what make test starts or calls ------------------------------------------------
   [postgresql]="a real PostgreSQL 15 server that the tests start on 127.0.0.1"
   [curl]="HTTP checks in the shell-level tests"
@@ -45,6 +46,9 @@ declare -A WHY=(
   [flite]="flite's slt voice speaks the tests' reference sentences"
   [nodejs]="Node.js runs the test tools: a local OpenID provider, socket.io-client, validators"
   [npm]="installs the Node test tools from package-lock.json"
+  [redis-server]="a real Redis 7 server that the multi-process tests start on 127.0.0.1"
+  [nginx]="nginx in front of two processes in the scale-out test; tests/deploy/check.sh runs nginx -t"
+  [python3]="tests/deploy's live nginx check and its stand-in processes (also pulled in by build deps)"
   # --- bench ---------------------------------------------------------------------------------
   [wrk]="HTTP load generator used by bench/http"
 )
@@ -61,8 +65,10 @@ for group in "${groups[@]}"; do
                       libavformat-dev libavcodec-dev libswresample-dev libavutil-dev
                       libpocketsphinx-dev pocketsphinx-en-us libespeak-ng-dev
                       libwebrtc-audio-processing-dev libcld2-dev apertium apertium-eng-spa
-                      apertium-eng-cat apertium-spa-cat apertium-spa-ita apertium-en-gl) ;;
-    test)  packages+=(postgresql curl clang libclang-rt-14-dev ffmpeg pocketsphinx-testdata flite)
+                      apertium-eng-cat apertium-spa-cat apertium-spa-ita apertium-en-gl
+                      libhiredis-dev) ;;
+    test)  packages+=(postgresql curl clang libclang-rt-14-dev ffmpeg pocketsphinx-testdata flite
+                      redis-server nginx python3)
            # A machine may already have Node from elsewhere (e.g. /usr/local); only without
            # any `node` and `npm` on PATH are Debian's packages needed.
            command -v node >/dev/null 2>&1 || packages+=(nodejs)

@@ -11,4 +11,12 @@ if grep -rnE 'co_await[^;]*\(\s*\[[^]]+\]' --include='*.cpp' --include='*.hpp' s
   status=1
 fi
 
+# Every variable the configuration reads is documented in docs/configuration.md.
+for name in $(grep -ohE '"(PARLEY_[A-Z0-9_]+|[A-Z][A-Z0-9]*_[A-Z0-9_]+)"' src/core/config.cpp | tr -d '"' | sort -u); do
+  if ! grep -q "\`$name\`" docs/configuration.md; then
+    echo "lint: $name is read by src/core/config.cpp but not documented in docs/configuration.md" >&2
+    status=1
+  fi
+done
+
 exit $status

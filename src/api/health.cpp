@@ -33,6 +33,11 @@ asio::awaitable<net::Response> readiness(HealthDeps deps, unsigned version) {
   } else {
     checks["database"] = "timeout";
   }
+  if (deps.cluster != nullptr) {
+    const bool connected = deps.cluster->healthy();
+    checks["redis"] = connected ? "ok" : "unavailable";
+    ready = ready && connected;
+  }
   co_return net::json_response(ready ? http::status::ok : http::status::service_unavailable,
                                {{"status", ready ? "ready" : "not_ready"}, {"checks", checks}},
                                version);

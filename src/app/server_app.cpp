@@ -15,6 +15,8 @@
 #include "api/openapi.hpp"
 #include "app/translation_setup.hpp"
 #include "app/version.hpp"
+#include "metrics/process_metrics.hpp"
+#include "metrics/queue_metrics.hpp"
 #include "outbound/curl_http_client.hpp"
 #include "speech/stt/openai_recognizer.hpp"
 #include "speech/stt/pocketsphinx_recognizer.hpp"
@@ -57,6 +59,10 @@ ServerApp::ServerApp(core::Config config, core::Logger& log, ServeOptions option
       io_(static_cast<int>(config_.threads)) {}
 
 ServerApp::~ServerApp() {
+  // Messages from other processes call into the events and the worker pool: stop receiving them
+  // first (this also flushes what this process still had to publish and says goodbye). The
+  // object stays until the members go: late publishes from workers are dropped, not crashes.
+  if (cluster_) cluster_->stop();
   // Speech streams and translation workers deliver results to the database and the sockets:
   // stop them first. Translation jobs in flight stay leased and run again after a restart.
   speech_streams_.reset();
@@ -90,6 +96,16 @@ Result<std::unique_ptr<ServerApp>> ServerApp::create(core::Config config, core::
     }
   }
 
+  if (cfg.debug_log_level) {
+    store::DebugLogWriterOptions debug_log;
+    debug_log.retention = cfg.debug_log_retention;
+    // Its own clock: the writer outlives clock_ (see the member order).
+    static const core::SystemClock debug_log_clock;
+    app->debug_log_ =
+        std::make_unique<store::DebugLogWriter>(*app->database_, debug_log_clock, log, debug_log);
+    app->debug_log_attachment_ = log.attach(*app->debug_log_, *cfg.debug_log_level);
+  }
+
   std::error_code fs_error;
   for (const char* folder : kUploadFolders) {
     std::filesystem::create_directories(std::filesystem::path(cfg.upload_dir) / folder, fs_error);
@@ -100,12 +116,35 @@ Result<std::unique_ptr<ServerApp>> ServerApp::create(core::Config config, core::
   }
 
   app->workers_ = std::make_unique<core::WorkerPool>(cfg.worker_threads, cfg.worker_queue);
+  app->metrics_ = std::make_unique<metrics::Registry>();
+  app->engine_metrics_ = std::make_unique<metrics::EngineMetrics>(*app->metrics_);
   app->cors_ = std::make_unique<net::CorsPolicy>(
       cfg.protocol_conformance ? net::CorsPolicy::any_origin() : net::CorsPolicy(cfg.cors_origins));
   app->static_files_ = std::make_unique<net::StaticFiles>(cfg.web_dir);
 
   // Accounts: hashing, tokens, sessions and the service over them.
-  app->limiter_ = std::make_unique<core::InMemoryRateLimiter>(app->clock_);
+  app->local_limiter_ = std::make_unique<core::InMemoryRateLimiter>(app->clock_);
+  std::optional<cluster::RedisEndpoint> redis;
+  if (cfg.redis_url) {
+    auto endpoint = cluster::parse_redis_url(*cfg.redis_url);
+    if (!endpoint) return endpoint.error();
+    redis = *endpoint;
+    app->limiter_ =
+        std::make_unique<cluster::RedisRateLimiter>(*redis, cfg.redis_timeout, app->clock_, log);
+    cluster::RedisClusterOptions cluster_options;
+    cluster_options.endpoint = *redis;
+    cluster_options.node_id = cfg.node_id;
+    cluster_options.timeout = cfg.redis_timeout;
+    app->cluster_ = std::make_unique<cluster::RedisCluster>(std::move(cluster_options), log);
+    if (cfg.backend_url.starts_with("http://localhost:")) {
+      // Access tokens name BACKEND_URL as their issuer: processes with different ones refuse
+      // each other's tokens.
+      log.warning("backend_url_not_set",
+                  {{"detail", "set BACKEND_URL to the same public URL on every process"}});
+    }
+  } else {
+    app->limiter_ = std::make_unique<core::InMemoryRateLimiter>(app->clock_);
+  }
   // What plans allow: with payments configured, each user's plan; otherwise nobody could buy
   // more, so nothing is limited.
   if (!cfg.stripe_secret_key.empty()) {
@@ -180,7 +219,7 @@ Result<std::unique_ptr<ServerApp>> ServerApp::create(core::Config config, core::
       core::RateLimit{30, std::chrono::minutes(1), 15}, cfg.frontend_url,
       cfg.backend_url.starts_with("https://")});
 
-  api::add_health_routes(app->router_, {*app->database_, *app->workers_});
+  api::add_health_routes(app->router_, {*app->database_, *app->workers_, app->cluster_.get()});
   api::add_misc_routes(app->router_, cfg);
   api::add_openapi_route(app->router_);
   api::add_account_routes(app->router_, *app->account_routes_);
@@ -208,9 +247,13 @@ Result<std::unique_ptr<ServerApp>> ServerApp::create(core::Config config, core::
       *app->account_routes_, *app->chatrooms_, *app->workers_, log, cfg.backend_url,
       std::filesystem::path(cfg.upload_dir) / "chatroom_photo", cfg.max_avatar_bytes});
   api::add_chatroom_routes(app->router_, *app->chatroom_routes_);
+  app->admin_log_routes_ = std::make_unique<api::AdminLogRoutesDeps>(api::AdminLogRoutesDeps{
+      *app->account_routes_, cfg.admin_emails, *app->database_, *app->workers_, log});
+  api::add_admin_log_routes(app->router_, *app->admin_log_routes_);
 
-  app->chat_events_ = std::make_unique<events::ChatEvents>(events::ChatEventsDeps{
-      *app->accounts_, *app->chatrooms_, *app->workers_, *app->limiter_, log, cfg.backend_url});
+  app->chat_events_ = std::make_unique<events::ChatEvents>(
+      events::ChatEventsDeps{*app->accounts_, *app->chatrooms_, *app->workers_,
+                             *app->local_limiter_, log, cfg.backend_url});
   realtime::SocketIoOptions socketio_options;
   socketio_options.connect_timeout = cfg.socket_connect_timeout;
   socketio_options.event_rate = {cfg.socket_events_per_second, std::chrono::seconds(1),
@@ -245,14 +288,25 @@ Result<std::unique_ptr<ServerApp>> ServerApp::create(core::Config config, core::
   if (auto speech = app->start_speech(); !speech) return speech.error();
   if (auto translation = app->start_translation(); !translation) return translation.error();
   app->chatrooms_->set_observer(app->chat_events_.get());
+  if (app->cluster_) {
+    app->socketio_->attach_bus(*app->cluster_);
+    app->chat_events_->attach_cluster(*app->cluster_, *app->cluster_);
+    app->cluster_->start();
+    // Not waited for: a process starts while Redis is down and joins when it answers
+    // (/readyz says not ready until then).
+    if (!app->cluster_->wait_healthy(std::chrono::seconds(2))) {
+      log.error("redis_unavailable_at_start", {{"node", cfg.node_id}});
+    }
+  }
   app->engineio_ = std::make_unique<realtime::EngineIoServer>(
       app->io_, engineio_options, *app->socketio_, log,
       [cors = app->cors_.get()](std::string_view origin) { return cors->allows(origin); });
   app->engineio_->add_routes(app->router_);
+  app->add_metrics();
   // Ending a user's sessions (password change, account deletion) ends their live sockets too.
-  app->account_routes_->on_sessions_ended = [socketio = app->socketio_.get()](
+  app->account_routes_->on_sessions_ended = [events = app->chat_events_.get()](
                                                 std::int64_t user_id, const std::string& reason) {
-    for (const auto& socket : socketio->sockets_of(user_id)) socket->disconnect(reason);
+    events->disconnect_user(user_id, reason);
   };
 
   net::ServerOptions server_options;
@@ -263,6 +317,7 @@ Result<std::unique_ptr<ServerApp>> ServerApp::create(core::Config config, core::
   server_options.request_timeout = cfg.request_timeout;
   server_options.strict_transport_security = cfg.backend_url.starts_with("https://");
   server_options.single_threaded = cfg.threads == 1;
+  server_options.observer = app->http_metrics_.get();
   app->http_ = std::make_unique<net::HttpServer>(app->io_, server_options, app->router_,
                                                  *app->cors_, app->static_files_.get(), log);
   auto endpoint = app->http_->listen(asio::ip::make_address(cfg.bind_address), cfg.port);
@@ -332,9 +387,13 @@ Result<void> ServerApp::start_speech() {
     elevenlabs_ = std::make_unique<tts::ElevenLabsClient>(*http_client_, elevenlabs_options(cfg));
     cloud_tts = std::make_unique<tts::ElevenLabsSynthesizer>(*elevenlabs_);
   }
+  // Each engine behind a metrics decorator (latency, errors, volume).
+  auto& instrumented = *engine_metrics_;
   speech_engines_ = std::make_unique<speech::SpeechEngines>(
-      std::move(embedded_stt), std::move(cloud_stt), policy_of(cfg.stt_engine, "pocketsphinx"),
-      std::move(embedded_tts), std::move(cloud_tts), policy_of(cfg.tts_engine, "espeak-ng"));
+      instrumented.instrument(std::move(embedded_stt)),
+      instrumented.instrument(std::move(cloud_stt)), policy_of(cfg.stt_engine, "pocketsphinx"),
+      instrumented.instrument(std::move(embedded_tts)),
+      instrumented.instrument(std::move(cloud_tts)), policy_of(cfg.tts_engine, "espeak-ng"));
   voices_ = std::make_unique<speech::VoiceProfileStore>(*database_, clock_);
 
   speech::audio::SandboxOptions decoder;
@@ -396,6 +455,9 @@ Result<void> ServerApp::start_speech() {
 Result<void> ServerApp::start_translation() {
   const auto& cfg = config_;
   translation_engines_ = make_translation_engines(cfg, *http_client_);
+  translation_engines_->decorate([metrics = engine_metrics_.get()](translate::Translator& engine) {
+    return metrics->instrument(engine);
+  });
   log_.info("translation_engines",
             {{"apertium_pairs", translation_engines_->embedded_pairs().size()},
              {"openai", translation_engines_->cloud() != nullptr},
@@ -422,11 +484,11 @@ Result<void> ServerApp::start_translation() {
   translation_events_ = std::make_unique<events::TranslationEvents>(events::TranslationEventsDeps{
       *chatrooms_, *workers_, log_, cfg.backend_url, *message_translator_});
   translation_events_->attach(*socketio_, speech_events_.get());
+  if (cluster_) translation_events_->attach_bus(*cluster_);
   chat_events_->attach_translations(*translation_events_);
-  account_routes_->on_language_changed =
-      [socketio = socketio_.get(), events = translation_events_.get()](std::int64_t user_id) {
-        for (const auto& socket : socketio->sockets_of(user_id)) events->refresh_languages(socket);
-      };
+  account_routes_->on_language_changed = [events = chat_events_.get()](std::int64_t user_id) {
+    events->languages_changed(user_id);
+  };
   if (auto started = message_translator_->start(*translation_events_); !started) {
     return started.error();
   }
@@ -442,6 +504,9 @@ Result<void> ServerApp::start_translation() {
 void ServerApp::request_shutdown() {
   if (maintenance_timer_) {
     asio::post(maintenance_timer_->get_executor(), [this] { maintenance_timer_->cancel(); });
+  }
+  if (metrics_timer_) {
+    asio::post(metrics_timer_->get_executor(), [this] { metrics_timer_->cancel(); });
   }
   // Long polls and WebSockets end now instead of holding the drain until their next ping.
   if (engineio_) engineio_->close_all();
@@ -492,9 +557,67 @@ void ServerApp::start_maintenance() {
                  asio::detached);
 }
 
+void ServerApp::add_metrics() {
+  auto& registry = *metrics_;
+  metrics::register_process_metrics(registry);
+  registry.callback_gauge(
+      "parley_db_pool_connections", "Database connections the pool may hold.",
+      [db = database_.get()] { return static_cast<double>(db->pool_stats().size); });
+  registry.callback_gauge(
+      "parley_db_pool_in_use", "Database connections leased now.",
+      [db = database_.get()] { return static_cast<double>(db->pool_stats().in_use); });
+  registry.callback_gauge(
+      "parley_worker_pool_pending", "Jobs queued or running on the worker pool.",
+      [workers = workers_.get()] { return static_cast<double>(workers->pending()); });
+  registry.callback_gauge(
+      "parley_worker_pool_capacity", "Jobs the worker pool accepts at once (PARLEY_WORKER_QUEUE).",
+      [workers = workers_.get()] { return static_cast<double>(workers->capacity()); });
+  const auto* socketio = socketio_.get();
+  registry.callback_gauge(
+      "parley_socketio_connections", "Connected Socket.IO sockets.",
+      [socketio] { return static_cast<double>(socketio->stats().connections); });
+  registry.callback_gauge("parley_socketio_rooms", "Rooms with a member on this process.",
+                          [socketio] { return static_cast<double>(socketio->stats().rooms); });
+  registry.callback_counter(
+      "parley_socketio_events_received_total", "Socket.IO events received from clients.",
+      [socketio] { return static_cast<double>(socketio->stats().events_received); });
+  registry.callback_counter(
+      "parley_socketio_events_sent_total",
+      "Socket.IO packets queued to clients (a broadcast counts once per recipient).",
+      [socketio] { return static_cast<double>(socketio->stats().events_sent); });
+  if (translation_queue_) {
+    metrics::register_queue_metrics(registry, *translation_queue_, *database_, clock_);
+  }
+
+  metrics_routes_ = std::make_unique<api::MetricsRoutesDeps>(
+      api::MetricsRoutesDeps{*account_routes_, registry, *workers_, *database_, log_, clock_,
+                             config_.metrics_token, config_.admin_emails});
+  metrics_routes_->live = [socketio, engines = engine_metrics_.get()] {
+    return api::LiveUsage{socketio->stats().connections, engines->audio_seconds_total(),
+                          engines->translated_characters_total()};
+  };
+  api::add_metrics_routes(router_, *metrics_routes_);
+  // Last: the observer prepares one slot per route registered so far.
+  http_metrics_ = std::make_unique<metrics::HttpMetrics>(registry, router_);
+
+  metrics::SamplerOptions sampler;
+  sampler.interval = config_.metrics_sample_interval;
+  sampler.retention = config_.metrics_retention;
+  sampler.series = metrics::default_sampled_series();
+  sampler.node = config_.node_id;
+  metrics_sampler_ =
+      std::make_unique<metrics::MetricsSampler>(registry, *database_, clock_, std::move(sampler));
+}
+
 void ServerApp::run() {
   http_->start();
   start_maintenance();
+  // The sampler's timer has its own strand, like the maintenance timer; the samples are taken
+  // on the worker pool.
+  metrics_timer_ = std::make_unique<asio::steady_timer>(asio::make_strand(io_));
+  asio::co_spawn(metrics_timer_->get_executor(),
+                 metrics::run_sampler(*metrics_timer_, *workers_, *metrics_sampler_, log_),
+                 asio::detached);
   std::unique_ptr<asio::signal_set> signals;
   if (options_.handle_signals) {
     signals = std::make_unique<asio::signal_set>(io_, SIGINT, SIGTERM);

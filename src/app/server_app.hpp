@@ -8,9 +8,11 @@
 #include <memory>
 
 #include "api/account_routes.hpp"
+#include "api/admin_log_routes.hpp"
 #include "api/billing_routes.hpp"
 #include "api/chatroom_routes.hpp"
 #include "api/google_routes.hpp"
+#include "api/metrics_routes.hpp"
 #include "api/speech_routes.hpp"
 #include "api/translation_routes.hpp"
 #include "auth/accounts.hpp"
@@ -19,6 +21,8 @@
 #include "billing/billing_service.hpp"
 #include "billing/plan_quotas.hpp"
 #include "chat/chatroom_service.hpp"
+#include "cluster/redis_cluster.hpp"
+#include "cluster/redis_rate_limiter.hpp"
 #include "core/clock.hpp"
 #include "core/config.hpp"
 #include "core/error.hpp"
@@ -29,6 +33,10 @@
 #include "events/chat_events.hpp"
 #include "events/speech_events.hpp"
 #include "events/translation_events.hpp"
+#include "metrics/engine_metrics.hpp"
+#include "metrics/http_metrics.hpp"
+#include "metrics/registry.hpp"
+#include "metrics/sampler.hpp"
 #include "net/cors.hpp"
 #include "net/http_server.hpp"
 #include "net/router.hpp"
@@ -38,6 +46,7 @@
 #include "realtime/engineio/server.hpp"
 #include "realtime/socketio/server.hpp"
 #include "store/database.hpp"
+#include "store/debug_log/debug_log_writer.hpp"
 
 namespace parley::app {
 
@@ -73,15 +82,34 @@ class ServerApp {
   /// Builds the translation engines, their routes, the queue and the per-listener delivery, and
   /// starts the queue's workers (delivering first what a crash left undelivered).
   Result<void> start_translation();
+  /// Registers the metrics of the process, pool, queue and Socket.IO, the /metrics and admin
+  /// routes, and the HTTP observer; call after every other route is registered.
+  void add_metrics();
 
   core::Config config_;
   core::Logger& log_;
   ServeOptions options_;
   boost::asio::io_context io_;
   std::unique_ptr<store::Database> database_;
+  // PARLEY_DEBUG_LOG_LEVEL: log records also go to the debug_log table. Declared right after the
+  // database so that it is destroyed last but for it: the other members' shutdown lines are
+  // still written, then the attachment ends and the writer flushes before the database closes.
+  std::unique_ptr<store::DebugLogWriter> debug_log_;
+  core::Logger::Attachment debug_log_attachment_;
   std::unique_ptr<core::WorkerPool> workers_;
   core::SystemClock clock_;
-  std::unique_ptr<core::InMemoryRateLimiter> limiter_;
+  // Metrics: declared before everything they observe (engine decorators, HTTP server), so
+  // they are destroyed after it. See add_metrics() in server_app.cpp.
+  std::unique_ptr<metrics::Registry> metrics_;
+  std::unique_ptr<metrics::EngineMetrics> engine_metrics_;
+  std::unique_ptr<metrics::HttpMetrics> http_metrics_;
+  std::unique_ptr<metrics::MetricsSampler> metrics_sampler_;
+  std::unique_ptr<boost::asio::steady_timer> metrics_timer_;
+  std::unique_ptr<api::MetricsRoutesDeps> metrics_routes_;
+  /// Limits that span processes (logins, sign-ups): in Redis with REDIS_URL, else in memory.
+  std::unique_ptr<core::RateLimiter> limiter_;
+  /// Limits of one connection (typing indicators): always this process's.
+  std::unique_ptr<core::InMemoryRateLimiter> local_limiter_;
   // Payments (when STRIPE_SECRET_KEY is set): the billing state and daily counters behind the
   // quotas every feature consults.
   std::unique_ptr<billing::BillingStore> billing_store_;
@@ -95,6 +123,7 @@ class ServerApp {
   std::unique_ptr<auth::SessionStore> sessions_;
   std::unique_ptr<auth::AccountService> accounts_;
   std::unique_ptr<api::AccountRoutesDeps> account_routes_;
+  std::unique_ptr<api::AdminLogRoutesDeps> admin_log_routes_;
   std::unique_ptr<outbound::HttpClient> http_client_;
   std::unique_ptr<auth::OAuthStateStore> oauth_states_;
   std::unique_ptr<auth::oidc::OidcClient> google_;
@@ -137,6 +166,9 @@ class ServerApp {
   std::unique_ptr<net::StaticFiles> static_files_;
   std::unique_ptr<net::HttpServer> http_;
   boost::asio::ip::tcp::endpoint endpoint_;
+  // Several processes (REDIS_URL): declared last so that its threads, which call into the
+  // Socket.IO server and the events above, stop first.
+  std::unique_ptr<cluster::RedisCluster> cluster_;
 };
 
 /// ElevenLabs settings from the configuration (ELEVENLABS_* variables); the key may be empty.

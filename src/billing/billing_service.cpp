@@ -334,7 +334,7 @@ Result<WebhookOutcome> BillingService::handle_webhook(std::string_view signature
     return marked.error();
   }
   log_.info("billing_event",
-            {{"event", out.event_id}, {"type", out.type}, {"outcome", out.outcome}});
+            {{"stripe_event", out.event_id}, {"type", out.type}, {"outcome", out.outcome}});
   return out;
 }
 

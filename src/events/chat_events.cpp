@@ -1,5 +1,7 @@
 #include "events/chat_events.hpp"
 
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <charconv>
 #include <set>
 
@@ -73,6 +75,11 @@ void ChatEvents::on_connect(const SocketPtr& socket, const json::value&) {
 
 asio::awaitable<void> ChatEvents::on_event(SocketPtr socket, std::string name, json::array args,
                                            realtime::Attachments attachments, AckReply ack) {
+  if (deps_.log.enabled(core::LogLevel::debug)) {
+    deps_.log.debug(
+        "socket_event",
+        {{"request_id", socket->event_id()}, {"user_id", socket->user_id()}, {"name", name}});
+  }
   if (name == "audio_stream") {
     if (speech_ == nullptr) {
       co_return refuse(socket, ack, std::nullopt,
@@ -120,6 +127,14 @@ void ChatEvents::refuse(const SocketPtr& socket, const AckReply& ack,
                         std::optional<std::int64_t> room, const Error& error) {
   json::object body{{"error", error_json(error)}};
   if (room) body["room"] = *room;
+  // A refusal the client caused is routine; one the server caused is worth a line that the
+  // event's request id ties to the rest.
+  if (error.code == Errc::internal || error.code == Errc::unavailable ||
+      error.code == Errc::timeout) {
+    deps_.log.warning("socket_event_refused", {{"request_id", socket->event_id()},
+                                               {"code", to_code(error.code)},
+                                               {"error", error.message}});
+  }
   socket->emit("room_error", json::array{body});
   if (ack) ack(json::array{json::object{{"error", error_json(error)}}});
 }
@@ -178,16 +193,18 @@ asio::awaitable<void> ChatEvents::join_room(SocketPtr socket, json::array args, 
     }
   }
   socket->data()["user"] = joined->user;
+  entered(socket, *room);
   server_->broadcast(channel(*room), "user_joined",
                      json::array{json::object{{"room", *room}, {"user", joined->user}}},
                      socket.get());
   if (ack) {
-    // Presence: who is in the room now (each user once, however many connections they have).
     json::array online;
-    std::set<std::int64_t> seen;
-    for (const auto& other : server_->sockets_in(channel(*room))) {
-      if (!seen.insert(other->user_id()).second) continue;
-      if (const auto* who = other->data().if_contains("user")) online.push_back(*who);
+    if (presence_ != nullptr) {
+      auto ask = [this, room_id = *room]() -> Result<json::array> { return online_in(room_id); };
+      auto answer = co_await deps_.workers.run(std::move(ask));
+      if (answer) online = std::move(*answer);
+    } else {
+      online = online_in(*room);
     }
     json::object reply{{"ok", true},
                        {"room", *room},
@@ -198,13 +215,56 @@ asio::awaitable<void> ChatEvents::join_room(SocketPtr socket, json::array args, 
   }
 }
 
+json::array ChatEvents::online_in(std::int64_t room_id) const {
+  // Presence: who is in the room now (each user once, however many connections they have).
+  json::array online;
+  std::set<std::int64_t> seen;
+  const auto add = [&](const json::value& user) {
+    const auto* object = user.if_object();
+    const auto* id = object != nullptr ? object->if_contains("id") : nullptr;
+    if (id == nullptr || !id->is_int64() || !seen.insert(id->as_int64()).second) return;
+    online.push_back(user);
+  };
+  // This process's connections (the directory may not have the latest entries yet: they are
+  // written asynchronously), then the others' from the directory. When the directory is away,
+  // this process's connections are all that can be known.
+  for (const auto& other : server_->sockets_in(channel(room_id))) {
+    if (const auto* who = other->data().if_contains("user")) add(*who);
+  }
+  if (presence_ != nullptr) {
+    if (auto members = presence_->members(channel(room_id))) {
+      for (const auto& member : *members) {
+        boost::system::error_code ec;
+        auto parsed = json::parse(member, ec);
+        if (!ec) add(parsed);
+      }
+    }
+  }
+  return online;
+}
+
+void ChatEvents::entered(const SocketPtr& socket, std::int64_t room_id) {
+  if (presence_ == nullptr) return;
+  const auto* user = socket->data().if_contains("user");
+  if (user == nullptr) return;
+  presence_->enter(channel(room_id), socket->id(), json::serialize(*user));
+  // A disconnect that ran meanwhile found nothing to take out: take it out now. (The removal
+  // marks the socket closed before its on_disconnect, so one of the two always does.)
+  if (socket->closed()) presence_->leave(channel(room_id), socket->id());
+}
+
+void ChatEvents::exited(const realtime::Socket& socket, std::int64_t room_id) {
+  if (presence_ != nullptr) presence_->leave(channel(room_id), socket.id());
+}
+
 void ChatEvents::left_channel(const SocketPtr& socket, std::int64_t room_id) {
+  exited(*socket, room_id);
   server_->leave(socket, channel(room_id));
   if (translations_ != nullptr) translations_->left(*socket, room_id);
 }
 
-void ChatEvents::deliver(const chat::StoredMessage& message) {
-  if (translations_ != nullptr) return translations_->deliver(message);
+void ChatEvents::deliver(const chat::StoredMessage& message, std::string_view request_id) {
+  if (translations_ != nullptr) return translations_->deliver(message, request_id);
   server_->broadcast(channel(message.room_id), "new_message",
                      json::array{chat::to_json(message, deps_.public_base_url)});
   if (speech_ != nullptr) speech_->message_delivered(message);
@@ -270,7 +330,7 @@ asio::awaitable<void> ChatEvents::send_message(SocketPtr socket, json::array arg
                                  {"created_at", shaped.at("created_at")},
                                  {"language", shaped.at("language")}}});
   }
-  deliver(stored->first);
+  deliver(stored->first, socket->event_id());
 }
 
 void ChatEvents::typing(const SocketPtr& socket, const json::array& args) {
@@ -288,6 +348,7 @@ void ChatEvents::on_disconnect(const SocketPtr& socket, const std::string& reaso
       socket->data().contains("user") ? socket->data()["user"] : json::value(nullptr);
   for (const auto& name : socket->rooms()) {
     const auto id = std::stoll(name.substr(5));
+    exited(*socket, id);
     server_->broadcast(name, "user_left", json::array{json::object{{"room", id}, {"user", user}}},
                        socket.get());
   }
@@ -302,6 +363,7 @@ void ChatEvents::on_recovered(const SocketPtr& socket) {
       socket->data().contains("user") ? socket->data()["user"] : json::value(nullptr);
   for (const auto& name : socket->rooms()) {
     const auto id = std::stoll(name.substr(5));
+    entered(socket, id);
     server_->broadcast(name, "user_joined", json::array{json::object{{"room", id}, {"user", user}}},
                        socket.get());
   }
@@ -311,6 +373,13 @@ void ChatEvents::on_recovered(const SocketPtr& socket) {
 void ChatEvents::member_removed(std::int64_t room_id, std::int64_t user_id,
                                 std::string_view reason) {
   if (server_ == nullptr) return;
+  remove_member_here(room_id, user_id, reason);
+  publish_notice(json::object{
+      {"kind", "member_removed"}, {"room", room_id}, {"user", user_id}, {"reason", reason}});
+}
+
+void ChatEvents::remove_member_here(std::int64_t room_id, std::int64_t user_id,
+                                    std::string_view reason) {
   for (const auto& socket : server_->sockets_of(user_id)) {
     if (socket->rooms().count(channel(room_id)) == 0) continue;
     left_channel(socket, room_id);
@@ -334,6 +403,11 @@ void ChatEvents::message_posted(const chat::StoredMessage& message) {
 
 void ChatEvents::room_deleted(std::int64_t room_id) {
   if (server_ == nullptr) return;
+  room_deleted_here(room_id);
+  publish_notice(json::object{{"kind", "room_deleted"}, {"room", room_id}});
+}
+
+void ChatEvents::room_deleted_here(std::int64_t room_id) {
   for (const auto& socket : server_->sockets_in(channel(room_id))) {
     left_channel(socket, room_id);
     socket->emit(
@@ -348,6 +422,78 @@ void ChatEvents::room_updated(const chat::Chatroom& room) {
   if (server_ == nullptr) return;
   server_->broadcast(channel(room.id), "room_updated",
                      json::array{chat::to_json(room, deps_.public_base_url)});
+}
+
+// --- several processes ---------------------------------------------------------------------------
+
+void ChatEvents::attach_cluster(core::ClusterBus& bus, core::PresenceDirectory& presence) {
+  bus_ = &bus;
+  presence_ = &presence;
+  bus.subscribe("chat", [this](std::string_view payload) { on_notice(payload); });
+  // A process vanished: its connections' rooms hear that they left (from one process only).
+  presence.on_lost([this](const std::string& room, const std::string& member) {
+    boost::system::error_code ec;
+    auto user = json::parse(member, ec);
+    if (ec || !room.starts_with("room:")) return;
+    std::int64_t id = 0;
+    const auto digits = std::string_view(room).substr(5);
+    if (std::from_chars(digits.data(), digits.data() + digits.size(), id).ec != std::errc()) return;
+    server_->broadcast(room, "user_left", json::array{json::object{{"room", id}, {"user", user}}});
+  });
+}
+
+void ChatEvents::publish_notice(json::object notice) {
+  if (bus_ != nullptr) bus_->publish("chat", json::serialize(notice));
+}
+
+void ChatEvents::on_notice(std::string_view payload) {
+  boost::system::error_code ec;
+  auto parsed = json::parse(payload, ec);
+  const auto* notice = parsed.if_object();
+  const auto* kind = notice != nullptr ? notice->if_contains("kind") : nullptr;
+  if (ec || kind == nullptr || !kind->is_string()) {
+    deps_.log.warning("chat_notice_invalid", {{"bytes", payload.size()}});
+    return;
+  }
+  const auto number = [&](std::string_view key) -> std::int64_t {
+    const auto* value = notice->if_contains(key);
+    return value != nullptr && value->is_int64() ? value->as_int64() : 0;
+  };
+  const auto text = [&](std::string_view key) -> std::string {
+    const auto* value = notice->if_contains(key);
+    return value != nullptr && value->is_string() ? std::string(value->as_string()) : std::string();
+  };
+  // Handlers touch sockets only (sends are queued): quick enough for the bus's thread.
+  if (*kind == "member_removed") {
+    remove_member_here(number("room"), number("user"), text("reason"));
+  } else if (*kind == "room_deleted") {
+    room_deleted_here(number("room"));
+  } else if (*kind == "disconnect_user") {
+    disconnect_user_here(number("user"), text("reason"));
+  } else if (*kind == "languages_changed") {
+    languages_changed_here(number("user"));
+  }
+}
+
+void ChatEvents::disconnect_user(std::int64_t user_id, const std::string& reason) {
+  if (server_ == nullptr) return;
+  disconnect_user_here(user_id, reason);
+  publish_notice(json::object{{"kind", "disconnect_user"}, {"user", user_id}, {"reason", reason}});
+}
+
+void ChatEvents::disconnect_user_here(std::int64_t user_id, const std::string& reason) {
+  for (const auto& socket : server_->sockets_of(user_id)) socket->disconnect(reason);
+}
+
+void ChatEvents::languages_changed(std::int64_t user_id) {
+  if (server_ == nullptr) return;
+  languages_changed_here(user_id);
+  publish_notice(json::object{{"kind", "languages_changed"}, {"user", user_id}});
+}
+
+void ChatEvents::languages_changed_here(std::int64_t user_id) {
+  if (translations_ == nullptr) return;
+  for (const auto& socket : server_->sockets_of(user_id)) translations_->refresh_languages(socket);
 }
 
 }  // namespace parley::events

@@ -13,6 +13,7 @@
 #include "auth/accounts.hpp"
 #include "chat/chatroom_observer.hpp"
 #include "chat/chatroom_service.hpp"
+#include "core/cluster.hpp"
 #include "core/log.hpp"
 #include "core/rate_limiter.hpp"
 #include "core/worker_pool.hpp"
@@ -42,6 +43,15 @@ class ChatEvents final : public realtime::SocketApplication, public chat::Chatro
   /// Messages are delivered per listener language by `translations` when set (once, at
   /// start-up); request_translation and set_language are its events.
   void attach_translations(TranslationEvents& translations) { translations_ = &translations; }
+  /// With several processes (once, at start-up, after attach()): presence spans every process,
+  /// and changes made through one (a member removed, a room deleted, an account closed) reach
+  /// the connections held by the others.
+  void attach_cluster(core::ClusterBus& bus, core::PresenceDirectory& presence);
+
+  /// Closes every connection of the user, on every process (account deleted, logged out).
+  void disconnect_user(std::int64_t user_id, const std::string& reason);
+  /// The user's preferred language changed: their connections learn their languages again.
+  void languages_changed(std::int64_t user_id);
 
   // SocketApplication
   boost::asio::awaitable<Result<std::int64_t>> authenticate(boost::json::value auth) override;
@@ -70,15 +80,29 @@ class ChatEvents final : public realtime::SocketApplication, public chat::Chatro
   void typing(const realtime::SocketPtr& socket, const boost::json::array& args);
   /// A stored message reaches its room (per language group when translation is on) and the
   /// listeners who asked for speech.
-  void deliver(const chat::StoredMessage& message);
+  void deliver(const chat::StoredMessage& message, std::string_view request_id = {});
   void left_channel(const realtime::SocketPtr& socket, std::int64_t room_id);
   void refuse(const realtime::SocketPtr& socket, const realtime::AckReply& ack,
               std::optional<std::int64_t> room, const Error& error);
+  /// Who is in the room now, each user once: from the presence directory (every process) when
+  /// there is one and it answers, else this process's connections. BLOCKING with a directory.
+  boost::json::array online_in(std::int64_t room_id) const;
+  void entered(const realtime::SocketPtr& socket, std::int64_t room_id);
+  void exited(const realtime::Socket& socket, std::int64_t room_id);
+  // What a notice from another process asks of this process's connections.
+  void remove_member_here(std::int64_t room_id, std::int64_t user_id, std::string_view reason);
+  void room_deleted_here(std::int64_t room_id);
+  void disconnect_user_here(std::int64_t user_id, const std::string& reason);
+  void languages_changed_here(std::int64_t user_id);
+  void on_notice(std::string_view payload);
+  void publish_notice(boost::json::object notice);
 
   ChatEventsDeps deps_;
   realtime::SocketIoServer* server_ = nullptr;
   SpeechEvents* speech_ = nullptr;
   TranslationEvents* translations_ = nullptr;
+  core::ClusterBus* bus_ = nullptr;
+  core::PresenceDirectory* presence_ = nullptr;
 };
 
 }  // namespace parley::events

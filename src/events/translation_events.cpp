@@ -1,5 +1,7 @@
 #include "events/translation_events.hpp"
 
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <charconv>
 
 #include "events/chat_events.hpp"
@@ -159,7 +161,7 @@ std::string TranslationEvents::language_of_text(std::string_view text,
   return deps_.translator.detect(text, declared ? *declared : language_of(socket_id, room_id));
 }
 
-void TranslationEvents::deliver(const chat::StoredMessage& message) {
+void TranslationEvents::deliver(const chat::StoredMessage& message, std::string_view request_id) {
   const std::string channel = ChatEvents::channel(message.room_id);
   std::string source = listener_language(message.language.value_or(""));
   if (source.empty()) source = deps_.translator.detect(message.text, {});
@@ -198,14 +200,12 @@ void TranslationEvents::deliver(const chat::StoredMessage& message) {
     shaped.emplace(language, json::array{std::move(variant)});
   }
   // A connection that is away and recovers later gets the original (its translation can be
-  // asked for again).
-  server_->broadcast_each(
-      channel, "new_message",
-      [&](const realtime::Socket& socket) {
-        auto it = shaped.find(language_of(socket.id(), message.room_id));
-        return it == shaped.end() ? &plain : &it->second;
-      },
-      &plain);
+  // asked for again). Other processes pick each of their sockets' variant the same way.
+  realtime::KeyedArguments keyed;
+  keyed.variants = std::move(shaped);
+  keyed.fallback = &plain;
+  keyed.for_recovery = &plain;
+  server_->broadcast_keyed(channel, "new_message", keyed);
   if (speech_ != nullptr) {
     speech_->message_delivered(message);
     // Translations that went out with the message are spoken now too.
@@ -218,14 +218,17 @@ void TranslationEvents::deliver(const chat::StoredMessage& message) {
     }
   }
   if (source == "und") return;  // nothing to translate from
-  queue_translations(message, std::move(source), std::move(online), std::move(announced));
+  queue_translations(message, std::move(source), std::move(online), std::move(announced),
+                     std::string(request_id));
 }
 
 void TranslationEvents::queue_translations(chat::StoredMessage message, std::string source,
                                            std::set<std::string> online,
-                                           std::set<std::string> announced) {
+                                           std::set<std::string> announced,
+                                           std::string request_id) {
   auto job = [this, message = std::move(message), source = std::move(source),
-              online = std::move(online), announced = std::move(announced)]() -> Result<void> {
+              online = std::move(online), announced = std::move(announced),
+              request_id = std::move(request_id)]() -> Result<void> {
     // Members who are not online read it later in the history: translate for them too.
     std::set<std::string> targets = online;
     auto members = deps_.chatrooms.listening_languages(message.room_id);
@@ -235,9 +238,10 @@ void TranslationEvents::queue_translations(chat::StoredMessage message, std::str
     const auto payer =
         message.sender ? std::optional<std::int64_t>(message.sender->id) : std::nullopt;
     auto queued = deps_.translator.translate_message({message.id, message.room_id}, message.text,
-                                                     source, targets, announced, payer);
+                                                     source, targets, announced, payer, request_id);
     if (!queued) {
       deps_.log.error("translation_not_queued", {{"message_id", message.id},
+                                                 {"request_id", request_id},
                                                  {"code", to_code(queued.error().code)},
                                                  {"error", queued.error().message}});
     }
@@ -280,10 +284,13 @@ void TranslationEvents::translation_ready(const translate::MessageRef& message,
   {
     std::lock_guard lock(room_lock(message.room_id));
     if (server_ != nullptr) {
-      send_result(message.room_id, message.message_id, translation.target,
-                  message_result(message.room_id, message.message_id, translation));
+      auto payload = message_result(message.room_id, message.message_id, translation);
+      send_result(message.room_id, message.message_id, translation.target, payload);
+      settle();
+      relay_result(message.room_id, message.message_id, translation.target, payload);
+    } else {
+      settle();
     }
-    settle();
   }
   if (speech_ != nullptr) speech_->translation_delivered(message.message_id, translation);
 }
@@ -292,11 +299,67 @@ void TranslationEvents::translation_failed(const translate::MessageRef& message,
                                            std::string_view target, const Error& error) {
   std::lock_guard lock(room_lock(message.room_id));
   if (server_ == nullptr) return;
-  send_result(message.room_id, message.message_id, std::string(target),
-              json::object{{"room", message.room_id},
-                           {"message_id", message.message_id},
-                           {"language", target},
-                           {"error", error_json(error)}});
+  const json::object payload{{"room", message.room_id},
+                             {"message_id", message.message_id},
+                             {"language", target},
+                             {"error", error_json(error)}};
+  send_result(message.room_id, message.message_id, std::string(target), payload);
+  relay_result(message.room_id, message.message_id, std::string(target), payload);
+}
+
+// --- several processes ---------------------------------------------------------------------------
+
+void TranslationEvents::attach(realtime::SocketIoServer& server, SpeechEvents* speech) {
+  server_ = &server;
+  speech_ = speech;
+  // A keyed broadcast (new_message) picks a socket's variant by its language in the room.
+  server.set_variant_key([this](const realtime::Socket& socket, const std::string& room) {
+    std::int64_t room_id = 0;
+    const std::string_view digits = std::string_view(room).substr(room.find(':') + 1);
+    if (std::from_chars(digits.data(), digits.data() + digits.size(), room_id).ec != std::errc()) {
+      return std::string();
+    }
+    return language_of(socket.id(), room_id);
+  });
+}
+
+void TranslationEvents::attach_bus(core::ClusterBus& bus) {
+  bus_ = &bus;
+  bus.subscribe("translation", [this](std::string_view payload) { on_relayed_result(payload); });
+}
+
+void TranslationEvents::relay_result(std::int64_t room_id, std::int64_t message_id,
+                                     const std::string& language, const json::object& payload) {
+  if (bus_ == nullptr) return;
+  bus_->publish("translation", json::serialize(json::object{{"room", room_id},
+                                                            {"message_id", message_id},
+                                                            {"language", language},
+                                                            {"payload", payload}}));
+}
+
+void TranslationEvents::on_relayed_result(std::string_view text) {
+  boost::system::error_code ec;
+  auto parsed = json::parse(text, ec);
+  const auto* relayed = parsed.if_object();
+  const json::value* room = relayed ? relayed->if_contains("room") : nullptr;
+  const json::value* message = relayed ? relayed->if_contains("message_id") : nullptr;
+  const json::value* language = relayed ? relayed->if_contains("language") : nullptr;
+  const json::value* payload = relayed ? relayed->if_contains("payload") : nullptr;
+  if (ec || room == nullptr || !room->is_int64() || message == nullptr || !message->is_int64() ||
+      language == nullptr || !language->is_string() || payload == nullptr ||
+      !payload->is_object() || server_ == nullptr) {
+    deps_.log.warning("relayed_translation_invalid", {{"bytes", text.size()}});
+    return;
+  }
+  // Off the bus's thread: the room lock may be held across database work (a catch-up).
+  auto job = [this, room_id = room->as_int64(), message_id = message->as_int64(),
+              target = std::string(language->as_string()),
+              result = payload->as_object()]() -> Result<void> {
+    std::lock_guard lock(room_lock(room_id));
+    send_result(room_id, message_id, target, result);
+    return {};
+  };
+  deps_.workers.post(std::move(job));
 }
 
 // --- socket events -------------------------------------------------------------------------------
@@ -320,8 +383,8 @@ asio::awaitable<void> TranslationEvents::request_translation(SocketPtr socket, j
   if (!source) co_return refuse(source.error());
 
   if (const auto message_id = id_field(body, "message_id")) {
-    auto job = [this, socket, message_id = *message_id,
-                target = *target]() -> Result<json::object> {
+    auto job = [this, socket, message_id = *message_id, target = *target,
+                request_id = socket->event_id()]() -> Result<json::object> {
       auto message = deps_.chatrooms.message(message_id, socket->user_id());
       if (!message) return message.error();
       std::string language = target.value_or(language_of(socket->id(), message->room_id));
@@ -334,7 +397,7 @@ asio::awaitable<void> TranslationEvents::request_translation(SocketPtr socket, j
       if (from.empty()) from = deps_.translator.detect(message->text, {});
       std::lock_guard lock(room_lock(message->room_id));
       auto outcome = deps_.translator.request({message->id, message->room_id}, message->text, from,
-                                              language, socket->user_id());
+                                              language, socket->user_id(), request_id);
       if (!outcome) return outcome.error();
       if (outcome->settled) {
         socket->emit("translation_result",

@@ -34,6 +34,7 @@
 #include <string>
 
 #include "chat/chatroom_service.hpp"
+#include "core/cluster.hpp"
 #include "core/log.hpp"
 #include "core/worker_pool.hpp"
 #include "realtime/socketio/server.hpp"
@@ -55,10 +56,12 @@ class TranslationEvents final : public translate::TranslationSink {
  public:
   explicit TranslationEvents(TranslationEventsDeps deps) : deps_(std::move(deps)) {}
   /// Set once at start-up, before the first connection. `speech` may be null.
-  void attach(realtime::SocketIoServer& server, SpeechEvents* speech) {
-    server_ = &server;
-    speech_ = speech;
-  }
+  void attach(realtime::SocketIoServer& server, SpeechEvents* speech);
+  /// With several processes (once, at start-up): a translation finished by another process's
+  /// queue worker reaches this process's listeners and requesters too. Across processes the
+  /// exactly-once guarantee weakens to at-least-once (a catch-up on one process may race a
+  /// delivery from another): results carry message_id and language to tell repeats apart.
+  void attach_bus(core::ClusterBus& bus);
 
   /// BLOCKING (run on a worker). Puts the socket in the room's channel with its listening
   /// `language`; with `after_seq`, returns the messages it missed (seq > after_seq, oldest
@@ -84,7 +87,8 @@ class TranslationEvents final : public translate::TranslationSink {
 
   /// A stored message reaches its room now, shaped per language group; the translations that
   /// are not known yet are queued (on a worker). Non-blocking.
-  void deliver(const chat::StoredMessage& message);
+  /// `request_id`: what caused the message (see Socket::event_id), for the jobs' log lines.
+  void deliver(const chat::StoredMessage& message, std::string_view request_id = {});
 
   boost::asio::awaitable<void> request_translation(realtime::SocketPtr socket,
                                                    boost::json::array args, realtime::AckReply ack);
@@ -108,12 +112,18 @@ class TranslationEvents final : public translate::TranslationSink {
   /// who asked for it. Call under room_lock(room).
   void send_result(std::int64_t room_id, std::int64_t message_id, const std::string& language,
                    const boost::json::object& payload);
+  /// Tells the other processes (after the local delivery) so that their listeners get it too.
+  void relay_result(std::int64_t room_id, std::int64_t message_id, const std::string& language,
+                    const boost::json::object& payload);
+  void on_relayed_result(std::string_view payload);
   void queue_translations(chat::StoredMessage message, std::string source,
-                          std::set<std::string> online, std::set<std::string> announced);
+                          std::set<std::string> online, std::set<std::string> announced,
+                          std::string request_id);
 
   TranslationEventsDeps deps_;
   realtime::SocketIoServer* server_ = nullptr;
   SpeechEvents* speech_ = nullptr;
+  core::ClusterBus* bus_ = nullptr;
   std::array<std::mutex, 64> room_locks_;
   // Innermost lock: never held while calling the server (whose lock may call back into it).
   mutable std::mutex registry_mutex_;

@@ -276,5 +276,51 @@ TEST(Config, PaymentsSettings) {
                   "PARLEY_PAID_MAX_ROOM_MEMBERS");
 }
 
+TEST(Config, OperationsSettings) {
+  auto defaults = load({});
+  ASSERT_TRUE(defaults) << defaults.error().message;
+  EXPECT_FALSE(defaults->node_id.empty()) << "host name and process id";
+  EXPECT_TRUE(defaults->metrics_token.empty());
+  EXPECT_TRUE(defaults->admin_emails.empty());
+  EXPECT_FALSE(defaults->debug_log_level) << "the debug_log table is off unless asked for";
+  EXPECT_EQ(defaults->metrics_sample_interval, std::chrono::seconds(60));
+  EXPECT_EQ(defaults->redis_timeout, std::chrono::milliseconds(1000));
+
+  auto config = load({{"PARLEY_NODE_ID", "web-2.eu"},
+                      {"PARLEY_METRICS_TOKEN", "a-scraper-token-0123"},
+                      {"PARLEY_ADMIN_EMAILS", " Ops@Example.org ,, root@example.org"},
+                      {"PARLEY_METRICS_SAMPLE_SECONDS", "15"},
+                      {"PARLEY_METRICS_RETENTION_DAYS", "7"},
+                      {"PARLEY_DEBUG_LOG_LEVEL", "warning"},
+                      {"PARLEY_DEBUG_LOG_RETENTION_DAYS", "2"},
+                      {"PARLEY_REDIS_TIMEOUT_MS", "250"},
+                      {"REDIS_URL", "redis://:pw@127.0.0.1:6380/1"}});
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->node_id, "web-2.eu");
+  EXPECT_EQ(config->metrics_token, "a-scraper-token-0123");
+  EXPECT_EQ(config->admin_emails,
+            (std::vector<std::string>{"ops@example.org", "root@example.org"}));
+  EXPECT_EQ(config->metrics_sample_interval, std::chrono::seconds(15));
+  EXPECT_EQ(config->metrics_retention, std::chrono::hours(7 * 24));
+  EXPECT_EQ(config->debug_log_level, LogLevel::warning);
+  EXPECT_EQ(config->debug_log_retention, std::chrono::hours(2 * 24));
+  EXPECT_EQ(config->redis_timeout, std::chrono::milliseconds(250));
+  EXPECT_EQ(load({{"PARLEY_DEBUG_LOG_LEVEL", "OFF"}})->debug_log_level, std::nullopt);
+  const auto described = boost::json::serialize(describe(*config));
+  EXPECT_EQ(described.find("a-scraper-token-0123"), std::string::npos);
+  EXPECT_EQ(described.find(":pw@"), std::string::npos);
+
+  expect_rejected({{"PARLEY_NODE_ID", "has space"}}, "PARLEY_NODE_ID");
+  expect_rejected({{"PARLEY_NODE_ID", std::string(65, 'n')}}, "PARLEY_NODE_ID");
+  expect_rejected({{"PARLEY_METRICS_TOKEN", "short"}}, "PARLEY_METRICS_TOKEN");
+  expect_rejected({{"PARLEY_ADMIN_EMAILS", "not-an-email"}}, "PARLEY_ADMIN_EMAILS");
+  expect_rejected({{"PARLEY_METRICS_SAMPLE_SECONDS", "0"}}, "PARLEY_METRICS_SAMPLE_SECONDS");
+  expect_rejected({{"PARLEY_METRICS_RETENTION_DAYS", "-1"}}, "PARLEY_METRICS_RETENTION_DAYS");
+  expect_rejected({{"PARLEY_DEBUG_LOG_LEVEL", "loud"}}, "PARLEY_DEBUG_LOG_LEVEL");
+  expect_rejected({{"PARLEY_DEBUG_LOG_RETENTION_DAYS", "9999"}}, "PARLEY_DEBUG_LOG_RETENTION_DAYS");
+  expect_rejected({{"PARLEY_REDIS_TIMEOUT_MS", "5"}}, "PARLEY_REDIS_TIMEOUT_MS");
+  expect_rejected({{"REDIS_URL", "http://cache"}}, "REDIS_URL");
+}
+
 }  // namespace
 }  // namespace parley::core

@@ -7,6 +7,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <charconv>
 #include <cstdio>
@@ -69,6 +70,7 @@ void cancel_on_strand(const std::shared_ptr<asio::steady_timer>& timer) {
 // --- Socket ----------------------------------------------------------------------------------
 
 void Socket::emit(std::string_view event, const json::array& args, const Attachments& attachments) {
+  server_.events_sent_.fetch_add(1, std::memory_order_relaxed);
   if (attachments.empty()) {
     session_->send(make_encoded(encode_event(nsp_, event, args_without_brackets(args))));
     return;
@@ -335,6 +337,9 @@ void SocketIoServer::remember_dropped(const SocketPtr& socket) {
     drop_order_.pop_front();
   }
   drop_order_.emplace_back(dropped.at_ms, socket->private_id_);
+  // Its rooms keep a history even with no member left here, so that broadcasts relayed from
+  // other processes are kept for its recovery (see on_relayed).
+  for (const auto& room : dropped.rooms) room_events_[room];
   dropped_[socket->private_id_] = std::move(dropped);
 }
 
@@ -383,6 +388,7 @@ SocketPtr SocketIoServer::recover(const std::shared_ptr<EngineIoSession>& sessio
 }
 
 void SocketIoServer::enqueue_event(const SocketPtr& socket, SioPacket packet) {
+  events_received_.fetch_add(1, std::memory_order_relaxed);
   if (!event_limiter_.acquire(socket->id(), options_.event_rate).allowed) {
     std::size_t refused = 0;
     {
@@ -431,6 +437,7 @@ asio::awaitable<void> SocketIoServer::drain(SocketPtr socket) {
     std::string name = args.front().is_string() ? std::string(args.front().as_string())
                                                 : json::serialize(args.front());
     json::array rest(args.begin() + 1, args.end());
+    ++socket->event_seq_;
     AckReply ack;
     if (packet.id) {
       ack = AckReply([session = socket->session_, nsp = socket->nsp(), id = *packet.id](
@@ -448,7 +455,9 @@ asio::awaitable<void> SocketIoServer::drain(SocketPtr socket) {
       co_await application_.on_event(socket, std::move(name), std::move(rest),
                                      std::move(packet.attachments), std::move(ack));
     } catch (const std::exception& e) {
-      log_.error("socket_event_failed", {{"socket", socket->id()}, {"what", e.what()}});
+      log_.error(
+          "socket_event_failed",
+          {{"socket", socket->id()}, {"request_id", socket->event_id()}, {"what", e.what()}});
     }
   }
 }
@@ -493,6 +502,12 @@ void SocketIoServer::leave(const SocketPtr& socket, const std::string& room) {
 
 void SocketIoServer::broadcast(const std::string& room, std::string_view event,
                                const json::array& args, const Socket* except) {
+  local_broadcast(room, event, args, except);
+  if (bus_ != nullptr) relay(room, event, &args, nullptr);
+}
+
+void SocketIoServer::local_broadcast(const std::string& room, std::string_view event,
+                                     const json::array& args, const Socket* except) {
   std::string arguments = args_without_brackets(args);
   std::vector<SocketPtr> recipients;
   SharedPacket packet;
@@ -521,9 +536,13 @@ void SocketIoServer::broadcast(const std::string& room, std::string_view event,
     auto it = rooms_.find(room);
     if (it != rooms_.end()) recipients = it->second;
   }
+  std::uint64_t sent = 0;
   for (const auto& socket : recipients) {
-    if (socket.get() != except) socket->send(packet);
+    if (socket.get() == except) continue;
+    socket->send(packet);
+    ++sent;
   }
+  events_sent_.fetch_add(sent, std::memory_order_relaxed);
 }
 
 void SocketIoServer::broadcast_each(const std::string& room, std::string_view event,
@@ -585,9 +604,109 @@ void SocketIoServer::broadcast_each(const std::string& room, std::string_view ev
       if (recovery_enabled()) remember(variant.packet, std::move(variant.audience), nullptr);
     }
   }
+  std::uint64_t sent = 0;
   for (const auto& [args, variant] : variants) {
     for (const auto& socket : variant.recipients) socket->send(variant.packet);
+    sent += variant.recipients.size();
   }
+  events_sent_.fetch_add(sent, std::memory_order_relaxed);
+}
+
+// --- several processes -----------------------------------------------------------------------
+
+void SocketIoServer::attach_bus(core::ClusterBus& bus) {
+  bus_ = &bus;
+  bus.subscribe("sio", [this](std::string_view payload) { on_relayed(payload); });
+}
+
+void SocketIoServer::broadcast_keyed(const std::string& room, std::string_view event,
+                                     const KeyedArguments& arguments, const Socket* except) {
+  local_keyed(room, event, arguments, except);
+  if (bus_ != nullptr) relay(room, event, nullptr, &arguments);
+}
+
+void SocketIoServer::local_keyed(const std::string& room, std::string_view event,
+                                 const KeyedArguments& arguments, const Socket* except) {
+  const auto pick = [&](const Socket& socket) -> const json::array* {
+    if (variant_key_ && !arguments.variants.empty()) {
+      auto it = arguments.variants.find(variant_key_(socket, room));
+      if (it != arguments.variants.end()) return &it->second;
+    }
+    return arguments.fallback;
+  };
+  broadcast_each(room, event, pick, arguments.for_recovery, except);
+}
+
+// One JSON object per broadcast: {"r": room, "e": event, "a": args} or, keyed,
+// {"r", "e", "v": {key: args}, "f": fallback, "k": for_recovery}.
+void SocketIoServer::relay(const std::string& room, std::string_view event, const json::array* args,
+                           const KeyedArguments* keyed) {
+  json::object message{{"r", room}, {"e", event}};
+  if (args != nullptr) message["a"] = *args;
+  if (keyed != nullptr) {
+    json::object variants;
+    for (const auto& [key, value] : keyed->variants) variants[key] = value;
+    message["v"] = std::move(variants);
+    if (keyed->fallback != nullptr) message["f"] = *keyed->fallback;
+    if (keyed->for_recovery != nullptr) message["k"] = *keyed->for_recovery;
+  }
+  bus_->publish("sio", json::serialize(message));
+}
+
+void SocketIoServer::on_relayed(std::string_view payload) {
+  // From another process of this deployment (not from a client), yet checked: a bad message
+  // is logged and dropped, never trusted into a crash.
+  boost::system::error_code ec;
+  auto parsed = json::parse(payload, ec);
+  const auto* message = parsed.if_object();
+  const json::string* room = nullptr;
+  const json::string* event = nullptr;
+  if (!ec && message != nullptr) {
+    if (const auto* r = message->if_contains("r")) room = r->if_string();
+    if (const auto* e = message->if_contains("e")) event = e->if_string();
+  }
+  if (room == nullptr || event == nullptr) {
+    log_.warning("relayed_broadcast_invalid", {{"bytes", payload.size()}});
+    return;
+  }
+  relayed_.fetch_add(1, std::memory_order_relaxed);
+  const std::string room_name(*room);
+  {
+    // Nobody here, now or recovering: nothing to deliver and nothing worth keeping (a room
+    // name from the bus never grows this process's history by itself).
+    std::lock_guard lock(mutex_);
+    if (rooms_.count(room_name) == 0 && room_events_.count(room_name) == 0) return;
+  }
+  if (const auto* args = message->if_contains("a"); args != nullptr && args->is_array()) {
+    local_broadcast(room_name, *event, args->get_array(), nullptr);
+    return;
+  }
+  KeyedArguments keyed;
+  if (const auto* variants = message->if_contains("v"); variants && variants->is_object()) {
+    for (const auto& [key, value] : variants->get_object()) {
+      if (value.is_array()) keyed.variants.emplace(std::string(key), value.get_array());
+    }
+  }
+  if (const auto* fallback = message->if_contains("f"); fallback && fallback->is_array()) {
+    keyed.fallback = &fallback->get_array();
+  }
+  if (const auto* recovery = message->if_contains("k"); recovery && recovery->is_array()) {
+    keyed.for_recovery = &recovery->get_array();
+  }
+  local_keyed(room_name, *event, keyed, nullptr);
+}
+
+SocketIoStats SocketIoServer::stats() const {
+  SocketIoStats out;
+  out.connections = socket_count();
+  {
+    std::lock_guard lock(mutex_);
+    out.rooms = rooms_.size();
+  }
+  out.events_received = events_received_.load(std::memory_order_relaxed);
+  out.events_sent = events_sent_.load(std::memory_order_relaxed);
+  out.broadcasts_relayed = relayed_.load(std::memory_order_relaxed);
+  return out;
 }
 
 std::vector<SocketPtr> SocketIoServer::sockets_in(const std::string& room) const {

@@ -5,6 +5,7 @@
 // packets and says which namespaces it serves (Parley's chat: "/" only). Rooms are server-wide
 // names; only Parley's main namespace uses them.
 
+#include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/json/value.hpp>
@@ -21,6 +22,7 @@
 #include <vector>
 
 #include "core/clock.hpp"
+#include "core/cluster.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/rate_limiter.hpp"
@@ -63,6 +65,15 @@ class Socket : public std::enable_shared_from_this<Socket> {
   void disconnect(const std::string& reason);
 
   std::set<std::string> rooms() const;
+  /// The event being handled, as "<socket id>:<seq>" (seq counts this socket's events from 1):
+  /// the request id that ties the event's log lines and the jobs it causes together. Valid
+  /// inside SocketApplication::on_event (events are handled one at a time per socket).
+  std::string event_id() const { return id_ + ":" + std::to_string(event_seq_); }
+  /// Removed from the server (disconnected, by any path): nothing it joins sticks.
+  bool closed() const {
+    std::lock_guard lock(mutex_);
+    return closed_;
+  }
 
  private:
   friend class SocketIoServer;
@@ -79,6 +90,7 @@ class Socket : public std::enable_shared_from_this<Socket> {
   // A vector, not a deque: an idle socket (the common case) then holds no memory for it.
   std::vector<SioPacket> inbox_;
   bool draining_ = false;
+  std::uint64_t event_seq_ = 0;  // written by the draining coroutine only
   std::size_t refused_events_ = 0;
   // Set when the socket is removed: a join that runs later (from a worker) must not put a gone
   // socket back into a room.
@@ -140,24 +152,57 @@ struct SocketIoOptions {
   std::size_t max_refused_events = 50;
 };
 
+/// Counters for metrics.
+struct SocketIoStats {
+  std::size_t connections = 0;  ///< connected sockets (all namespaces)
+  std::size_t rooms = 0;        ///< rooms with a member on this process
+  std::uint64_t events_received = 0;
+  std::uint64_t events_sent = 0;  ///< packets queued to clients (a broadcast counts each one)
+  std::uint64_t broadcasts_relayed = 0;  ///< broadcasts that came from other processes
+};
+
+/// A broadcast whose arguments depend on the recipient, in a form that can travel to other
+/// processes: each socket gets the arguments of its variant key (see set_variant_key), else
+/// `fallback` (nothing when null).
+struct KeyedArguments {
+  std::map<std::string, boost::json::array> variants;
+  const boost::json::array* fallback = nullptr;
+  /// What a connection that is away (and recovers later) gets replayed; may be null.
+  const boost::json::array* for_recovery = nullptr;
+};
+
 class SocketIoServer final : public EngineIoListener {
  public:
   SocketIoServer(boost::asio::io_context& io, SocketIoOptions options,
                  SocketApplication& application, core::Logger& log);
+
+  /// With several processes: room broadcasts also go to the other processes through `bus`, and
+  /// theirs come here (to this process's members). Call before serving; `bus` outlives this.
+  void attach_bus(core::ClusterBus& bus);
+  /// The key that picks a socket's variant of a keyed broadcast in `room` (Parley: the language
+  /// the socket listens to there). Called under the server's lock: quick, non-blocking.
+  using VariantKey = std::function<std::string(const Socket&, const std::string& room)>;
+  void set_variant_key(VariantKey key) { variant_key_ = std::move(key); }
+  /// Sends each socket of `room` on every process its variant (see KeyedArguments).
+  void broadcast_keyed(const std::string& room, std::string_view event,
+                       const KeyedArguments& arguments, const Socket* except = nullptr);
+  SocketIoStats stats() const;
 
   // Rooms: a socket joins and leaves; broadcasts reach every socket in the room.
   /// Thread-safe (callable from any thread). Errors: Errc::rate_limited when the socket is in
   /// too many rooms; Errc::conflict when the socket is already disconnected.
   Result<void> join(const SocketPtr& socket, const std::string& room);
   void leave(const SocketPtr& socket, const std::string& room);
-  /// Sends `event` with `args` to every socket in `room`, except `except` (may be null). The
-  /// packet is encoded once and shared by every recipient.
+  /// Sends `event` with `args` to every socket in `room` (on every process when a bus is
+  /// attached), except `except` (may be null). The packet is encoded once and shared by every
+  /// recipient.
   void broadcast(const std::string& room, std::string_view event, const boost::json::array& args,
                  const Socket* except = nullptr);
   /// Picks the arguments a socket gets (nullptr: the socket gets nothing). Called under the
   /// server's lock: it must be quick, must not block and must not call the server.
   using ArgumentsFor = std::function<const boost::json::array*(const Socket&)>;
-  /// Like broadcast(), but each socket in `room` gets the arguments `args_for` picks, e.g. a
+  /// Like broadcast(), but each socket in `room` on this process only gets the arguments
+  /// `args_for` picks, e.g. a
   /// message with the translation into its own language. Each distinct argument array is
   /// encoded once; with recovery each is kept in the room's history for exactly the sockets it
   /// went to, and `for_recovery` (when not null) for the room's sockets that were away (dropped
@@ -238,6 +283,22 @@ class SocketIoServer final : public EngineIoListener {
   // memory (joins and leaves scan a room; broadcasts are far more frequent).
   std::map<std::string, std::vector<SocketPtr>> rooms_;
   void add_member_locked(const std::string& room, const SocketPtr& socket);
+
+  friend class Socket;  // counts its emits in events_sent_
+
+  // Several processes.
+  void local_broadcast(const std::string& room, std::string_view event,
+                       const boost::json::array& args, const Socket* except);
+  void local_keyed(const std::string& room, std::string_view event, const KeyedArguments& arguments,
+                   const Socket* except);
+  void relay(const std::string& room, std::string_view event, const boost::json::array* args,
+             const KeyedArguments* keyed);
+  void on_relayed(std::string_view payload);
+  core::ClusterBus* bus_ = nullptr;
+  VariantKey variant_key_;
+  std::atomic<std::uint64_t> events_received_{0};
+  std::atomic<std::uint64_t> events_sent_{0};
+  std::atomic<std::uint64_t> relayed_{0};
 };
 
 }  // namespace parley::realtime

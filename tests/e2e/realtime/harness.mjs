@@ -69,8 +69,11 @@ export async function startParley(extraEnv = {}, options = {}) {
     logs,
     async stop() {
       for (const s of sockets) s.disconnect();
-      child.kill('SIGTERM');
-      const code = await new Promise((resolve) => child.on('exit', resolve));
+      // Already gone (crashed): nothing to wait for.
+      const exited = child.exitCode !== null || child.signalCode !== null;
+      const code = exited
+        ? child.exitCode
+        : await new Promise((resolve) => { child.on('exit', resolve); child.kill('SIGTERM'); });
       if (ownFolder) rmSync(folder, { recursive: true, force: true });
       return code;
     },

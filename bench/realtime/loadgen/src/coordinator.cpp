@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <charconv>
 #include <stdexcept>
 
 #include "scenarios.hpp"
@@ -33,11 +34,41 @@ asio::ip::tcp::endpoint loopback_endpoint(const std::string& host, std::uint16_t
   return {parsed, port};
 }
 
+// --url "http://127.0.0.1:5000,http://127.0.0.1:5001" (the scheme and a trailing '/' are
+// optional), or --host and --port when it is empty.
+std::vector<asio::ip::tcp::endpoint> server_endpoints(const Options& options) {
+  if (options.url.empty()) return {loopback_endpoint(options.host, options.port)};
+  std::vector<asio::ip::tcp::endpoint> out;
+  std::string_view list = options.url;
+  while (!list.empty()) {
+    const auto comma = list.find(',');
+    std::string_view url = list.substr(0, comma);
+    list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
+    if (url.starts_with("http://")) url.remove_prefix(7);
+    if (url.ends_with('/')) url.remove_suffix(1);
+    const auto colon = url.rfind(':');
+    int port = 0;
+    if (colon != std::string_view::npos) {
+      const auto digits = url.substr(colon + 1);
+      auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+      if (ec != std::errc() || ptr != digits.data() + digits.size()) port = 0;
+    }
+    if (port <= 0 || port > 65535) {
+      throw std::invalid_argument("--url: '" + std::string(url) + "' needs http://HOST:PORT");
+    }
+    out.push_back(
+        loopback_endpoint(std::string(url.substr(0, colon)), static_cast<std::uint16_t>(port)));
+  }
+  if (out.empty()) throw std::invalid_argument("--url: empty list");
+  return out;
+}
+
 }  // namespace
 
 Run::Run(const Options& options)
     : options_(options),
-      endpoint_(loopback_endpoint(options.host, options.port)),
+      endpoints_(server_endpoints(options)),
+      endpoint_(endpoints_.front()),
       threads_(options.threads > 0 ? options.threads : cpus_allowed(0)),
       server_cores_(options.server_pid > 0 ? cpus_allowed(options.server_pid) : 0),
       gen_cores_(cpus_allowed(0)),
@@ -47,12 +78,32 @@ Run::Run(const Options& options)
                         .count() -
                     now_micros()),
       pool_(threads_) {
-  ConnectTarget target;
-  target.endpoint = endpoint_;
-  target.upgrade_request = make_upgrade_request(endpoint_, options.path);
-  target.timeout = std::chrono::milliseconds(to_micros(options.connect_timeout) / 1000);
+  std::vector<ConnectTarget> targets;
+  for (const auto& endpoint : endpoints_) {
+    ConnectTarget target;
+    target.endpoint = endpoint;
+    target.upgrade_request = make_upgrade_request(endpoint, options.path);
+    target.timeout = std::chrono::milliseconds(to_micros(options.connect_timeout) / 1000);
+    targets.push_back(std::move(target));
+  }
+  for (std::string_view list = options.watch; !list.empty();) {
+    const auto comma = list.find(',');
+    const std::string_view item = list.substr(0, comma);
+    list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
+    const auto colon = item.rfind(':');
+    int pid = 0;
+    if (colon != std::string_view::npos) {
+      const auto digits = item.substr(colon + 1);
+      auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), pid);
+      if (ec != std::errc() || ptr != digits.data() + digits.size()) pid = 0;
+    }
+    if (pid <= 0)
+      throw std::invalid_argument("--watch: '" + std::string(item) + "' is not name:pid");
+    watch_names_.emplace_back(item.substr(0, colon));
+    watch_pids_.push_back(pid);
+  }
   for (std::size_t i = 0; i < threads_; ++i) {
-    shards_.push_back(std::make_unique<Shard>(pool_.context(i), target, epoch_offset_));
+    shards_.push_back(std::make_unique<Shard>(pool_.context(i), targets, epoch_offset_));
   }
   background_cores_ = sample_background();
 }
@@ -219,7 +270,12 @@ void Run::join_sockets(const std::vector<std::pair<std::uint32_t, RoomJob>>& gid
 json::object Run::head() const {
   json::object line{{"scenario", options_.scenario}};
   if (!options_.label.empty()) line["label"] = options_.label;
-  line["target"] = endpoint_.address().to_string() + ":" + std::to_string(endpoint_.port());
+  std::string target;
+  for (const auto& endpoint : endpoints_) {
+    if (!target.empty()) target += ',';
+    target += endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+  }
+  line["target"] = target;
   line["machine_bg_busy_cores_before"] = background_cores_;
   return line;
 }
@@ -245,6 +301,17 @@ json::object Run::window(const Snapshot& a, const Snapshot& b) const {
     out["server_sys_cores"] = round3((b.server.sys_s - a.server.sys_s) / dt);
     // Runnable but not running: more than zero means the server wanted more CPU than it got.
     out["server_runq_wait_cores"] = round3((b.server.runq_wait_s - a.server.runq_wait_s) / dt);
+  }
+  // --watch: the CPU of each named process tree (say, every server of a cluster and Redis).
+  if (!a.watched.empty() && a.watched.size() == b.watched.size()) {
+    json::object watched;
+    for (std::size_t i = 0; i < a.watched.size() && i < watch_names_.size(); ++i) {
+      watched[watch_names_[i]] = {
+          {"cpu_cores", round3((b.watched[i].cpu_s - a.watched[i].cpu_s) / dt)},
+          {"sys_cores", round3((b.watched[i].sys_s - a.watched[i].sys_s) / dt)},
+          {"runq_wait_cores", round3((b.watched[i].runq_wait_s - a.watched[i].runq_wait_s) / dt)}};
+    }
+    out["watched"] = std::move(watched);
   }
   // Everyone else on the machine (other tenants; part of the kernel's softirq work).
   out["other_busy_cores"] = round3(

@@ -150,9 +150,14 @@ class Run {
   void finish_step(boost::json::object& line, const boost::json::object& window, bool met,
                    bool p99_ok, double setup_s) const;
   static void print(const boost::json::object& line);
+  /// take_snapshot of the server and of the --watch processes.
+  Snapshot snapshot() const { return take_snapshot(options_.server_pid, watch_pids_); }
 
   const Options& options_;
-  const boost::asio::ip::tcp::endpoint endpoint_;
+  const std::vector<boost::asio::ip::tcp::endpoint> endpoints_;  // --url, or host and port
+  const boost::asio::ip::tcp::endpoint endpoint_;                // the first: the REST setup
+  std::vector<std::string> watch_names_;                         // --watch
+  std::vector<int> watch_pids_;
   const std::size_t threads_;
   const std::size_t server_cores_;
   const std::size_t gen_cores_;

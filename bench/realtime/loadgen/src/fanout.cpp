@@ -57,12 +57,14 @@ int Run::fanout() {
   }
   add_members(memberships);
 
-  const Snapshot s0 = take_snapshot(options_.server_pid);
+  const Snapshot s0 = snapshot();
   RssSampler peak(options_.server_pid);
   log("connecting " + std::to_string(clients) + " clients");
   const ConnectSummary connected = connect(tokens, kFanoutReadBuffer);
   log("connected " + std::to_string(connected.ok) + "/" + std::to_string(clients) + " in " +
-      num(connected.wall_s) + " s; joining rooms");
+      num(connected.wall_s) + " s" +
+      (connected.errors.empty() ? "" : " (failed: " + json::serialize(connected.errors) + ")") +
+      "; joining rooms");
   std::vector<std::pair<std::uint32_t, RoomJob>> joins;
   for (std::size_t gid = 0; gid < clients; ++gid) {
     const std::size_t r = gid / members;
@@ -115,15 +117,15 @@ bool Run::fanout_step(const FanoutRun& run, std::size_t step, int attempt) {
   log("step " + std::to_string(step + 1) + ": " + std::to_string(senders) + " senders x " +
       num(rate) + "/s to " + std::to_string(rooms) + " rooms of " + std::to_string(members) +
       " = " + std::to_string(static_cast<long>(offered)) + " deliveries/s offered");
-  const Snapshot step_start = take_snapshot(options_.server_pid);
+  const Snapshot step_start = snapshot();
   auto sending = std::make_shared<Countdown>(threads_);
   pool_.run_on_all([&](std::size_t i) {
     shards_[i]->start_sending(timing, rate, [sending] { sending->count_down(); });
   });
   sleep_until(timing.window_start);
-  const Snapshot w0 = take_snapshot(options_.server_pid);
+  const Snapshot w0 = snapshot();
   sleep_until(timing.window_end);
-  const Snapshot w1 = take_snapshot(options_.server_pid);
+  const Snapshot w1 = snapshot();
   sending->wait();
 
   // Drain: wait until every expected delivery arrived, or progress stops.
@@ -152,7 +154,7 @@ bool Run::fanout_step(const FanoutRun& run, std::size_t step, int attempt) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   const double drain_s = seconds_between(drain_start, now_micros());
-  const Snapshot s1 = take_snapshot(options_.server_pid);
+  const Snapshot s1 = snapshot();
   const ShardStats stats = gather();
 
   const double window_s = seconds_between(timing.window_start, timing.window_end);
@@ -212,6 +214,24 @@ bool Run::fanout_step(const FanoutRun& run, std::size_t step, int attempt) {
   for (const auto& [reason, n] : stats.disconnect_reasons) reasons[reason] = n;
   line["disconnect_reasons"] = std::move(reasons);
   line["latency_ms"] = stats.latency.summary_ms();
+  if (!stats.received_by_target.empty()) {
+    // Several servers: what reached the clients of each (deliveries that crossed servers
+    // went through the servers' bus), against what they should have received.
+    std::vector<std::vector<std::uint64_t>> parts(threads_);
+    pool_.run_on_all(
+        [&](std::size_t i) { parts[i] = shards_[i]->expected_by_target(sent_per_room); });
+    json::array by_target;
+    for (std::size_t t = 0; t < stats.received_by_target.size(); ++t) {
+      std::uint64_t want = 0;
+      for (const auto& part : parts) want += t < part.size() ? part[t] : 0;
+      by_target.push_back({{"expected", want},
+                           {"delivered", stats.received_by_target[t]},
+                           {"missing", static_cast<std::int64_t>(want) -
+                                           static_cast<std::int64_t>(stats.received_by_target[t])},
+                           {"latency_ms", stats.latency_by_target[t].summary_ms()}});
+    }
+    line["by_target"] = std::move(by_target);
+  }
   line["ack_latency_ms"] = stats.ack_latency.summary_ms();
   line["window"] = win;
   line["server"] = server_info(s0, s1, run.peak->peak_kb());
@@ -233,8 +253,14 @@ bool Run::fanout_step(const FanoutRun& run, std::size_t step, int attempt) {
           << stats.latency.max() / 1000.0 << " ms, missing " << missing << ", server "
           << field("server_cpu_cores") << " cores (" << field("server_cpu_us_per_delivery")
           << " us/delivery), generator " << field("gen_cpu_cores") << " cores ("
-          << field("gen_cpu_us_per_delivery") << " us/delivery), limited by "
-          << limited_by(win, met);
+          << field("gen_cpu_us_per_delivery") << " us/delivery)";
+  if (const auto* watched = win.if_contains("watched")) {
+    for (const auto& [name, v] : watched->as_object()) {
+      summary << ", " << std::string_view(name) << " " << v.at("cpu_cores").to_number<double>()
+              << " cores";
+    }
+  }
+  summary << ", limited by " << limited_by(win, met);
   log(summary.str());
   return met && p99_ok;
 }

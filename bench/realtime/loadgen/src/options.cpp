@@ -75,10 +75,14 @@ std::vector<Spec> specs(Options& o) {
   return {
       field("host", o.host, "server address, 127.0.0.0/8 only"),
       field("port", o.port, "server port"),
+      field("url", o.url,
+            "base URLs, comma list (http://127.0.0.1:P,...): client i on URL i % n, "
+            "REST setup on the first; overrides host and port"),
       field("path", o.path, "Engine.IO path"),
       field("scenario", o.scenario, "fanout | conns | churn"),
       field("label", o.label, "name of the server in the output"),
       field("server-pid", o.server_pid, "measure this process tree (0: not measured)"),
+      field("watch", o.watch, "fanout: name:pid,... also report these trees' CPU per step"),
       field("threads", o.threads, "generator threads (0: CPUs in the affinity mask)"),
       field("max-seconds", o.max_seconds, "the whole run ends after this"),
       field("bg-sample", o.bg_sample, "s of machine CPU sampled before starting"),

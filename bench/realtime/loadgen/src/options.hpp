@@ -12,10 +12,14 @@ struct Options {
   // target and run
   std::string host = "127.0.0.1";  ///< must be in 127.0.0.0/8 ("localhost" is 127.0.0.1)
   std::uint16_t port = 5000;
+  /// Several servers sharing one database: base URLs ("http://127.0.0.1:5000,http://..."),
+  /// client i connects to URL i % n, the REST setup goes to the first. Empty: host and port.
+  std::string url;
   std::string path = "/socket.io/";
   std::string scenario = "fanout";  ///< fanout | conns | churn
   std::string label;
   int server_pid = 0;        ///< measure this process tree's CPU and memory
+  std::string watch;         ///< "name:pid,...": also report these trees' CPU per fan-out step
   std::size_t threads = 0;   ///< 0: the number of CPUs in the affinity mask
   double max_seconds = 180;  ///< hard stop for the whole run
   double bg_sample = 1;      ///< s: measure the machine's background CPU use first

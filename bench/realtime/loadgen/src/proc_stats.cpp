@@ -152,9 +152,10 @@ std::uint64_t raise_open_file_limit() {
   return limit.rlim_cur;
 }
 
-Snapshot take_snapshot(int server_pid) {
+Snapshot take_snapshot(int server_pid, const std::vector<int>& watched) {
   Snapshot snapshot;
   snapshot.at = std::chrono::steady_clock::now();
+  for (int pid : watched) snapshot.watched.push_back(sample_process_tree(pid));
   if (server_pid > 0) {
     snapshot.server = sample_process_tree(server_pid);
     snapshot.has_server = !snapshot.server.pids.empty();

@@ -40,7 +40,8 @@ struct Snapshot {
   ProcessSample server;
   ProcessSample self;
   double machine_busy_s = 0;
+  std::vector<ProcessSample> watched;  ///< the `watched` trees, in order
 };
-Snapshot take_snapshot(int server_pid);
+Snapshot take_snapshot(int server_pid, const std::vector<int>& watched = {});
 
 }  // namespace parley::loadgen

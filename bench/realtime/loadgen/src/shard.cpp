@@ -83,6 +83,14 @@ void ShardStats::merge(const ShardStats& o) {
   out_of_order += o.out_of_order;
   latency.merge(o.latency);
   ack_latency.merge(o.ack_latency);
+  if (received_by_target.size() < o.received_by_target.size()) {
+    received_by_target.resize(o.received_by_target.size());
+    latency_by_target.resize(o.latency_by_target.size());
+  }
+  for (std::size_t i = 0; i < o.received_by_target.size(); ++i) {
+    received_by_target[i] += o.received_by_target[i];
+    latency_by_target[i].merge(o.latency_by_target[i]);
+  }
   sent += o.sent;
   sent_while_disconnected += o.sent_while_disconnected;
   send_acks += o.send_acks;
@@ -104,8 +112,8 @@ void ShardStats::merge(const ShardStats& o) {
   tick_lag.merge(o.tick_lag);
 }
 
-Shard::Shard(boost::asio::io_context& io, ConnectTarget target, Micros epoch_offset)
-    : io_(io), target_(std::move(target)), epoch_offset_(epoch_offset), timer_(io) {}
+Shard::Shard(boost::asio::io_context& io, std::vector<ConnectTarget> targets, Micros epoch_offset)
+    : io_(io), targets_(std::move(targets)), epoch_offset_(epoch_offset), timer_(io) {}
 
 // --- connecting --------------------------------------------------------------------------------
 
@@ -133,9 +141,11 @@ void Shard::launch_connects() {
     const auto local = static_cast<std::uint32_t>(members_.size());
     Member member;
     member.client = std::make_unique<SioClient>(io_, *this, local, read_buffer_);
+    member.target = static_cast<std::uint32_t>(job.gid % targets_.size());
     members_.push_back(std::move(member));
     ++in_flight_;
-    members_.back().client->connect(target_, std::move(job.connect_packet));
+    members_.back().client->connect(targets_[members_.back().target],
+                                    std::move(job.connect_packet));
   }
 }
 
@@ -289,6 +299,14 @@ void Shard::on_new_message(Member& member, std::string_view args, Micros now) {
   if (delivery.room != member.room_id) ++stats_.wrong_room;
   const Micros sent_at = delivery.sent_epoch_us - epoch_offset_;
   if (in_window(sent_at)) stats_.latency.add(now - sent_at);
+  if (targets_.size() > 1) {
+    if (stats_.received_by_target.size() < targets_.size()) {
+      stats_.received_by_target.resize(targets_.size());
+      stats_.latency_by_target.resize(targets_.size());
+    }
+    ++stats_.received_by_target[member.target];
+    if (in_window(sent_at)) stats_.latency_by_target[member.target].add(now - sent_at);
+  }
   // Socket.IO keeps one sender's order to each receiver: sender k is the (k / rooms)-th
   // sender of its room.
   const auto slot = static_cast<std::size_t>(delivery.sender) / std::max<std::size_t>(rooms_, 1);
@@ -413,6 +431,17 @@ std::uint64_t Shard::expected_deliveries(const std::vector<std::uint64_t>& sent_
   for (const auto& member : members_) {
     if (member.room_id != 0 && member.room_index < sent_per_room.size()) {
       expected += sent_per_room[member.room_index];
+    }
+  }
+  return expected;
+}
+
+std::vector<std::uint64_t> Shard::expected_by_target(
+    const std::vector<std::uint64_t>& sent_per_room) const {
+  std::vector<std::uint64_t> expected(targets_.size());
+  for (const auto& member : members_) {
+    if (member.room_id != 0 && member.room_index < sent_per_room.size()) {
+      expected[member.target] += sent_per_room[member.room_index];
     }
   }
   return expected;

@@ -66,6 +66,9 @@ struct ShardStats {
   std::uint64_t out_of_order = 0;
   Histogram latency;      // new_message: receipt - send, for sends inside the window
   Histogram ack_latency;  // send_message acks, for sends inside the window
+  // With several servers (--url): per server the clients connect to (client gid % servers).
+  std::vector<std::uint64_t> received_by_target;
+  std::vector<Histogram> latency_by_target;
   std::uint64_t sent = 0;
   std::uint64_t sent_while_disconnected = 0;
   std::uint64_t send_acks = 0;
@@ -92,7 +95,8 @@ struct ShardStats {
 
 class Shard final : public ClientListener {
  public:
-  Shard(boost::asio::io_context& io, ConnectTarget target, Micros epoch_offset);
+  /// Client gid connects to targets[gid % targets.size()].
+  Shard(boost::asio::io_context& io, std::vector<ConnectTarget> targets, Micros epoch_offset);
 
   /// Creates a client per job and connects them, at most `concurrency` handshakes at a time;
   /// calls `done` when every one has connected or failed.
@@ -111,6 +115,9 @@ class Shard final : public ClientListener {
   void start_sending(StepTiming timing, double rate, std::function<void()> done);
   /// Deliveries this shard's clients should have received, given what was sent to each room.
   std::uint64_t expected_deliveries(const std::vector<std::uint64_t>& sent_per_room) const;
+  /// The same, per server (only with several servers).
+  std::vector<std::uint64_t> expected_by_target(
+      const std::vector<std::uint64_t>& sent_per_room) const;
 
   /// Churn: idle churners join a random room of `room_ids` at `rate` joins/s (this shard's
   /// share), each leaving again once its join is acked. `done` once the step has ended and the
@@ -142,6 +149,7 @@ class Shard final : public ClientListener {
     std::vector<std::int64_t> last_seq;  // per sender of the room: the order check
     Micros join_started = 0;             // churn: a join in flight since then
     std::int64_t churn_room = 0;
+    std::uint32_t target = 0;  // index of the server it is connected to
   };
   struct Sender {
     SenderPlan plan;
@@ -165,7 +173,7 @@ class Shard final : public ClientListener {
   bool in_window(Micros t) const { return t >= timing_.window_start && t <= timing_.window_end; }
 
   boost::asio::io_context& io_;
-  const ConnectTarget target_;
+  const std::vector<ConnectTarget> targets_;
   const Micros epoch_offset_;  // steady microseconds + this = Unix epoch microseconds
   Phase phase_ = Phase::idle;
   std::function<void()> phase_done_;
