@@ -221,6 +221,7 @@ Result<std::unique_ptr<ServerApp>> ServerApp::create(core::Config config, core::
 
   api::add_health_routes(app->router_, {*app->database_, *app->workers_, app->cluster_.get()});
   api::add_misc_routes(app->router_, cfg);
+  api::add_checkout_return_routes(app->router_);
   api::add_openapi_route(app->router_);
   api::add_account_routes(app->router_, *app->account_routes_);
   api::add_google_routes(app->router_, *app->google_routes_);
@@ -275,9 +276,9 @@ Result<std::unique_ptr<ServerApp>> ServerApp::create(core::Config config, core::
     app->conformance_app_ = std::make_unique<realtime::ConformanceApplication>();
     application = app->conformance_app_.get();
     app->engineio_echo_ = std::make_unique<realtime::EngineIoEcho>();
-    app->engineio_only_ =
-        std::make_unique<realtime::EngineIoServer>(app->io_, engineio_options, *app->engineio_echo_,
-                                                   log, [](std::string_view) { return true; });
+    app->engineio_only_ = std::make_unique<realtime::EngineIoServer>(
+        app->io_, engineio_options, *app->engineio_echo_, log,
+        [](std::string_view, std::string_view) { return true; });
     app->engineio_only_->add_routes(app->router_, "/engine.io/");
     log.warning("protocol_conformance_mode",
                 {{"detail", "Socket.IO serves the protocol test suites, not Parley's chat"}});
@@ -300,7 +301,9 @@ Result<std::unique_ptr<ServerApp>> ServerApp::create(core::Config config, core::
   }
   app->engineio_ = std::make_unique<realtime::EngineIoServer>(
       app->io_, engineio_options, *app->socketio_, log,
-      [cors = app->cors_.get()](std::string_view origin) { return cors->allows(origin); });
+      [cors = app->cors_.get()](std::string_view origin, std::string_view host) {
+        return cors->allows_session(origin, host);
+      });
   app->engineio_->add_routes(app->router_);
   app->add_metrics();
   // Ending a user's sessions (password change, account deletion) ends their live sockets too.

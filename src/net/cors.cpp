@@ -28,6 +28,21 @@ bool CorsPolicy::allows(std::string_view origin) const {
                      [&](const std::string& allowed) { return iequals(allowed, origin); });
 }
 
+bool CorsPolicy::allows_session(std::string_view origin, std::string_view host) const {
+  if (origin.empty()) return true;
+  std::string_view authority = origin;
+  for (std::string_view scheme : {"http://", "https://"}) {
+    if (authority.size() > scheme.size() && iequals(authority.substr(0, scheme.size()), scheme)) {
+      authority.remove_prefix(scheme.size());
+      // Same host and port: the page came from here. (Scheme aside: behind a TLS proxy the
+      // Host is the same while Parley itself sees plain HTTP.)
+      if (!host.empty() && iequals(authority, host)) return true;
+      break;
+    }
+  }
+  return allows(origin);
+}
+
 bool CorsPolicy::is_preflight(const Request& request) {
   return request.method() == http::verb::options && !request[http::field::origin].empty() &&
          !request[http::field::access_control_request_method].empty();

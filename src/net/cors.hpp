@@ -23,6 +23,12 @@ class CorsPolicy {
 
   bool allows(std::string_view origin) const;
 
+  /// Whether a browser page with this Origin may open a real-time session on this server: no
+  /// Origin (native clients), the server's own origin (the Origin's host and port are the
+  /// request's Host: the page Parley serves itself, whatever FRONTEND_URL says), or an allowed
+  /// origin.
+  bool allows_session(std::string_view origin, std::string_view host) const;
+
   /// True for an OPTIONS request that carries Origin and Access-Control-Request-Method.
   static bool is_preflight(const Request& request);
 

@@ -238,8 +238,7 @@ class Session {
         boost::beast::websocket::is_upgrade(request)) {
       // CORS does not cover WebSocket: a browser page from a foreign origin could otherwise
       // open an authenticated socket. No Origin (native clients) is fine.
-      const auto origin = request[http::field::origin];
-      if (!origin.empty() && !cors_.allows(origin)) {
+      if (!cors_.allows_session(request[http::field::origin], request[http::field::host])) {
         co_return co_await finish(error_response(http::status::forbidden, "forbidden",
                                                  "origin is not allowed", request.version()),
                                   request_id, request, path, started, false);

@@ -9,6 +9,18 @@ namespace parley::net {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+// The web client is one script and one stylesheet from this folder; it talks to this origin only
+// (REST, Socket.IO over polling and WebSocket) and plays audio it fetched as blobs. Nothing
+// inline, nothing from elsewhere, no framing.
+constexpr const char* kPagePolicy =
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "media-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'";
+
+}  // namespace
+
 StaticFiles::StaticFiles(fs::path root) {
   std::error_code ec;
   auto canonical = fs::canonical(root, ec);
@@ -87,6 +99,7 @@ Result<std::variant<FileResponse, Response>> StaticFiles::serve(const Request& r
   res.set(http::field::content_type, content_type);
   res.set(http::field::etag, etag);
   res.set(http::field::cache_control, cache);
+  if (is_html) res.set("Content-Security-Policy", kPagePolicy);
   res.content_length(size);
   return res;
 }

@@ -1,9 +1,9 @@
+#include "net/static_files.hpp"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
-
-#include "net/static_files.hpp"
 
 namespace parley::net {
 namespace {
@@ -45,6 +45,24 @@ TEST_F(StaticFilesTest, RefusesEveryTraversalShape) {
     auto resolved = files.resolve(target);
     EXPECT_FALSE(resolved) << target << " resolved to " << resolved.value();
   }
+}
+
+TEST_F(StaticFilesTest, PagesCarryAContentSecurityPolicyAndScriptsDoNot) {
+  StaticFiles files(base_ / "web");
+  Request page{http::verb::get, "/", 11};
+  auto served = files.serve(page);
+  ASSERT_TRUE(served);
+  const auto& html = std::get<FileResponse>(*served);
+  const std::string policy(html["Content-Security-Policy"]);
+  EXPECT_NE(policy.find("default-src 'self'"), std::string::npos) << policy;
+  EXPECT_NE(policy.find("frame-ancestors 'none'"), std::string::npos) << policy;
+  EXPECT_EQ(policy.find("unsafe-inline"), std::string::npos) << policy;
+  EXPECT_EQ(html[http::field::cache_control], "no-cache");
+
+  Request script{http::verb::get, "/sub/app.js", 11};
+  served = files.serve(script);
+  ASSERT_TRUE(served);
+  EXPECT_TRUE(std::get<FileResponse>(*served)["Content-Security-Policy"].empty());
 }
 
 TEST_F(StaticFilesTest, GuessesContentTypes) {

@@ -69,9 +69,9 @@ class RegistryListener final : public EngineIoListener {
   EngineIoServer::SessionMap& sessions_;
 };
 
-EngineIoServer::EngineIoServer(asio::io_context& io, EngineIoOptions options,
-                               EngineIoListener& listener, core::Logger& log,
-                               std::function<bool(std::string_view)> origin_allowed)
+EngineIoServer::EngineIoServer(
+    asio::io_context& io, EngineIoOptions options, EngineIoListener& listener, core::Logger& log,
+    std::function<bool(std::string_view, std::string_view)> origin_allowed)
     : io_(io),
       options_(options),
       log_(log),
@@ -127,8 +127,8 @@ void EngineIoServer::close_all() {
 
 asio::awaitable<net::Response> EngineIoServer::handle_polling(net::RequestContext& ctx) {
   const auto version = ctx.request.version();
-  const auto origin = ctx.request[http::field::origin];
-  if (!origin.empty() && origin_allowed_ && !origin_allowed_(origin)) {
+  if (origin_allowed_ &&
+      !origin_allowed_(ctx.request[http::field::origin], ctx.request[http::field::host])) {
     co_return protocol_error(4, "Forbidden", version, http::status::forbidden);
   }
   const Query query = parse_query(ctx.request.target());

@@ -21,11 +21,12 @@ class EngineIoServer {
   using SessionMap = std::unordered_map<std::string, std::shared_ptr<EngineIoSession>>;
 
   /// `listener` and `log` must outlive the server.
-  /// `origin_allowed` says whether a browser Origin may open a session (WebSocket upgrades are
-  /// checked by the HTTP server; polling requests here): CORS alone does not stop a foreign page
-  /// from making the request.
+  /// `origin_allowed(origin, host)` says whether a browser Origin (possibly empty) may open a
+  /// session given the request's Host (WebSocket upgrades are checked by the HTTP server;
+  /// polling requests here): CORS alone does not stop a foreign page from making the request.
   EngineIoServer(boost::asio::io_context& io, EngineIoOptions options, EngineIoListener& listener,
-                 core::Logger& log, std::function<bool(std::string_view)> origin_allowed);
+                 core::Logger& log,
+                 std::function<bool(std::string_view, std::string_view)> origin_allowed);
   ~EngineIoServer();
 
   /// Registers GET and POST `path` (default "/socket.io/") with WebSocket upgrade.
@@ -51,7 +52,7 @@ class EngineIoServer {
   boost::asio::io_context& io_;
   EngineIoOptions options_;
   core::Logger& log_;
-  std::function<bool(std::string_view)> origin_allowed_;
+  std::function<bool(std::string_view, std::string_view)> origin_allowed_;
   // Sits between the sessions and the real listener, to forget closed sessions.
   std::unique_ptr<EngineIoListener> registry_listener_;
   EngineIoListener& listener_;

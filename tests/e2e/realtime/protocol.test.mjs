@@ -34,6 +34,11 @@ test('handshake errors use the Engine.IO error codes', async () => {
   const evil = await fetch(eio('EIO=4&transport=polling'), { headers: { Origin: 'https://evil.example' } });
   assert.equal(evil.status, 403);
   assert.equal((await evil.json()).code, 4);
+  // The page Parley serves itself (Origin = this server's host and port) may, whatever
+  // FRONTEND_URL says.
+  const own = await fetch(eio('EIO=4&transport=polling'), { headers: { Origin: parley.base } });
+  assert.equal(own.status, 200);
+  assert.match(await own.text(), /^0\{"sid"/);
 });
 
 test('the polling transport by hand: open, connect with a token, event with ack', async () => {
@@ -97,10 +102,14 @@ test('a WebSocket frame over maxPayload is closed with 1009', async () => {
   assert.equal(await closed, 1009);
 });
 
-test('a foreign Origin cannot open a WebSocket', async () => {
+test('a foreign Origin cannot open a WebSocket; the server\'s own origin can', async () => {
   const { closed, opened } = openSocket('EIO=4&transport=websocket', { Origin: 'https://evil.example' });
   await assert.rejects(opened, /403/);
   await closed;
+  const own = openSocket('EIO=4&transport=websocket', { Origin: parley.base });
+  await own.opened;
+  own.ws.close();
+  await own.closed;
 });
 
 test('a binary attachment without its packet, and too many attachments, close the connection', async () => {
