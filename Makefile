@@ -5,15 +5,15 @@ RUN_PRESET  ?= release
 TEST_PRESET ?= asan
 JOBS        ?= $(shell nproc)
 
-.PHONY: run test deps deps-test build build-test format format-check bench clean
+.PHONY: run test deps deps-test deps-web web build build-test format format-check bench clean
 
-run: deps
+run: deps web
 	cmake --preset $(RUN_PRESET)
 	cmake --build build/$(RUN_PRESET) --target parley -j $(JOBS)
 	./build/$(RUN_PRESET)/parley migrate
 	exec ./build/$(RUN_PRESET)/parley serve
 
-test: deps-test
+test: deps-test web
 	cmake --preset $(TEST_PRESET)
 	cmake --build build/$(TEST_PRESET) -j $(JOBS)
 	scripts/run-tests.sh $(TEST_PRESET)
@@ -25,8 +25,16 @@ deps:
 	scripts/install-deps.sh build
 
 deps-test:
-	scripts/install-deps.sh build test
+	scripts/install-deps.sh build test web
 	scripts/install-node-deps.sh
+
+# The web client served at / (web/dist, PARLEY_WEB_DIR's default): bundled by esbuild from npm.
+deps-web:
+	scripts/install-deps.sh web
+	scripts/install-node-deps.sh
+
+web: deps-web
+	node web/build.mjs
 
 build: deps
 	cmake --preset $(RUN_PRESET)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages Parley needs, and only those that are missing.
-# Usage: scripts/install-deps.sh [build] [test] [bench]   (default: build)
+# Usage: scripts/install-deps.sh [build] [test] [web] [bench]   (default: build)
 # Idempotent: when everything is present it changes nothing and needs no network.
 set -euo pipefail
 
@@ -44,8 +44,10 @@ declare -A WHY=(
   [ffmpeg]="the ffmpeg CLI makes the tests' webm/opus, ogg, mp3, m4a and flac inputs"
   [pocketsphinx-testdata]="real recorded speech for the speech-to-text tests"
   [flite]="flite's slt voice speaks the tests' reference sentences"
-  [nodejs]="Node.js runs the test tools: a local OpenID provider, socket.io-client, validators"
-  [npm]="installs the Node test tools from package-lock.json"
+  [nodejs]="Node.js builds the web client (esbuild) and runs the test tools: a local OpenID provider, socket.io-client, validators"
+  [npm]="installs esbuild, socket.io-client and the Node test tools from package-lock.json"
+  [chromium]="the real browser that the web client's tests drive (playwright-core, headless)"
+  [fonts-wqy-microhei]="CJK glyphs, so that the Chinese interface in the browser tests' screenshots is legible"
   [redis-server]="a real Redis 7 server that the multi-process tests start on 127.0.0.1"
   [nginx]="nginx in front of two processes in the scale-out test; tests/deploy/check.sh runs nginx -t"
   [python3]="tests/deploy's live nginx check and its stand-in processes (also pulled in by build deps)"
@@ -68,13 +70,13 @@ for group in "${groups[@]}"; do
                       apertium-eng-cat apertium-spa-cat apertium-spa-ita apertium-en-gl
                       libhiredis-dev) ;;
     test)  packages+=(postgresql curl clang libclang-rt-14-dev ffmpeg pocketsphinx-testdata flite
-                      redis-server nginx python3)
-           # A machine may already have Node from elsewhere (e.g. /usr/local); only without
-           # any `node` and `npm` on PATH are Debian's packages needed.
-           command -v node >/dev/null 2>&1 || packages+=(nodejs)
+                      redis-server nginx python3 chromium fonts-wqy-microhei) ;;
+    # A machine may already have Node from elsewhere (e.g. /usr/local); only without any `node`
+    # and `npm` on PATH are Debian's packages needed.
+    web)   command -v node >/dev/null 2>&1 || packages+=(nodejs)
            command -v npm >/dev/null 2>&1 || packages+=(npm) ;;
     bench) packages+=(wrk curl) ;;
-    *) echo "install-deps: unknown group '$group' (build, test, bench)" >&2; exit 2 ;;
+    *) echo "install-deps: unknown group '$group' (build, test, web, bench)" >&2; exit 2 ;;
   esac
 done
 

@@ -70,7 +70,7 @@ struct Config {
 
   LogLevel log_level = LogLevel::info;
   std::string upload_dir = "uploads";
-  std::string web_dir = "web";
+  std::string web_dir = "web/dist";
 
   std::size_t max_header_bytes = 16 * 1024;
   std::size_t max_body_bytes = 1024 * 1024;

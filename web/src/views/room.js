@@ -1,0 +1,506 @@
+// A room: history with infinite scroll, live messages in the reader's language (original on
+// demand), typing, presence, push-to-talk with live captions, synthesized speech, and the owner's
+// and admins' controls.
+import { h, replace, field } from '../dom.js';
+import { actionButton, actionForm, avatar, confirmDialog, languageSelect } from '../forms.js';
+import { PushToTalk } from '../audio/push_to_talk.js';
+
+const kPageSize = 50;
+const kTypingEveryMs = 3000;
+const kTypingShownMs = 5000;
+
+export async function renderRoom(app, { roomId: roomIdText }) {
+  const roomId = Number(roomIdText);
+  const t = (k, p) => app.t(k, p);
+  const me = app.session.user ?? (await app.api.get('/api/me')).user;
+  let details = await app.api.get(`/api/chatrooms/${roomId}`);
+  if (!details.role) return renderJoinForm(app, details.chatroom);
+
+  const room = new RoomView(app, roomId, me, details);
+  await room.open();
+  return () => room.close();
+}
+
+function renderJoinForm(app, chatroom) {
+  const t = (k, p) => app.t(k, p);
+  const password = h('input', { type: 'password', name: 'password', id: 'join-password', autocomplete: 'off' });
+  const form = actionForm(app, {
+    label: t('room.join'), submitLabel: t('room.join'),
+    onSubmit: async (data) => {
+      const body = { chatroom_id: chatroom.id };
+      if (data.get('password')) body.password = data.get('password');
+      await app.api.post('/api/join-chatroom', body);
+      app.render();
+    },
+  }, chatroom.is_private ? field(t('room.password'), password, t('room.private_hint')) : null);
+  replace(app.view, h('h1', {}, chatroom.name), h('p', {}, t('room.not_member')), form);
+  app.focusHeading();
+}
+
+class RoomView {
+  constructor(app, roomId, me, details) {
+    this.app = app;
+    this.t = (k, p) => app.t(k, p);
+    this.roomId = roomId;
+    this.me = me;
+    this.details = details;
+    this.entries = new Map(); // message id → {message, element}
+    this.online = new Map(); // user id → user
+    this.typists = new Map(); // user id → {name, timer}
+    this.nextBefore = undefined; // history cursor; null when the beginning was reached
+    this.lastSeq = 0;
+    this.language = me.preferred_language;
+    this.unsubscribe = [];
+    this.lastTypingSent = 0;
+    this.closed = false;
+    this.captions = new Map(); // stream id → caption element
+    this.audio = new Audio();
+  }
+
+  async open() {
+    this.#build();
+    this.#subscribe();
+    const join = async (afterSeq) => {
+      const payload = { room: this.roomId };
+      if (afterSeq) payload.after_seq = afterSeq;
+      const ack = await this.app.realtime.request('join_room', payload);
+      this.language = ack.language ?? this.language;
+      this.languagePicker.value = this.language;
+      this.online = new Map((ack.online ?? []).map((user) => [user.id, user]));
+      for (const message of ack.missed ?? []) this.#upsert(message);
+      this.#renderMembers();
+    };
+    // After a reconnection Socket.IO could not recover, the channel is joined again and what was
+    // missed comes back with it.
+    this.app.realtime.rejoiners.set(this.roomId, () => join(this.lastSeq).catch((e) => this.#refused(e)));
+    await join();
+    await this.#loadOlder();
+    this.#scrollToEnd();
+    this.app.focusHeading();
+  }
+
+  close() {
+    this.closed = true;
+    this.ptt?.stop();
+    for (const off of this.unsubscribe) off();
+    for (const { timer } of this.typists.values()) clearTimeout(timer);
+    this.observer?.disconnect();
+    this.app.realtime.rejoiners.delete(this.roomId);
+    this.app.realtime.socket?.emit('leave_room', { room: this.roomId });
+    this.audio.pause();
+  }
+
+  get canManage() { return this.details.role === 'owner' || this.details.role === 'admin'; }
+
+  // ---- layout ----------------------------------------------------------------------------------
+
+  #build() {
+    const t = this.t;
+    this.title = h('h1', { id: 'room-title' }, this.details.chatroom.name);
+    this.list = h('div', { class: 'messages', id: 'messages', role: 'log', 'aria-live': 'polite', 'aria-labelledby': 'room-title', tabindex: '0' });
+    this.olderButton = h('button', { type: 'button', class: 'secondary', id: 'load-older' }, t('room.load_older'));
+    this.olderButton.addEventListener('click', () => this.#loadOlder());
+    this.list.append(this.olderButton);
+    this.observer = new IntersectionObserver((entries) => {
+      if (entries.some((e) => e.isIntersecting) && this.nextBefore !== null && !this.loadingOlder) this.#loadOlder();
+    }, { root: this.list });
+    this.observer.observe(this.olderButton);
+
+    this.liveCaptions = h('div', { class: 'live-captions', id: 'live-captions', 'aria-live': 'polite' });
+    this.typingLine = h('div', { class: 'typing', id: 'typing', 'aria-live': 'polite' });
+    this.input = h('textarea', { id: 'message-input', rows: 2, maxlength: 4000, placeholder: t('room.write') });
+    this.input.addEventListener('keydown', (event) => {
+      if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        this.#send();
+      }
+    });
+    this.input.addEventListener('input', () => {
+      if (Date.now() - this.lastTypingSent > kTypingEveryMs && this.input.value) {
+        this.lastTypingSent = Date.now();
+        this.app.realtime.volatile('typing', { room: this.roomId });
+      }
+    });
+    this.sendButton = h('button', { type: 'button', id: 'send' }, t('room.send'));
+    this.sendButton.addEventListener('click', () => this.#send());
+    this.composerError = h('p', { class: 'error-text', role: 'alert', hidden: true });
+    this.pttButton = this.#pushToTalkButton();
+
+    this.languagePicker = languageSelect(this.app, this.language, { id: 'read-in' });
+    this.languagePicker.addEventListener('change', async () => {
+      try {
+        const ack = await this.app.realtime.request('set_language', { room: this.roomId, language: this.languagePicker.value });
+        this.language = ack.language;
+      } catch (error) {
+        this.app.notify(this.app.i18n.error(error));
+      }
+    });
+
+    this.members = h('ul', { class: 'plain members', id: 'members' });
+    this.manage = h('div', { id: 'manage' });
+    this.roleLine = h('p', { class: 'muted', id: 'my-role' });
+    replace(this.app.view,
+      h('div', { class: 'room-header' }, this.title, h('div', { class: 'row' }, field(t('room.read_in'), this.languagePicker))),
+      this.roleLine,
+      h('div', { class: 'room' },
+        h('section', { 'aria-label': t('room.conversation') },
+          this.list, this.liveCaptions, this.typingLine,
+          h('label', { for: 'message-input', class: 'visually-hidden' }, t('room.message_label')),
+          h('div', { class: 'composer' }, this.input, this.sendButton, this.pttButton),
+          this.composerError),
+        h('aside', { 'aria-labelledby': 'members-title' },
+          h('h2', { id: 'members-title' }, t('room.members_title')), this.members, this.manage)));
+    this.#renderMembers();
+  }
+
+  #pushToTalkButton() {
+    const t = this.t;
+    const button = h('button', { type: 'button', class: 'ptt', id: 'push-to-talk', 'aria-pressed': 'false' }, t('room.hold_to_talk'));
+    if (!PushToTalk.supported()) {
+      button.disabled = true;
+      button.title = t('room.no_microphone');
+      return button;
+    }
+    this.ptt = new PushToTalk(this.app.realtime, {
+      roomId: this.roomId,
+      language: this.me.preferred_language,
+      onError: (error) => this.#showComposerError(error),
+      onStateChange: (state) => {
+        button.setAttribute('aria-pressed', String(state !== 'idle'));
+        button.textContent = state === 'recording' ? t('room.release_to_send') : t('room.hold_to_talk');
+      },
+    });
+    const start = (event) => { event.preventDefault(); this.composerError.hidden = true; this.ptt.start(); };
+    const stop = () => this.ptt.stop();
+    button.addEventListener('pointerdown', (event) => { button.setPointerCapture?.(event.pointerId); start(event); });
+    button.addEventListener('pointerup', stop);
+    button.addEventListener('pointercancel', stop);
+    // Keyboard: hold Space (or Enter) on the button.
+    button.addEventListener('keydown', (event) => {
+      if ((event.key === ' ' || event.key === 'Enter') && !event.repeat) start(event);
+    });
+    button.addEventListener('keyup', (event) => { if (event.key === ' ' || event.key === 'Enter') stop(); });
+    button.addEventListener('blur', stop);
+    return button;
+  }
+
+  // ---- live events -------------------------------------------------------------------------------
+
+  #subscribe() {
+    // Events name their room in `room`; room_updated is the chatroom itself.
+    const on = (event, handler, roomOf = (payload) => payload?.room) =>
+      this.unsubscribe.push(this.app.realtime.on(event, (payload) => {
+        if (!this.closed && Number(roomOf(payload)) === this.roomId) handler(payload);
+      }));
+    on('new_message', (message) => {
+      const atEnd = this.#nearEnd();
+      this.#upsert(message);
+      this.#clearTyping(message.sender?.id);
+      if (atEnd || message.sender?.id === this.me.id) this.#scrollToEnd();
+    });
+    on('translation_result', (result) => {
+      const entry = this.entries.get(result.message_id);
+      if (!entry) return;
+      if (result.error) entry.message = { ...entry.message, translation_pending: false, translation_error: { language: result.language, ...result.error } };
+      else entry.message = { ...entry.message, translation_pending: false, translation: result };
+      this.#renderMessage(entry);
+    });
+    on('user_joined', ({ user }) => {
+      this.online.set(user.id, user);
+      if (!this.details.members.some((m) => m.user_id === user.id)) this.#reloadDetails();
+      else this.#renderMembers();
+    });
+    on('user_left', ({ user }) => {
+      this.online.delete(user.id);
+      this.#renderMembers();
+    });
+    on('typing', ({ user }) => {
+      if (!user || user.id === this.me.id) return;
+      clearTimeout(this.typists.get(user.id)?.timer);
+      this.typists.set(user.id, { name: user.username, timer: setTimeout(() => this.#clearTyping(user.id), kTypingShownMs) });
+      this.#renderTyping();
+    });
+    on('room_updated', (chatroom) => {
+      this.details.chatroom = chatroom;
+      this.title.textContent = chatroom.name;
+    }, (chatroom) => chatroom?.id);
+    on('room_error', ({ error }) => {
+      // Removal (kick, ban: forbidden; deletion: not_found) ends the room for this user.
+      if (error?.code === 'forbidden' || error?.code === 'not_found') {
+        const text = `${this.t('room.removed')} (${error.message})`;
+        this.app.navigate('/rooms');
+        this.app.pendingNotice = text;
+      } else {
+        this.app.notify(this.app.i18n.error(error));
+      }
+    });
+    on('audio_transcription', (caption) => this.#caption(caption));
+    on('audio_error', ({ error }) => this.#showComposerError(error));
+    on('audio_stream_closed', ({ stream_id: streamId }) => this.#removeCaption(streamId));
+  }
+
+  #caption(caption) {
+    let line = this.captions.get(caption.stream_id);
+    if (caption.is_final) {
+      // The final comes back as a stored message (new_message); the live line has done its job.
+      this.#removeCaption(caption.stream_id);
+      return;
+    }
+    if (!line) {
+      line = h('p', { class: 'caption', dataset: { stream: caption.stream_id } });
+      this.captions.set(caption.stream_id, line);
+      this.liveCaptions.append(line);
+    }
+    replace(line, h('strong', {}, caption.speaker?.username ?? ''), ': ', caption.text, ' …');
+  }
+
+  #removeCaption(streamId) {
+    this.captions.get(streamId)?.remove();
+    this.captions.delete(streamId);
+  }
+
+  #clearTyping(userId) {
+    if (!this.typists.has(userId)) return;
+    clearTimeout(this.typists.get(userId).timer);
+    this.typists.delete(userId);
+    this.#renderTyping();
+  }
+
+  #renderTyping() {
+    const names = [...this.typists.values()].map((typist) => typist.name);
+    this.typingLine.textContent = names.length === 0 ? ''
+      : names.length === 1 ? this.t('room.typing_one', { name: names[0] }) : this.t('room.typing_many', { names: names.join(', ') });
+  }
+
+  // ---- messages ----------------------------------------------------------------------------------
+
+  async #send() {
+    const text = this.input.value.trim();
+    if (!text) return;
+    this.sendButton.disabled = true;
+    this.composerError.hidden = true;
+    const clientId = `c-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+    try {
+      await this.app.realtime.request('send_message', { room: this.roomId, text, client_id: clientId, language: this.me.preferred_language });
+      this.input.value = '';
+    } catch (error) {
+      this.#showComposerError(error); // the text stays in the box: nothing typed is lost
+    } finally {
+      this.sendButton.disabled = false;
+      this.input.focus();
+    }
+  }
+
+  #showComposerError(error) {
+    replace(this.composerError, this.app.i18n.error(error));
+    this.composerError.hidden = false;
+  }
+
+  async #loadOlder() {
+    if (this.nextBefore === null || this.loadingOlder) return;
+    this.loadingOlder = true;
+    this.olderButton.disabled = true;
+    const heightBefore = this.list.scrollHeight;
+    const topBefore = this.list.scrollTop;
+    try {
+      const body = { chatroom_id: this.roomId, limit: kPageSize };
+      if (this.nextBefore) body.before = this.nextBefore;
+      const page = await this.app.api.post('/api/get-chatroom-messages', body);
+      for (const message of page.messages) this.#upsert(message);
+      this.nextBefore = page.next_before ?? null;
+      // Keep what the reader was looking at in place while older messages appear above it.
+      this.list.scrollTop = topBefore + (this.list.scrollHeight - heightBefore);
+    } catch (error) {
+      this.app.notify(this.app.i18n.error(error));
+    } finally {
+      this.loadingOlder = false;
+      this.olderButton.disabled = this.nextBefore === null;
+      this.olderButton.textContent = this.nextBefore === null ? this.t('room.beginning') : this.t('room.load_older');
+    }
+  }
+
+  /** Adds a message in id order, or updates it (a live copy and a history copy are one message). */
+  #upsert(message) {
+    if (message.seq) this.lastSeq = Math.max(this.lastSeq, message.seq);
+    const known = this.entries.get(message.id);
+    if (known) {
+      // Keep a translation one copy has and the other lacks.
+      known.message = { ...message, translation: message.translation ?? known.message.translation };
+      this.#renderMessage(known);
+      return;
+    }
+    const entry = { message, element: h('article', { class: 'message', dataset: { id: message.id } }), showOriginal: false };
+    this.entries.set(message.id, entry);
+    this.#renderMessage(entry);
+    const later = [...this.list.querySelectorAll('article.message')].find((el) => Number(el.dataset.id) > message.id);
+    this.list.insertBefore(entry.element, later ?? null);
+  }
+
+  #renderMessage(entry) {
+    const { message } = entry;
+    const t = this.t;
+    const translation = message.translation && message.translation.language !== message.language ? message.translation : null;
+    const shownText = translation ? translation.text : message.text;
+    const shownLanguage = translation ? translation.language : message.language;
+    const mine = message.sender?.id === this.me.id;
+    entry.element.className = `message${mine ? ' mine' : ''}`;
+    entry.element.setAttribute('lang', shownLanguage || '');
+
+    const notes = [];
+    if (!translation && message.translation_pending && message.language !== this.language) notes.push(h('span', { class: 'muted translating' }, t('room.translating')));
+    if (message.translation_error) notes.push(h('span', { class: 'muted' }, t('room.no_translation', { language: this.app.i18n.languageName(message.translation_error.language) })));
+    if (message.kind === 'speech' || message.kind === 'audio') notes.push(h('span', { class: 'muted' }, t('room.spoken')));
+
+    const actions = h('div', { class: 'actions' });
+    if (translation) {
+      const toggle = h('button', { type: 'button', class: 'link', 'aria-expanded': String(entry.showOriginal) },
+        entry.showOriginal ? t('room.hide_original') : t('room.show_original', { language: this.app.i18n.languageName(message.language) }));
+      toggle.addEventListener('click', () => { entry.showOriginal = !entry.showOriginal; this.#renderMessage(entry); });
+      actions.append(toggle);
+    }
+    if (shownText) actions.append(this.#listenButton(shownText, shownLanguage));
+    if (message.audio_url) actions.append(this.#recordingButton(message.audio_url));
+
+    replace(entry.element,
+      h('div', { class: 'meta' }, avatar(message.sender), h('strong', {}, message.sender?.username ?? t('room.deleted_user')),
+        h('time', { datetime: message.created_at }, this.app.i18n.formatTime(message.created_at)),
+        translation ? h('span', {}, t('room.translated_from', { language: this.app.i18n.languageName(message.language) })) : null),
+      h('p', { class: 'text', lang: shownLanguage || null }, shownText),
+      translation && entry.showOriginal ? h('p', { class: 'text original', lang: message.language }, message.text) : null,
+      notes.length ? h('div', { class: 'row' }, notes) : null,
+      actions);
+  }
+
+  #listenButton(text, language) {
+    return actionButton(this.app, this.t('room.listen'), async () => {
+      const blob = await this.app.api.blob('POST', '/api/tts', { text, language, format: 'ogg' }, 'audio/ogg');
+      this.#play(blob);
+    }, { class: 'link listen' });
+  }
+
+  #recordingButton(audioUrl) {
+    return actionButton(this.app, this.t('room.play_recording'), async () => {
+      const path = new URL(audioUrl, location.href).pathname;
+      this.#play(await this.app.api.blob('GET', path));
+    }, { class: 'link recording' });
+  }
+
+  #play(blob) {
+    if (this.audio.src) URL.revokeObjectURL(this.audio.src);
+    this.audio.src = URL.createObjectURL(blob);
+    this.audio.play().catch((error) => this.app.notify(`${this.t('room.cannot_play')} ${error.message}`));
+  }
+
+  #nearEnd() { return this.list.scrollHeight - this.list.scrollTop - this.list.clientHeight < 80; }
+  #scrollToEnd() { this.list.scrollTop = this.list.scrollHeight; }
+
+  #refused(error) {
+    if (!this.closed) this.app.notify(this.app.i18n.error(error));
+  }
+
+  // ---- members and management ------------------------------------------------------------------
+
+  async #reloadDetails() {
+    try {
+      this.details = await this.app.api.get(`/api/chatrooms/${this.roomId}`);
+      if (!this.details.role) {
+        this.app.navigate('/rooms');
+        return;
+      }
+      this.title.textContent = this.details.chatroom.name;
+      this.#renderMembers();
+    } catch (error) {
+      this.#refused(error);
+    }
+  }
+
+  #renderMembers() {
+    const t = this.t;
+    this.roleLine.textContent = t('room.your_role', { role: t(`role.${this.details.role}`) }) +
+      (this.details.chatroom.is_private ? ` · ${t('rooms.private')}` : ` · ${t('rooms.public')}`);
+    const members = [...this.details.members].sort((a, b) =>
+      Number(this.online.has(b.user_id)) - Number(this.online.has(a.user_id)) || a.username.localeCompare(b.username));
+    replace(this.members, members.map((member) => {
+      const isOnline = this.online.has(member.user_id);
+      return h('li', { dataset: { userId: member.user_id } },
+        h('span', { class: `presence${isOnline ? ' online' : ''}`, 'aria-hidden': 'true' }),
+        avatar({ username: member.username, avatar_url: member.avatar_url }),
+        h('span', {}, member.username, member.user_id === this.me.id ? ` (${t('room.you')})` : ''),
+        h('span', { class: 'muted' }, `${t(`role.${member.role}`)} · ${isOnline ? t('room.online') : t('room.offline')}`),
+        this.#memberActions(member));
+    }));
+    this.#renderManagement();
+  }
+
+  #memberActions(member) {
+    const role = this.details.role;
+    if (member.user_id === this.me.id || !this.canManage || member.role === 'owner') return null;
+    if (role === 'admin' && member.role === 'admin') return null;
+    const act = (action, key, className = 'secondary', confirmKey = null) =>
+      actionButton(this.app, this.t(key), async () => {
+        if (confirmKey && !(await confirmDialog(this.app, this.t(confirmKey, { name: member.username }), this.t(key)))) return;
+        await this.app.api.post(`/api/chatrooms/${this.roomId}/${action}`, { user_id: member.user_id });
+        await this.#reloadDetails();
+      }, { class: className, 'aria-label': `${this.t(key)}: ${member.username}` });
+    return h('div', { class: 'member-actions' },
+      act('kick', 'room.kick', 'secondary', 'room.confirm_kick'),
+      act('ban', 'room.ban', 'danger', 'room.confirm_ban'),
+      role === 'owner' ? (member.role === 'admin' ? act('demote', 'room.demote') : act('promote', 'room.promote')) : null,
+      role === 'owner' ? act('transfer-ownership', 'room.transfer', 'secondary', 'room.confirm_transfer') : null);
+  }
+
+  #renderManagement() {
+    const t = this.t;
+    const parts = [];
+    const leave = actionButton(this.app, t('room.leave'), async () => {
+      if (!(await confirmDialog(this.app, t('room.confirm_leave'), t('room.leave')))) return;
+      await this.app.api.post('/api/leave-chatroom', { chatroom_id: this.roomId });
+      this.app.navigate('/rooms');
+    }, { class: 'secondary', id: 'leave-room' });
+    if (this.canManage) {
+      const linkBox = h('input', { class: 'invite-link', id: 'invite-link', readonly: true, hidden: true, 'aria-label': t('room.invite_link') });
+      const copy = h('button', { type: 'button', class: 'secondary', hidden: true }, t('room.copy'));
+      copy.addEventListener('click', async () => {
+        linkBox.select();
+        try { await navigator.clipboard.writeText(linkBox.value); copy.textContent = t('room.copied'); } catch { /* selected for copying by hand */ }
+      });
+      const invite = actionButton(this.app, t('room.create_invite'), async () => {
+        const created = await this.app.api.post(`/api/chatrooms/${this.roomId}/invites`, {});
+        const base = `${location.origin}${location.pathname}`;
+        linkBox.value = `${base}#/join/${this.roomId}/${created.code}`;
+        linkBox.hidden = false;
+        copy.hidden = false;
+        copy.textContent = t('room.copy');
+        linkBox.focus();
+        linkBox.select();
+      }, { id: 'create-invite' });
+      parts.push(h('h2', {}, t('room.invite_title')), h('p', { class: 'muted' }, t('room.invite_hint')), invite, linkBox, copy);
+
+      const rename = actionForm(this.app, {
+        label: t('room.rename'), submitLabel: t('room.rename'),
+        onSubmit: async (data) => {
+          const { chatroom } = await this.app.api.post(`/api/chatrooms/${this.roomId}/rename`, { name: data.get('name').trim() });
+          this.details.chatroom = chatroom;
+          this.title.textContent = chatroom.name;
+        },
+      }, field(t('rooms.name'), h('input', { name: 'name', id: 'rename-room', required: true, maxlength: 100, value: this.details.chatroom.name })));
+      parts.push(h('h2', {}, t('room.settings_title')), rename);
+
+      const banned = this.details.banned ?? [];
+      if (banned.length) {
+        parts.push(h('h2', {}, t('room.banned_title')), h('ul', { class: 'plain members' }, banned.map((user) =>
+          h('li', {}, h('span', {}, user.username), actionButton(this.app, t('room.unban'), async () => {
+            await this.app.api.post(`/api/chatrooms/${this.roomId}/unban`, { user_id: user.user_id });
+            await this.#reloadDetails();
+          }, { class: 'secondary', 'aria-label': `${t('room.unban')}: ${user.username}` })))));
+      }
+    }
+    parts.push(h('div', { class: 'row' }, this.details.role !== 'owner' ? leave : null,
+      this.details.role === 'owner' ? actionButton(this.app, t('room.delete'), async () => {
+        if (!(await confirmDialog(this.app, t('room.confirm_delete', { name: this.details.chatroom.name }), t('room.delete')))) return;
+        await this.app.api.delete(`/api/chatrooms/${this.roomId}`);
+        this.app.navigate('/rooms');
+      }, { class: 'danger', id: 'delete-room' }) : null));
+    replace(this.manage, parts);
+  }
+}
