@@ -361,6 +361,10 @@ class Session {
     std::uint64_t bytes = 0;
     if (auto length = res.payload_size()) bytes = *length;
 
+    // Counted when the answer is decided, before it is written: a client that has read it and
+    // then scrapes /metrics finds it counted. (The duration so excludes the write.)
+    observe_end(status, started);
+
     bool ok = true;
     auto& stream = conn_->stream;
     stream.expires_after(options_.read_timeout);
@@ -379,7 +383,6 @@ class Session {
     }
     stream.expires_never();
     conn_->in_request = false;
-    observe_end(status, started);
 
     const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(
         std::chrono::steady_clock::now() - started);
