@@ -71,6 +71,8 @@ export function confirmDialog(app, question, confirmText) {
     dialog.addEventListener('close', () => dialog.remove());
     document.body.append(dialog);
     dialog.showModal();
+    // The safe answer has the focus: Enter right away must not destroy anything.
+    dialog.querySelector('button.secondary').focus();
   });
 }
 

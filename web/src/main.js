@@ -31,7 +31,10 @@ class App {
     this.api = new Api(this.server, this.session);
     this.realtime = new Realtime(this.server, this.session, this.api);
     this.config = null;
-    this.view = document.getElementById('view');
+    this.main = document.getElementById('view');
+    // Each render draws into its own container: a view still loading when the user moves on
+    // keeps drawing into a detached one, never over the next screen.
+    this.view = null;
     this.cleanup = null;
     this.renderCount = 0;
     this.pendingNotice = null;
@@ -40,6 +43,7 @@ class App {
   t(key, params) { return this.i18n.t(key, params); }
 
   async start() {
+    this.#setUpSkipLink();
     this.#setUpLocaleSwitch();
     this.#setUpConnectionBadge();
     this.session.onChange(() => {
@@ -106,20 +110,23 @@ class App {
     const match = path.match(route.pattern);
     const params = Object.fromEntries((route.params ?? []).map((name, i) => [name, match[i + 1]]));
     const renderId = ++this.renderCount;
-    replace(this.view, h('p', { class: 'loading' }, this.t('app.loading')));
+    const view = h('div', { class: 'view' }, h('p', { class: 'loading' }, this.t('app.loading')));
+    this.view = view;
+    replace(this.main, view);
     try {
-      const cleanup = await route.view(this, { ...params, query });
+      const cleanup = await route.view(this, { ...params, query, view });
       if (renderId !== this.renderCount) cleanup?.(); // the user moved on meanwhile
       else this.cleanup = cleanup ?? null;
     } catch (error) {
       if (renderId !== this.renderCount) return;
-      replace(this.view, h('h1', {}, this.t('app.error_title')), h('p', { class: 'error-text' }, this.i18n.error(error)));
+      replace(view, h('h1', {}, this.t('app.error_title')), h('p', { class: 'error-text' }, this.i18n.error(error)));
     }
   }
 
   /** Moves focus to the new screen's heading, so screen readers announce it. */
-  focusHeading() {
-    const heading = this.view.querySelector('h1');
+  focusHeading(view = this.view) {
+    if (view !== this.view) return;
+    const heading = view.querySelector('h1');
     if (heading) {
       heading.tabIndex = -1;
       heading.focus({ preventScroll: true });
@@ -152,6 +159,14 @@ class App {
   async signOut() {
     try { await this.api.post('/api/logout'); } catch { /* signed out locally anyway */ }
     this.session.signOut();
+  }
+
+  // The skip link moves focus to the content without touching the hash (the router's).
+  #setUpSkipLink() {
+    document.querySelector('.skip-link').addEventListener('click', (event) => {
+      event.preventDefault();
+      this.main.focus();
+    });
   }
 
   #setUpLocaleSwitch() {

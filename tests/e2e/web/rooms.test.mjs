@@ -204,6 +204,9 @@ test('the owner renames the room (everyone sees it), then bans the reader, who i
   await speaker.getByRole('button', { name: 'Rename' }).click();
   await reader.locator('#room-title', { hasText: 'Team sync (en/es)' }).waitFor();
 
+  // The banned reader's page asks whether it is still a member (403: no), and the invite link
+  // is refused (403): both are expected failed requests.
+  reader.expectErrors(/status of 403/);
   const member = speaker.locator('#members li', { hasText: 'sofia' });
   await member.getByRole('button', { name: 'Ban: sofia' }).click();
   await speaker.getByRole('dialog').getByRole('button', { name: 'Ban' }).click();
@@ -211,14 +214,13 @@ test('the owner renames the room (everyone sees it), then bans the reader, who i
   await reader.getByRole('heading', { name: 'Rooms', exact: true }).waitFor();
   await reader.locator('#notice', { hasText: 'no longer in that room' }).waitFor();
   // The invite link no longer lets a banned user in.
-  reader.expectErrors(/status of 403/);
   await reader.goto(inviteLink);
   await reader.locator('[role="alert"]', { hasText: /not valid|not allowed/ }).waitFor();
   reader.allowed.length = 0;
   await speaker.screenshot({ path: join(shots, '05-room-owner-controls.png'), fullPage: true });
 });
 
-test('settings: a new username shows at once; the plan page says payments are off', async () => {
+test('settings: a new username shows at once and signs in; the plan page says payments are off', async () => {
   await speaker.goto(`${parley.base}/#/settings`);
   await speaker.getByRole('heading', { name: 'Account settings' }).waitFor();
   await speaker.locator('#settings-username').fill('ellen.w');
@@ -227,6 +229,14 @@ test('settings: a new username shows at once; the plan page says payments are of
   await speaker.screenshot({ path: join(shots, '06-settings.png'), fullPage: true });
   await speaker.goto(`${parley.base}/#/plan`);
   await speaker.locator('main', { hasText: 'Payments are not set up' }).waitFor();
+  // Signing out and in again, by username this time.
+  await speaker.getByRole('button', { name: 'Sign out' }).click();
+  await speaker.getByRole('heading', { name: 'Welcome to Parley' }).waitFor();
+  await speaker.locator('#login-email').fill('ellen.w');
+  await speaker.locator('#login-password').fill(PASSWORD);
+  await speaker.getByRole('button', { name: 'Sign in' }).last().click();
+  await speaker.getByRole('heading', { name: 'Rooms', exact: true }).waitFor();
+  await speaker.locator('#my-rooms', { hasText: 'Team sync (en/es)' }).waitFor();
 });
 
 test('the interface speaks Simplified Chinese for a Chinese browser, and fits a phone', async () => {

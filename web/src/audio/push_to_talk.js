@@ -1,25 +1,27 @@
 // Push-to-talk: while the button is held, the microphone is recorded as webm/opus in 250 ms
 // slices and streamed to the server (`audio_stream` start, chunk with a binary attachment, stop).
 // The microphone is opened per utterance and released after it, so the browser shows it in use
-// only while the user talks.
+// only while the user talks. Each press is its own attempt with its own microphone, recorder and
+// stream: a quick release-and-press never mixes two of them.
 
 const kSliceMs = 250;
 const kMimeType = 'audio/webm;codecs=opus';
 
 export class PushToTalk {
-  /** `onError(error)`: a refusal or failure, in the server's {code, message} shape. */
-  constructor(realtime, { roomId, language, onError, onStateChange }) {
+  /**
+   * `ready()`: resolves when the room's channel is joined (after a reconnection too).
+   * `onError(error)`: a refusal or failure, in the server's {code, message} shape.
+   * `onStateChange(state)`: 'starting', 'recording' or 'idle'.
+   */
+  constructor(realtime, { roomId, language, ready, onError, onStateChange }) {
     this.realtime = realtime;
     this.roomId = roomId;
     this.language = language;
+    this.ready = ready ?? (() => Promise.resolve());
     this.onError = onError;
     this.onStateChange = onStateChange;
-    this.recorder = null;
-    this.media = null;
-    this.streamId = null;
-    this.sending = Promise.resolve(); // chunks go out in order, one after another
-    this.active = false;
-    this.failedStream = null;
+    this.attempt = null; // the current press, until it is released
+    this.streams = new Map(); // stream id → attempt, until its last chunk went out
   }
 
   static supported() {
@@ -27,67 +29,93 @@ export class PushToTalk {
       MediaRecorder.isTypeSupported(kMimeType);
   }
 
+  get active() { return this.attempt !== null; }
+
   async start() {
-    if (this.active) return;
-    this.active = true;
+    if (this.attempt) return;
+    const attempt = { released: false, failed: false, media: null, recorder: null, streamId: null, sending: Promise.resolve() };
+    this.attempt = attempt;
     this.onStateChange?.('starting');
     try {
-      this.media = await navigator.mediaDevices.getUserMedia({
+      attempt.media = await navigator.mediaDevices.getUserMedia({
         audio: { channelCount: 1, echoCancellation: true, noiseSuppression: true },
       });
-      if (!this.active) { this.#release(); return; } // released before the microphone opened
+      if (attempt.released) return this.#finish(attempt);
+      await this.ready();
       const streamId = `ptt-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
       const start = { action: 'start', stream_id: streamId, room: this.roomId, codec: 'webm-opus' };
       if (this.language) start.language = this.language;
       await this.realtime.request('audio_stream', start);
-      this.streamId = streamId;
-      const recorder = new MediaRecorder(this.media, { mimeType: kMimeType, audioBitsPerSecond: 32000 });
-      this.recorder = recorder;
+      attempt.streamId = streamId;
+      this.streams.set(streamId, attempt);
+      if (attempt.released) {
+        await this.realtime.request('audio_stream', { action: 'stop', stream_id: streamId });
+        return this.#finish(attempt);
+      }
+      const recorder = new MediaRecorder(attempt.media, { mimeType: kMimeType, audioBitsPerSecond: 32000 });
+      attempt.recorder = recorder;
       recorder.addEventListener('dataavailable', (event) => {
-        if (event.data.size > 0) this.#send(streamId, event.data);
+        if (event.data.size > 0) this.#send(attempt, event.data);
       });
       recorder.addEventListener('stop', () => {
-        this.sending = this.sending
-          .then(() => this.failedStream === streamId ? null
-            : this.realtime.request('audio_stream', { action: 'stop', stream_id: streamId }))
-          .catch((error) => this.onError?.(error));
-        this.#release();
+        attempt.sending = attempt.sending
+          .then(() => (attempt.failed ? null : this.realtime.request('audio_stream', { action: 'stop', stream_id: streamId })))
+          .catch((error) => this.#fail(attempt, error))
+          .finally(() => this.#finish(attempt));
       });
       recorder.start(kSliceMs);
       this.onStateChange?.('recording');
-      if (!this.active) recorder.stop();
     } catch (error) {
-      this.active = false;
-      this.#release();
-      this.onStateChange?.('idle');
-      this.onError?.(error?.name === 'NotAllowedError' ? { code: 'microphone_denied', message: error.message }
+      this.#fail(attempt, error?.name === 'NotAllowedError' ? { code: 'microphone_denied', message: error.message }
         : error?.name === 'NotFoundError' ? { code: 'microphone_missing', message: error.message } : error);
+      this.#finish(attempt);
     }
   }
 
+  /** The user let go: what was recorded is sent and the stream closed. */
   stop() {
-    if (!this.active) return;
-    this.active = false;
-    if (this.recorder?.state === 'recording') this.recorder.stop();
+    const attempt = this.attempt;
+    if (!attempt || attempt.released) return;
+    attempt.released = true;
+    this.attempt = null; // a new press may start while this one's last chunks go out
+    if (attempt.recorder?.state === 'recording') attempt.recorder.stop(); // the 'stop' handler finishes
     this.onStateChange?.('idle');
   }
 
-  #send(streamId, blob) {
-    this.sending = this.sending
+  /** The server closed the stream (audio_error): stop recording; nothing more is sent. */
+  abort(streamId) {
+    const attempt = this.streams.get(streamId);
+    if (!attempt) return;
+    attempt.failed = true;
+    if (attempt === this.attempt) this.stop();
+  }
+
+  #send(attempt, blob) {
+    attempt.sending = attempt.sending
       .then(async () => {
-        if (this.failedStream === streamId) return; // the server closed it: the rest is moot
-        await this.realtime.request('audio_stream', { action: 'chunk', stream_id: streamId }, await blob.arrayBuffer());
+        if (attempt.failed) return;
+        await this.realtime.request('audio_stream', { action: 'chunk', stream_id: attempt.streamId }, await blob.arrayBuffer());
       })
       .catch((error) => {
-        this.failedStream = streamId;
-        this.onError?.(error);
+        this.#fail(attempt, error);
         this.stop();
       });
   }
 
-  #release() {
-    this.media?.getTracks().forEach((track) => track.stop());
-    this.media = null;
-    this.recorder = null;
+  #fail(attempt, error) {
+    if (attempt.failed) return; // the first reason is the real one
+    attempt.failed = true;
+    this.onError?.(error);
+  }
+
+  // Releases the attempt's microphone; the next press may begin.
+  #finish(attempt) {
+    attempt.media?.getTracks().forEach((track) => track.stop());
+    attempt.media = null;
+    if (attempt.streamId) this.streams.delete(attempt.streamId);
+    if (this.attempt === attempt) {
+      this.attempt = null;
+      this.onStateChange?.('idle');
+    }
   }
 }

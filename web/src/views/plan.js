@@ -4,10 +4,10 @@
 import { h, replace } from '../dom.js';
 import { actionButton } from '../forms.js';
 
-export async function renderPlan(app, { query }) {
+export async function renderPlan(app, { query, view }) {
   const t = (k, p) => app.t(k, p);
   if (!app.config?.features?.payments) {
-    replace(app.view, h('h1', {}, t('plan.title')), h('p', {}, t('plan.not_configured')));
+    replace(view, h('h1', {}, t('plan.title')), h('p', {}, t('plan.not_configured')));
     return;
   }
   let status;
@@ -33,7 +33,7 @@ export async function renderPlan(app, { query }) {
 
   const limits = status.limits ?? {};
   const usage = status.usage ?? {};
-  replace(app.view,
+  replace(view,
     h('h1', {}, t('plan.title')),
     h('section', { class: 'card', id: 'plan-status' },
       h('h2', {}, t('plan.current', { plan: t(`plan.name_${status.plan}`) })),
@@ -57,5 +57,5 @@ export async function renderPlan(app, { query }) {
         }, { class: 'secondary', id: 'billing-portal' })))
       : h('section', { class: 'card' }, h('h2', {}, t('plan.upgrade')), h('p', {}, t('plan.upgrade_text')),
         app.session.user?.is_guest ? h('p', {}, t('plan.guests')) : h('div', { class: 'row' }, checkout('monthly'), checkout('yearly'))));
-  app.focusHeading();
+  app.focusHeading(view);
 }

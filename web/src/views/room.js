@@ -9,19 +9,25 @@ const kPageSize = 50;
 const kTypingEveryMs = 3000;
 const kTypingShownMs = 5000;
 
-export async function renderRoom(app, { roomId: roomIdText }) {
+export async function renderRoom(app, { roomId: roomIdText, view }) {
   const roomId = Number(roomIdText);
-  const t = (k, p) => app.t(k, p);
   const me = app.session.user ?? (await app.api.get('/api/me')).user;
-  let details = await app.api.get(`/api/chatrooms/${roomId}`);
-  if (!details.role) return renderJoinForm(app, details.chatroom);
+  let details;
+  try {
+    details = await app.api.get(`/api/chatrooms/${roomId}`);
+  } catch (error) {
+    // A private room shows nothing to non-members: offer its password form all the same.
+    if (error.code !== 'forbidden') throw error;
+    return renderJoinForm(app, view, { id: roomId, name: app.t('room.private_room'), is_private: true });
+  }
+  if (!details.role) return renderJoinForm(app, view, details.chatroom);
 
-  const room = new RoomView(app, roomId, me, details);
+  const room = new RoomView(app, view, roomId, me, details);
   await room.open();
   return () => room.close();
 }
 
-function renderJoinForm(app, chatroom) {
+function renderJoinForm(app, view, chatroom) {
   const t = (k, p) => app.t(k, p);
   const password = h('input', { type: 'password', name: 'password', id: 'join-password', autocomplete: 'off' });
   const form = actionForm(app, {
@@ -33,13 +39,14 @@ function renderJoinForm(app, chatroom) {
       app.render();
     },
   }, chatroom.is_private ? field(t('room.password'), password, t('room.private_hint')) : null);
-  replace(app.view, h('h1', {}, chatroom.name), h('p', {}, t('room.not_member')), form);
-  app.focusHeading();
+  replace(view, h('h1', {}, chatroom.name), h('p', {}, t('room.not_member')), form);
+  app.focusHeading(view);
 }
 
 class RoomView {
-  constructor(app, roomId, me, details) {
+  constructor(app, view, roomId, me, details) {
     this.app = app;
+    this.view = view;
     this.t = (k, p) => app.t(k, p);
     this.roomId = roomId;
     this.me = me;
@@ -55,6 +62,14 @@ class RoomView {
     this.closed = false;
     this.captions = new Map(); // stream id → caption element
     this.audio = new Audio();
+    this.pendingSend = null; // {text, clientId}: a retry of the same text reuses its client_id
+    this.#resetReady();
+  }
+
+  // Sends wait until the channel is joined (again, after a reconnection): the server refuses
+  // events for a room this connection has not joined.
+  #resetReady() {
+    this.ready = new Promise((resolve) => { this.markReady = resolve; });
   }
 
   async open() {
@@ -62,21 +77,34 @@ class RoomView {
     this.#subscribe();
     const join = async (afterSeq) => {
       const payload = { room: this.roomId };
-      if (afterSeq) payload.after_seq = afterSeq;
+      if (afterSeq !== undefined) payload.after_seq = afterSeq;
       const ack = await this.app.realtime.request('join_room', payload);
       this.language = ack.language ?? this.language;
       this.languagePicker.value = this.language;
       this.online = new Map((ack.online ?? []).map((user) => [user.id, user]));
       for (const message of ack.missed ?? []) this.#upsert(message);
       this.#renderMembers();
+      this.markReady();
     };
     // After a reconnection Socket.IO could not recover, the channel is joined again and what was
-    // missed comes back with it.
-    this.app.realtime.rejoiners.set(this.roomId, () => join(this.lastSeq).catch((e) => this.#refused(e)));
+    // missed comes back with it. After any reconnection, translations still awaited are asked
+    // for again (one delivered while away is not replayed).
+    this.app.realtime.rejoiners.set(this.roomId, () => join(this.lastSeq)
+      .then(() => this.#requestMissingTranslations())
+      .catch((e) => this.#refused(e)));
+    this.unsubscribe.push(this.app.realtime.on('disconnect', () => this.#resetReady()));
+    this.unsubscribe.push(this.app.realtime.on('connect', () => {
+      if (this.app.realtime.socket?.recovered) {
+        this.markReady();
+        this.#requestMissingTranslations();
+      }
+    }));
     await join();
     await this.#loadOlder();
+    // Older pages load as the reader scrolls up, only once the newest page is in place.
+    this.observer.observe(this.olderButton);
     this.#scrollToEnd();
-    this.app.focusHeading();
+    this.app.focusHeading(this.view);
   }
 
   close() {
@@ -104,7 +132,6 @@ class RoomView {
     this.observer = new IntersectionObserver((entries) => {
       if (entries.some((e) => e.isIntersecting) && this.nextBefore !== null && !this.loadingOlder) this.#loadOlder();
     }, { root: this.list });
-    this.observer.observe(this.olderButton);
 
     this.liveCaptions = h('div', { class: 'live-captions', id: 'live-captions', 'aria-live': 'polite' });
     this.typingLine = h('div', { class: 'typing', id: 'typing', 'aria-live': 'polite' });
@@ -131,6 +158,8 @@ class RoomView {
       try {
         const ack = await this.app.realtime.request('set_language', { room: this.roomId, language: this.languagePicker.value });
         this.language = ack.language;
+        for (const entry of this.entries.values()) this.#renderMessage(entry);
+        this.#requestMissingTranslations();
       } catch (error) {
         this.app.notify(this.app.i18n.error(error));
       }
@@ -139,7 +168,7 @@ class RoomView {
     this.members = h('ul', { class: 'plain members', id: 'members' });
     this.manage = h('div', { id: 'manage' });
     this.roleLine = h('p', { class: 'muted', id: 'my-role' });
-    replace(this.app.view,
+    replace(this.view,
       h('div', { class: 'room-header' }, this.title, h('div', { class: 'row' }, field(t('room.read_in'), this.languagePicker))),
       this.roleLine,
       h('div', { class: 'room' },
@@ -147,40 +176,54 @@ class RoomView {
           this.list, this.liveCaptions, this.typingLine,
           h('label', { for: 'message-input', class: 'visually-hidden' }, t('room.message_label')),
           h('div', { class: 'composer' }, this.input, this.sendButton, this.pttButton),
+          h('p', { class: 'muted', id: 'push-to-talk-hint' }, t('room.hold_to_talk_hint')),
           this.composerError),
         h('aside', { 'aria-labelledby': 'members-title' },
           h('h2', { id: 'members-title' }, t('room.members_title')), this.members, this.manage)));
     this.#renderMembers();
+    this.#renderManagement();
   }
 
   #pushToTalkButton() {
     const t = this.t;
-    const button = h('button', { type: 'button', class: 'ptt', id: 'push-to-talk', 'aria-pressed': 'false' }, t('room.hold_to_talk'));
+    const button = h('button', { type: 'button', class: 'ptt', id: 'push-to-talk', 'aria-pressed': 'false', 'aria-describedby': 'push-to-talk-hint' }, t('room.hold_to_talk'));
     if (!PushToTalk.supported()) {
       button.disabled = true;
       button.title = t('room.no_microphone');
       return button;
     }
+    let toggled = false; // started by the keyboard or a screen reader: a second press stops
     this.ptt = new PushToTalk(this.app.realtime, {
       roomId: this.roomId,
       language: this.me.preferred_language,
+      ready: () => this.ready,
       onError: (error) => this.#showComposerError(error),
       onStateChange: (state) => {
+        if (state === 'idle') toggled = false;
         button.setAttribute('aria-pressed', String(state !== 'idle'));
-        button.textContent = state === 'recording' ? t('room.release_to_send') : t('room.hold_to_talk');
+        button.textContent = state === 'idle' ? t('room.hold_to_talk') : toggled ? t('room.stop_and_send') : t('room.release_to_send');
       },
     });
-    const start = (event) => { event.preventDefault(); this.composerError.hidden = true; this.ptt.start(); };
-    const stop = () => this.ptt.stop();
-    button.addEventListener('pointerdown', (event) => { button.setPointerCapture?.(event.pointerId); start(event); });
-    button.addEventListener('pointerup', stop);
-    button.addEventListener('pointercancel', stop);
-    // Keyboard: hold Space (or Enter) on the button.
-    button.addEventListener('keydown', (event) => {
-      if ((event.key === ' ' || event.key === 'Enter') && !event.repeat) start(event);
+    const start = () => { this.composerError.hidden = true; this.ptt.start(); };
+    // Mouse, pen and finger: press and hold.
+    button.addEventListener('pointerdown', (event) => {
+      if (event.button !== 0) return;
+      event.preventDefault();
+      button.setPointerCapture?.(event.pointerId);
+      start();
     });
-    button.addEventListener('keyup', (event) => { if (event.key === ' ' || event.key === 'Enter') stop(); });
-    button.addEventListener('blur', stop);
+    button.addEventListener('pointerup', () => { if (!toggled) this.ptt.stop(); });
+    button.addEventListener('pointercancel', () => { if (!toggled) this.ptt.stop(); });
+    // Keyboard and assistive technology send a click without a pointer press (detail 0).
+    button.addEventListener('click', (event) => {
+      if (event.detail !== 0) return;
+      if (this.ptt.active) {
+        this.ptt.stop();
+      } else {
+        toggled = true;
+        start();
+      }
+    });
     return button;
   }
 
@@ -201,8 +244,9 @@ class RoomView {
     on('translation_result', (result) => {
       const entry = this.entries.get(result.message_id);
       if (!entry) return;
-      if (result.error) entry.message = { ...entry.message, translation_pending: false, translation_error: { language: result.language, ...result.error } };
-      else entry.message = { ...entry.message, translation_pending: false, translation: result };
+      entry.awaiting = false;
+      if (result.error) entry.message = { ...entry.message, translation_error: { language: result.language, ...result.error } };
+      else entry.message = { ...entry.message, translation: result, translation_error: undefined };
       this.#renderMessage(entry);
     });
     on('user_joined', ({ user }) => {
@@ -224,18 +268,28 @@ class RoomView {
       this.details.chatroom = chatroom;
       this.title.textContent = chatroom.name;
     }, (chatroom) => chatroom?.id);
-    on('room_error', ({ error }) => {
-      // Removal (kick, ban: forbidden; deletion: not_found) ends the room for this user.
+    on('room_error', async ({ error }) => {
+      // Removal (kick, ban: forbidden; deletion: not_found) ends the room for this user; but a
+      // refusal during a reconnection also says forbidden, so ask the server which it was.
       if (error?.code === 'forbidden' || error?.code === 'not_found') {
-        const text = `${this.t('room.removed')} (${error.message})`;
+        const stillMember = await this.app.api.get(`/api/chatrooms/${this.roomId}`)
+          .then((details) => Boolean(details.role), () => false);
+        if (this.closed) return;
+        if (stillMember) {
+          this.app.realtime.rejoiners.get(this.roomId)?.();
+          return;
+        }
+        this.app.pendingNotice = this.t('room.removed');
         this.app.navigate('/rooms');
-        this.app.pendingNotice = text;
       } else {
         this.app.notify(this.app.i18n.error(error));
       }
     });
     on('audio_transcription', (caption) => this.#caption(caption));
-    on('audio_error', ({ error }) => this.#showComposerError(error));
+    on('audio_error', ({ stream_id: streamId, error }) => {
+      this.ptt?.abort(streamId);
+      this.#showComposerError(error);
+    });
     on('audio_stream_closed', ({ stream_id: streamId }) => this.#removeCaption(streamId));
   }
 
@@ -279,9 +333,15 @@ class RoomView {
     if (!text) return;
     this.sendButton.disabled = true;
     this.composerError.hidden = true;
-    const clientId = `c-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+    // The same text sent again (after a timeout) keeps its client_id: the server stores it once.
+    if (this.pendingSend?.text !== text) {
+      this.pendingSend = { text, clientId: `c-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}` };
+    }
+    const { clientId } = this.pendingSend;
     try {
+      await this.ready;
       await this.app.realtime.request('send_message', { room: this.roomId, text, client_id: clientId, language: this.me.preferred_language });
+      this.pendingSend = null;
       this.input.value = '';
     } catch (error) {
       this.#showComposerError(error); // the text stays in the box: nothing typed is lost
@@ -329,7 +389,7 @@ class RoomView {
       this.#renderMessage(known);
       return;
     }
-    const entry = { message, element: h('article', { class: 'message', dataset: { id: message.id } }), showOriginal: false };
+    const entry = { message, element: h('article', { class: 'message', dataset: { id: message.id } }), showOriginal: false, awaiting: Boolean(message.translation_pending) };
     this.entries.set(message.id, entry);
     this.#renderMessage(entry);
     const later = [...this.list.querySelectorAll('article.message')].find((el) => Number(el.dataset.id) > message.id);
@@ -339,7 +399,8 @@ class RoomView {
   #renderMessage(entry) {
     const { message } = entry;
     const t = this.t;
-    const translation = message.translation && message.translation.language !== message.language ? message.translation : null;
+    const translation = message.translation && message.translation.language === this.language &&
+      message.translation.language !== message.language ? message.translation : null;
     const shownText = translation ? translation.text : message.text;
     const shownLanguage = translation ? translation.language : message.language;
     const mine = message.sender?.id === this.me.id;
@@ -347,7 +408,7 @@ class RoomView {
     entry.element.setAttribute('lang', shownLanguage || '');
 
     const notes = [];
-    if (!translation && message.translation_pending && message.language !== this.language) notes.push(h('span', { class: 'muted translating' }, t('room.translating')));
+    if (!translation && entry.awaiting && message.language !== this.language) notes.push(h('span', { class: 'muted translating' }, t('room.translating')));
     if (message.translation_error) notes.push(h('span', { class: 'muted' }, t('room.no_translation', { language: this.app.i18n.languageName(message.translation_error.language) })));
     if (message.kind === 'speech' || message.kind === 'audio') notes.push(h('span', { class: 'muted' }, t('room.spoken')));
 
@@ -369,6 +430,22 @@ class RoomView {
       translation && entry.showOriginal ? h('p', { class: 'text original', lang: message.language }, message.text) : null,
       notes.length ? h('div', { class: 'row' }, notes) : null,
       actions);
+  }
+
+  // Messages in another language without a translation into the reader's: ask for one each
+  // (the newest first; at most a page's worth). Results come as translation_result.
+  #requestMissingTranslations() {
+    const missing = [...this.entries.values()]
+      .filter(({ message }) => message.language && message.language !== this.language && message.kind !== 'system' &&
+        message.translation?.language !== this.language)
+      .sort((a, b) => b.message.id - a.message.id)
+      .slice(0, kPageSize);
+    for (const entry of missing) {
+      entry.awaiting = true;
+      this.#renderMessage(entry);
+      this.app.realtime.request('request_translation', { message_id: entry.message.id, target_language: this.language })
+        .catch(() => { entry.awaiting = false; if (!this.closed) this.#renderMessage(entry); });
+    }
   }
 
   #listenButton(text, language) {
@@ -409,6 +486,7 @@ class RoomView {
       }
       this.title.textContent = this.details.chatroom.name;
       this.#renderMembers();
+      this.#renderManagement();
     } catch (error) {
       this.#refused(error);
     }
@@ -429,7 +507,6 @@ class RoomView {
         h('span', { class: 'muted' }, `${t(`role.${member.role}`)} · ${isOnline ? t('room.online') : t('room.offline')}`),
         this.#memberActions(member));
     }));
-    this.#renderManagement();
   }
 
   #memberActions(member) {
@@ -458,8 +535,8 @@ class RoomView {
       this.app.navigate('/rooms');
     }, { class: 'secondary', id: 'leave-room' });
     if (this.canManage) {
-      const linkBox = h('input', { class: 'invite-link', id: 'invite-link', readonly: true, hidden: true, 'aria-label': t('room.invite_link') });
-      const copy = h('button', { type: 'button', class: 'secondary', hidden: true }, t('room.copy'));
+      const linkBox = h('input', { class: 'invite-link', id: 'invite-link', readonly: true, hidden: !this.inviteLink, value: this.inviteLink ?? '', 'aria-label': t('room.invite_link') });
+      const copy = h('button', { type: 'button', class: 'secondary', hidden: !this.inviteLink }, t('room.copy'));
       copy.addEventListener('click', async () => {
         linkBox.select();
         try { await navigator.clipboard.writeText(linkBox.value); copy.textContent = t('room.copied'); } catch { /* selected for copying by hand */ }
@@ -467,7 +544,8 @@ class RoomView {
       const invite = actionButton(this.app, t('room.create_invite'), async () => {
         const created = await this.app.api.post(`/api/chatrooms/${this.roomId}/invites`, {});
         const base = `${location.origin}${location.pathname}`;
-        linkBox.value = `${base}#/join/${this.roomId}/${created.code}`;
+        this.inviteLink = `${base}#/join/${this.roomId}/${created.code}`;
+        linkBox.value = this.inviteLink;
         linkBox.hidden = false;
         copy.hidden = false;
         copy.textContent = t('room.copy');

@@ -2,7 +2,7 @@
 import { h, replace, field } from '../dom.js';
 import { actionForm } from '../forms.js';
 
-export async function renderRooms(app) {
+export async function renderRooms(app, { view }) {
   const t = (k, p) => app.t(k, p);
   const user = app.session.user ?? (await app.api.get('/api/me')).user;
   const mine = h('ul', { class: 'plain room-list', id: 'my-rooms' });
@@ -23,10 +23,22 @@ export async function renderRooms(app) {
     replace(mine, chatrooms.length ? chatrooms.map((room) => roomItem(room)) : h('li', { class: 'muted' }, t('rooms.none_yet')));
   };
   let searchTimer = null;
-  const loadPublic = async () => {
+  let searchNumber = 0;
+  const more = h('button', { type: 'button', class: 'secondary', id: 'more-rooms', hidden: true }, t('rooms.more'));
+  // Replies can come back out of order: only the latest search's is shown.
+  const loadPublic = async (offset = 0) => {
+    const number = ++searchNumber;
     const query = search.value.trim();
-    const { chatrooms } = await app.api.get(`/api/chatrooms${query ? `?q=${encodeURIComponent(query)}` : ''}`);
-    replace(publicList, chatrooms.length ? chatrooms.map((room) => roomItem(room)) : h('li', { class: 'muted' }, t('rooms.no_match')));
+    const params = new URLSearchParams();
+    if (query) params.set('q', query);
+    if (offset) params.set('offset', String(offset));
+    const page = await app.api.get(`/api/chatrooms${params.size ? `?${params}` : ''}`);
+    if (number !== searchNumber) return;
+    const items = page.chatrooms.map((room) => roomItem(room));
+    if (offset) publicList.append(...items);
+    else replace(publicList, items.length ? items : h('li', { class: 'muted' }, t('rooms.no_match')));
+    more.hidden = page.next_offset === undefined || page.next_offset === null;
+    more.onclick = () => loadPublic(page.next_offset).catch((e) => app.notify(app.i18n.error(e)));
   };
   search.addEventListener('input', () => {
     clearTimeout(searchTimer);
@@ -49,7 +61,7 @@ export async function renderRooms(app) {
   h('label', { class: 'inline', for: 'room-private' }, privateBox, t('rooms.private_label')),
   field(t('rooms.password_optional'), password, t('rooms.password_hint')));
 
-  replace(app.view,
+  replace(view,
     h('h1', {}, t('rooms.title')),
     h('div', { class: 'grid-2' },
       h('section', { class: 'card', 'aria-labelledby': 'mine-title' }, h('h2', { id: 'mine-title' }, t('rooms.mine')), mine),
@@ -57,8 +69,8 @@ export async function renderRooms(app) {
     h('section', { class: 'card', 'aria-labelledby': 'public-title' },
       h('h2', { id: 'public-title' }, t('rooms.public_rooms')),
       field(t('rooms.search'), search),
-      publicList));
-  app.focusHeading();
+      publicList, more));
+  app.focusHeading(view);
   await Promise.all([loadMine(), loadPublic()]);
   return () => clearTimeout(searchTimer);
 }

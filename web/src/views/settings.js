@@ -2,7 +2,7 @@
 import { h, replace, field } from '../dom.js';
 import { actionForm, avatar, confirmDialog, languageSelect } from '../forms.js';
 
-export async function renderSettings(app) {
+export async function renderSettings(app, { view }) {
   const t = (k, p) => app.t(k, p);
   const me = (await app.api.get('/api/me')).user;
   app.session.setUser(me);
@@ -12,10 +12,10 @@ export async function renderSettings(app) {
   };
 
   if (me.is_guest) {
-    replace(app.view, h('h1', {}, t('settings.title')),
+    replace(view, h('h1', {}, t('settings.title')),
       h('p', {}, t('settings.guest', { name: me.username })),
       h('p', {}, h('a', { href: '#/welcome' }, t('settings.guest_link'))));
-    app.focusHeading();
+    app.focusHeading(view);
     return;
   }
 
@@ -54,7 +54,13 @@ export async function renderSettings(app) {
     label: t('settings.password'), submitLabel: t('settings.change_password'),
     onSubmit: async (data, form) => {
       if (data.get('new_password') !== data.get('confirm')) throw { code: 'validation_failed', message: t('settings.mismatch') };
-      const tokens = await app.api.post('/api/change-password', { current_password: data.get('current_password'), new_password: data.get('new_password') });
+      let tokens;
+      try {
+        tokens = await app.api.post('/api/change-password', { current_password: data.get('current_password'), new_password: data.get('new_password') });
+      } catch (error) {
+        if (error.code === 'forbidden') throw { code: 'validation_failed', message: t('settings.wrong_password') };
+        throw error;
+      }
       app.session.signIn(tokens);
       form.reset();
       saved(form, t('settings.password_changed'));
@@ -68,14 +74,20 @@ export async function renderSettings(app) {
     label: t('settings.delete'), submitLabel: t('settings.delete_button'),
     onSubmit: async (data) => {
       if (!(await confirmDialog(app, t('settings.confirm_delete'), t('settings.delete_button')))) return;
-      await app.api.post('/api/delete-account', { password: data.get('password') });
+      const password = data.get('password');
+      try {
+        await app.api.post('/api/delete-account', password ? { password } : {});
+      } catch (error) {
+        if (error.code === 'forbidden') throw { code: 'validation_failed', message: t(password ? 'settings.wrong_password' : 'settings.sign_in_again') };
+        throw error;
+      }
       app.session.signOut();
     },
   }, h('p', {}, t('settings.delete_text')),
-  field(t('welcome.password'), h('input', { type: 'password', name: 'password', id: 'delete-password', autocomplete: 'current-password', required: true })));
+  field(t('welcome.password'), h('input', { type: 'password', name: 'password', id: 'delete-password', autocomplete: 'current-password' }), t('settings.delete_password_hint')));
   remove.querySelector('button[type="submit"]').classList.add('danger');
 
-  replace(app.view,
+  replace(view,
     h('h1', {}, t('settings.title')),
     h('p', { class: 'muted' }, me.email ?? ''),
     h('div', { class: 'grid-2' },
@@ -83,5 +95,5 @@ export async function renderSettings(app) {
       h('section', { class: 'card' }, h('h2', {}, t('settings.avatar')), avatarForm),
       h('section', { class: 'card' }, h('h2', {}, t('settings.password')), password),
       h('section', { class: 'card' }, h('h2', {}, t('settings.delete')), remove)));
-  app.focusHeading();
+  app.focusHeading(view);
 }

@@ -2,7 +2,7 @@
 import { h, replace, field } from '../dom.js';
 import { actionForm, actionButton, browserLanguage, languageSelect } from '../forms.js';
 
-export async function renderWelcome(app) {
+export async function renderWelcome(app, { view }) {
   if (app.session.signedIn && !app.session.user?.is_guest) {
     app.navigate('/rooms');
     return;
@@ -16,9 +16,11 @@ export async function renderWelcome(app) {
 
   const login = actionForm(app, {
     label: t('welcome.sign_in'), submitLabel: t('welcome.sign_in'),
-    onSubmit: async (data) => signedIn(await app.api.post('/api/login', {
-      email: data.get('email').trim(), password: data.get('password'),
-    })),
+    onSubmit: async (data) => {
+      const who = data.get('email').trim();
+      const body = who.includes('@') ? { email: who } : { username: who };
+      signedIn(await app.api.post('/api/login', { ...body, password: data.get('password') }));
+    },
   },
   field(t('welcome.email_or_username'), h('input', { name: 'email', id: 'login-email', autocomplete: 'username', required: true })),
   field(t('welcome.password'), h('input', { name: 'password', id: 'login-password', type: 'password', autocomplete: 'current-password', required: true })));
@@ -49,7 +51,7 @@ export async function renderWelcome(app) {
       h('a', { class: 'button', href: app.api.url('/api/auth/google'), id: 'google' }, t('welcome.google')))
     : null;
 
-  replace(app.view,
+  replace(view,
     h('h1', {}, t('welcome.title')),
     h('p', {}, t('welcome.intro')),
     app.session.user?.is_guest ? h('p', { class: 'notice info' }, t('welcome.guest_upgrade')) : null,
@@ -58,5 +60,5 @@ export async function renderWelcome(app) {
       h('section', { class: 'card', 'aria-labelledby': 'signup-title' }, h('h2', { id: 'signup-title' }, t('welcome.sign_up')), register)),
     app.session.signedIn ? null : h('section', { class: 'card', 'aria-labelledby': 'guest-title' }, h('h2', { id: 'guest-title' }, t('welcome.guest')), guest),
     google);
-  app.focusHeading();
+  app.focusHeading(view);
 }
