@@ -1,7 +1,8 @@
 -- PostgreSQL set-up for Parley (the original server's init-db.sql): a login role and a database
 -- it owns, nothing else. Parley's own versioned migrations create and upgrade the tables
 -- (`parley migrate`, run by the container entrypoint and the systemd unit before serving);
--- Parley needs no extension (no PostGIS, no pgcrypto).
+-- Parley needs only the contrib extension `cube` (rooms near a place), which is trusted: migration
+-- 9 creates it as the database owner (no PostGIS, no pgcrypto).
 --
 -- Runs once, as a superuser, with psql 15 or newer:
 --   * by the postgres image, from /docker-entrypoint-initdb.d/ on an empty data volume

@@ -1,6 +1,7 @@
 #include "api/chatroom_routes.hpp"
 
 #include <charconv>
+#include <cmath>
 #include <fstream>
 #include <limits>
 #include <map>
@@ -317,6 +318,131 @@ asio::awaitable<Response> do_search(const ChatroomRoutesDeps& deps, RequestConte
   co_return ok_json(ctx, std::move(reply));
 }
 
+// A decimal query parameter (lat, lon, radius_km); `fallback` when absent.
+Result<double> query_number(std::string_view query, std::string_view name,
+                            std::optional<double> fallback) {
+  auto text = query_param(query, name);
+  if (!text) return text.error();
+  if (!*text) {
+    if (fallback) return *fallback;
+    return fail(Errc::validation_failed, "query parameter '" + std::string(name) + "' is required");
+  }
+  const std::string& value = **text;
+  char* end = nullptr;
+  const double number = std::strtod(value.c_str(), &end);
+  if (value.empty() || end != value.c_str() + value.size() || !std::isfinite(number)) {
+    return fail(Errc::validation_failed,
+                "query parameter '" + std::string(name) + "' must be a number");
+  }
+  return number;
+}
+
+asio::awaitable<Response> do_nearby(const ChatroomRoutesDeps& deps, RequestContext& ctx) {
+  auto principal = co_await authenticate(deps.accounts, ctx);
+  if (!principal) co_return fail_with(principal.error(), ctx);
+  discovery::NearbyQuery query;
+  auto latitude = query_number(ctx.query, "lat", std::nullopt);
+  if (!latitude) co_return fail_with(latitude.error(), ctx);
+  auto longitude = query_number(ctx.query, "lon", std::nullopt);
+  if (!longitude) co_return fail_with(longitude.error(), ctx);
+  auto radius = query_number(ctx.query, "radius_km", 10.0);
+  if (!radius) co_return fail_with(radius.error(), ctx);
+  auto limit =
+      query_int(ctx.query, "limit", 20, 1, static_cast<std::int64_t>(discovery::kMaxNearbyPage));
+  if (!limit) co_return fail_with(limit.error(), ctx);
+  auto cursor = query_param(ctx.query, "cursor");
+  if (!cursor) co_return fail_with(cursor.error(), ctx);
+  query.latitude = *latitude;
+  query.longitude = *longitude;
+  query.radius_km = *radius;
+  query.limit = static_cast<std::size_t>(*limit);
+  query.cursor = *cursor;
+  auto job = [nearby = deps.nearby, query = std::move(query)]() { return nearby->find(query); };
+  auto page = co_await deps.workers.run(std::move(job));
+  if (!page) co_return fail_with(page.error(), ctx, &deps.log);
+  json::array rooms;
+  for (const auto& found : page->rooms) {
+    auto room = chat::to_json(found.room, deps.public_base_url);
+    room["distance_km"] = std::round(found.distance_km * 1000) / 1000;  // metres are enough
+    rooms.push_back(std::move(room));
+  }
+  json::object reply{{"chatrooms", std::move(rooms)}};
+  reply["next_cursor"] = page->next_cursor ? json::value(*page->next_cursor) : json::value(nullptr);
+  co_return ok_json(ctx, std::move(reply));
+}
+
+asio::awaitable<Response> do_history_search(const ChatroomRoutesDeps& deps, RequestContext& ctx) {
+  auto principal = co_await authenticate(deps.accounts, ctx);
+  if (!principal) co_return fail_with(principal.error(), ctx);
+  auto room_id = path_room_id(ctx);
+  if (!room_id) co_return fail_with(room_id.error(), ctx);
+  auto q = query_param(ctx.query, "q");
+  if (!q) co_return fail_with(q.error(), ctx);
+  if (!*q)
+    co_return fail_with(fail(Errc::validation_failed, "query parameter 'q' is required"), ctx);
+  if (chat::code_points(**q) > discovery::kMaxSearchChars) {
+    co_return fail_with(fail(Errc::validation_failed, "query parameter 'q' is too long"), ctx);
+  }
+  auto limit =
+      query_int(ctx.query, "limit", 20, 1, static_cast<std::int64_t>(discovery::kMaxSearchPage));
+  if (!limit) co_return fail_with(limit.error(), ctx);
+  auto offset = query_int(ctx.query, "offset", 0, 0, kMaxSearchOffset);
+  if (!offset) co_return fail_with(offset.error(), ctx);
+  discovery::SearchQuery query{*room_id, principal->user_id, std::move(**q),
+                               static_cast<std::size_t>(*limit), static_cast<std::size_t>(*offset)};
+  auto job = [search = deps.history_search, query = std::move(query)]() {
+    return search->search(query);
+  };
+  auto page = co_await deps.workers.run(std::move(job));
+  if (!page) co_return fail_with(page.error(), ctx, &deps.log);
+  json::array results;
+  for (const auto& hit : page->hits) {
+    json::array languages;
+    for (const auto& language : hit.in_languages) languages.push_back(json::value(language));
+    results.push_back(json::object{{"message", chat::to_json(hit.message, deps.public_base_url)},
+                                   {"matched", json::object{{"original", hit.in_original},
+                                                            {"languages", std::move(languages)}}},
+                                   {"score", hit.score}});
+  }
+  json::object reply{{"results", std::move(results)}, {"limit", *limit}, {"offset", *offset}};
+  reply["next_offset"] = page->next_offset
+                             ? json::value(static_cast<std::int64_t>(*page->next_offset))
+                             : json::value(nullptr);
+  co_return ok_json(ctx, std::move(reply));
+}
+
+asio::awaitable<Response> do_set_location(const ChatroomRoutesDeps& deps, RequestContext& ctx,
+                                          bool remove) {
+  auto principal = co_await authenticate(deps.accounts, ctx);
+  if (!principal) co_return fail_with(principal.error(), ctx);
+  auto room_id = path_room_id(ctx);
+  if (!room_id) co_return fail_with(room_id.error(), ctx);
+  std::optional<chat::Location> location;
+  if (!remove) {
+    auto body = net::parse_json_object(ctx.request);
+    if (!body) co_return fail_with(body.error(), ctx);
+    // The body is the location object itself: {latitude, longitude, radius_km?, venue?}.
+    auto parsed = optional_location(json::object{{"location", *body}});
+    if (!parsed) co_return fail_with(parsed.error(), ctx);
+    location = std::move(*parsed);
+  }
+  auto job = [&rooms = deps.chatrooms, room_id = *room_id, actor = principal->user_id,
+              location = std::move(location)]() {
+    return rooms.set_location(room_id, actor, location);
+  };
+  auto room = co_await deps.workers.run(std::move(job));
+  if (!room) co_return fail_with(room.error(), ctx, &deps.log);
+  co_return ok_json(ctx, room_reply(*room, deps));
+}
+
+asio::awaitable<Response> do_put_location(const ChatroomRoutesDeps& deps, RequestContext& ctx) {
+  return do_set_location(deps, ctx, false);
+}
+
+asio::awaitable<Response> do_delete_location(const ChatroomRoutesDeps& deps, RequestContext& ctx) {
+  return do_set_location(deps, ctx, true);
+}
+
 asio::awaitable<Response> do_details(const ChatroomRoutesDeps& deps, RequestContext& ctx) {
   auto principal = co_await authenticate(deps.accounts, ctx);
   if (!principal) co_return fail_with(principal.error(), ctx);
@@ -572,6 +698,10 @@ void add_chatroom_routes(net::Router& router, const ChatroomRoutesDeps& deps) {
   route(http::verb::post, "/api/chatrooms/{id}/demote", member_action<demote>);
   route(http::verb::post, "/api/chatrooms/{id}/transfer-ownership", member_action<transfer>);
   route(http::verb::post, "/api/chatrooms/{id}/rename", do_rename);
+  route(http::verb::get, "/api/chatrooms/nearby", do_nearby);
+  route(http::verb::get, "/api/chatrooms/{id}/search", do_history_search);
+  route(http::verb::post, "/api/chatrooms/{id}/location", do_put_location);
+  route(http::verb::delete_, "/api/chatrooms/{id}/location", do_delete_location);
   route(http::verb::post, "/api/chatrooms/{id}/photo", do_upload_photo,
         {.max_body_bytes = deps.max_photo_bytes + 64 * 1024, .requires_bearer = true});
   route(http::verb::get, "/uploads/chatroom_photo/{file}", do_get_photo);

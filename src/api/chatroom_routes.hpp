@@ -1,8 +1,8 @@
 #pragma once
 // Chat rooms over HTTP (the REST half of real-time chat): create, join, leave, history, public
-// search, and management by the owner and admins (invitations, kick, ban, roles, rename, photo,
-// deletion). Handlers parse and validate, call chat::ChatroomService on the worker pool, and
-// shape the reply; the rules live in chat/.
+// search, rooms near a place, search in a room's history, and management by the owner and admins
+// (invitations, kick, ban, roles, rename, photo, location, deletion). Handlers parse and validate,
+// call chat::ChatroomService on the worker pool, and shape the reply; the rules live in chat/.
 
 #include <cstddef>
 #include <filesystem>
@@ -12,6 +12,8 @@
 #include "chat/chatroom_service.hpp"
 #include "core/log.hpp"
 #include "core/worker_pool.hpp"
+#include "discovery/history_search.hpp"
+#include "discovery/nearby_rooms.hpp"
 #include "net/router.hpp"
 #include "translate/messages/message_translator.hpp"
 
@@ -27,6 +29,9 @@ struct ChatroomRoutesDeps {
   std::size_t max_photo_bytes = 5 * 1024 * 1024;
   /// History pages carry each message's translation into the reader's language when set.
   translate::MessageTranslations* translations = nullptr;
+  /// GET /api/chatrooms/nearby and GET /api/chatrooms/{id}/search (both required).
+  discovery::NearbyRooms* nearby = nullptr;
+  discovery::HistorySearch* history_search = nullptr;
 };
 
 /// Registers every chat-room route. `deps` must outlive the router (the composition root owns

@@ -247,6 +247,11 @@ Result<std::unique_ptr<ServerApp>> ServerApp::create(core::Config config, core::
   app->chatroom_routes_ = std::make_unique<api::ChatroomRoutesDeps>(api::ChatroomRoutesDeps{
       *app->account_routes_, *app->chatrooms_, *app->workers_, log, cfg.backend_url,
       std::filesystem::path(cfg.upload_dir) / "chatroom_photo", cfg.max_avatar_bytes});
+  app->nearby_rooms_ = std::make_unique<discovery::NearbyRooms>(*app->database_, *app->chatrooms_);
+  app->history_search_ =
+      std::make_unique<discovery::HistorySearch>(*app->database_, *app->chatrooms_);
+  app->chatroom_routes_->nearby = app->nearby_rooms_.get();
+  app->chatroom_routes_->history_search = app->history_search_.get();
   api::add_chatroom_routes(app->router_, *app->chatroom_routes_);
   app->admin_log_routes_ = std::make_unique<api::AdminLogRoutesDeps>(api::AdminLogRoutesDeps{
       *app->account_routes_, cfg.admin_emails, *app->database_, *app->workers_, log});

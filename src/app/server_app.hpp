@@ -133,6 +133,9 @@ class ServerApp {
   std::unique_ptr<api::BillingRoutesDeps> billing_routes_;
   // Chat rooms, REST half (the real-time layer sets its observer on chatrooms_).
   std::unique_ptr<chat::ChatroomService> chatrooms_;
+  // Rooms near a place and search in a room's history (both over chatrooms_ and database_).
+  std::unique_ptr<discovery::NearbyRooms> nearby_rooms_;
+  std::unique_ptr<discovery::HistorySearch> history_search_;
   std::unique_ptr<api::ChatroomRoutesDeps> chatroom_routes_;
   // Real time: Engine.IO transports, Socket.IO on top, Parley's chat events as the application.
   std::unique_ptr<events::ChatEvents> chat_events_;

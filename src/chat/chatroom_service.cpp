@@ -1069,6 +1069,59 @@ Result<Chatroom> ChatroomService::rename(std::int64_t room_id, std::int64_t acto
   return room;
 }
 
+Result<Chatroom> ChatroomService::set_location(std::int64_t room_id, std::int64_t actor_id,
+                                               const std::optional<Location>& location) {
+  if (location) {
+    if (auto ok = check_location(*location); !ok) return ok.error();
+  }
+  auto lease = database_.acquire();
+  if (!lease) return lease.error();
+  auto tx = store::Transaction::begin(**lease);
+  if (!tx) return tx.error();
+  if (auto locked = lock_room(**lease, room_id); !locked) return locked.error();
+  if (auto m = require_role(**lease, room_id, actor_id, Needs::manager); !m) return m.error();
+  auto changed = (*lease)->execute(
+      "UPDATE chatrooms SET latitude = $1, longitude = $2, radius_km = $3, venue = $4, "
+      "updated_at = $5 WHERE id = $6",
+      {location ? Value(location->latitude) : Value(store::null_value),
+       location ? Value(location->longitude) : Value(store::null_value),
+       location ? store::nullable(location->radius_km) : Value(store::null_value),
+       location ? store::nullable(location->venue) : Value(store::null_value), clock_.now_ms(),
+       room_id});
+  if (!changed) return changed.error();
+  if (auto done = tx->commit(); !done) return done.error();
+  auto room = require_room(**lease, room_id);
+  if (!room) return room.error();
+  observer().room_updated(*room);
+  return room;
+}
+
+Result<std::vector<Chatroom>> ChatroomService::find_many(std::span<const std::int64_t> ids) {
+  std::vector<Chatroom> out;
+  if (ids.empty()) return out;
+  if (ids.size() > kMaxPageSize) return fail(Errc::internal, "find_many: too many ids");
+  std::string placeholders;
+  std::vector<Value> params;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    placeholders += (i == 0 ? "$" : ", $") + std::to_string(i + 1);
+    params.emplace_back(ids[i]);
+  }
+  auto lease = database_.acquire();
+  if (!lease) return lease.error();
+  auto rows = (*lease)->query(std::string("SELECT ") + kRoomColumns +
+                                  " FROM chatrooms c WHERE c.id IN (" + placeholders + ")",
+                              params);
+  if (!rows) return rows.error();
+  auto rooms = convert_all<Chatroom>(*rows, room_from_row);
+  if (!rooms) return rooms.error();
+  for (auto id : ids) {
+    auto found =
+        std::find_if(rooms->begin(), rooms->end(), [id](const Chatroom& r) { return r.id == id; });
+    if (found != rooms->end()) out.push_back(std::move(*found));
+  }
+  return out;
+}
+
 Result<std::optional<std::string>> ChatroomService::remove(std::int64_t room_id,
                                                            std::int64_t actor_id) {
   auto lease = database_.acquire();

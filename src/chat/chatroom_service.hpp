@@ -19,6 +19,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -244,6 +245,14 @@ class ChatroomService {
                                   std::int64_t target_id);
   /// Owner/admin. Errors: validation_failed (name rules as create()).
   Result<Chatroom> rename(std::int64_t room_id, std::int64_t actor_id, const std::string& name);
+
+  /// Sets (or with nullopt removes) where the room is; owner and admins. Validated as on create.
+  /// The room's members get room_updated. Errors: validation_failed, not_found, forbidden.
+  Result<Chatroom> set_location(std::int64_t room_id, std::int64_t actor_id,
+                                const std::optional<Location>& location);
+
+  /// The rooms with these ids, in the order given; ids that do not exist are skipped.
+  Result<std::vector<Chatroom>> find_many(std::span<const std::int64_t> ids);
   /// Deletes the room with its messages, memberships and invitations. Owner only. Returns the
   /// photo file name to remove from disk.
   Result<std::optional<std::string>> remove(std::int64_t room_id, std::int64_t actor_id);

@@ -136,6 +136,27 @@ TEST_P(MigrationContractTest, UnknownPlaceholderIsRefused) {
   PARLEY_EXPECT_ERRC(migrate(db(), unordered), Errc::internal);
 }
 
+TEST_P(MigrationContractTest, DialectSectionsKeepOnlyTheirDatabasesLines) {
+  const std::string sql =
+      "CREATE TABLE common (id {{id_pk}});\n"
+      "-- dialect: sqlite\n"
+      "CREATE TABLE only_sqlite (id INTEGER);\n"
+      "-- dialect: postgres\n"
+      "CREATE TABLE only_postgres (id BIGINT);\n"
+      "-- dialect: both\n"
+      "CREATE TABLE again_common (id INTEGER);\n";
+  std::vector<Migration> migrations = {{1, "sections", sql}};
+  PARLEY_ASSERT_OK(migrate(db(), migrations));
+  auto lease = db().acquire();
+  PARLEY_ASSERT_OK(lease);
+  const bool sqlite = dialect() == Dialect::sqlite;
+  EXPECT_TRUE((*lease)->query("SELECT * FROM common"));
+  EXPECT_TRUE((*lease)->query("SELECT * FROM again_common"));
+  EXPECT_EQ(bool((*lease)->query("SELECT * FROM only_sqlite")), sqlite);
+  EXPECT_EQ(bool((*lease)->query("SELECT * FROM only_postgres")), !sqlite);
+  PARLEY_EXPECT_ERRC(render_migration("-- dialect: oracle\nSELECT 1;", dialect()), Errc::internal);
+}
+
 TEST_P(MigrationContractTest, ConcurrentMigratorsApplyEachMigrationOnce) {
   // Two handles, as two server processes starting together would have.
   auto other = open();

@@ -138,7 +138,44 @@ const std::vector<Migration>& embedded_migrations() {
   return migrations;
 }
 
-Result<std::string> render_migration(std::string_view sql, Dialect dialect) {
+namespace {
+
+// The lines of `sql` that belong to `dialect` (see render_migration), markers dropped.
+Result<std::string> select_dialect(std::string_view sql, Dialect dialect) {
+  constexpr std::string_view kMarker = "-- dialect: ";
+  std::string out;
+  out.reserve(sql.size());
+  bool keep = true;
+  while (!sql.empty()) {
+    const auto end = sql.find('\n');
+    std::string_view line = sql.substr(0, end);
+    sql = end == std::string_view::npos ? std::string_view{} : sql.substr(end + 1);
+    std::string_view bare = line;
+    if (!bare.empty() && bare.back() == '\r') bare.remove_suffix(1);
+    if (bare.starts_with(kMarker)) {
+      const auto name = bare.substr(kMarker.size());
+      if (name == "both") {
+        keep = true;
+      } else if (name == "sqlite" || name == "postgres") {
+        keep = (name == "sqlite") == (dialect == Dialect::sqlite);
+      } else {
+        return fail(Errc::internal, "unknown dialect '" + std::string(name) + "' in migration");
+      }
+      out.push_back('\n');  // keeps line numbers in errors
+      continue;
+    }
+    if (keep) out.append(line);
+    out.push_back('\n');
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::string> render_migration(std::string_view source, Dialect dialect) {
+  auto selected = select_dialect(source, dialect);
+  if (!selected) return selected.error();
+  const std::string_view sql = *selected;
   std::string out;
   out.reserve(sql.size() + 64);
   std::size_t pos = 0;

@@ -41,8 +41,11 @@ struct MigrationReport {
 /// The migrations embedded at build time, ordered by version.
 const std::vector<Migration>& embedded_migrations();
 
-/// Applies the substitutions above for `dialect`. Errors: Errc::internal for an unknown or
-/// unterminated {{placeholder}}.
+/// Keeps the sections for `dialect` and applies the substitutions above for it. A line that is
+/// exactly `-- dialect: sqlite`, `-- dialect: postgres` or `-- dialect: both` starts a section
+/// (the file starts in `both`): for what only one database has (SQLite's R*Tree and FTS5,
+/// PostgreSQL's extensions and GIN indexes). Errors: Errc::internal for an unknown or
+/// unterminated {{placeholder}}, or an unknown dialect name.
 Result<std::string> render_migration(std::string_view sql, Dialect dialect);
 
 /// Checksum recorded for a migration's text ("fnv1a64:<16 hex digits>"): detects edits of an

@@ -1,0 +1,166 @@
+#include "discovery/history_search.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <sstream>
+
+namespace parley::discovery {
+namespace {
+
+constexpr std::size_t kMaxWords = 16;
+
+// SQLite: every word a quoted FTS5 string (a quote inside is doubled), all required, and the
+// room as a column filter on its own token, so that one room's entries are intersected rather
+// than every match filtered.
+std::string fts5_query(std::int64_t room_id, const std::vector<std::string>& words) {
+  std::string out = "room:r" + std::to_string(room_id) + " AND body:(";
+  for (std::size_t i = 0; i < words.size(); ++i) {
+    if (i > 0) out += " AND ";
+    out += '"';
+    for (char c : words[i]) {
+      if (c == '"') out += '"';
+      out += c;
+    }
+    out += '"';
+  }
+  out += ")";
+  return out;
+}
+
+// Grouped per message: the best entry's score, and which texts matched.
+std::string search_sql(store::Dialect dialect) {
+  if (dialect == store::Dialect::sqlite) {
+    // bm25 is lower for better matches; negated so that higher is better on both databases.
+    // MATERIALIZED: bm25() only works in the full-text query itself, not once SQLite flattens
+    // it into the grouping.
+    return "WITH hits AS MATERIALIZED (SELECT message_id, is_original, language, "
+           "-bm25(message_search) AS score FROM message_search WHERE message_search MATCH $1) "
+           "SELECT message_id, MAX(score) AS score, MAX(is_original) AS in_original, "
+           "GROUP_CONCAT(CASE WHEN is_original = 0 THEN language END) AS languages FROM hits "
+           "GROUP BY message_id ORDER BY score DESC, message_id DESC LIMIT $2 OFFSET $3";
+  }
+  // plainto_tsquery takes plain text: every word required, no operators from the user.
+  return "SELECT id AS message_id, MAX(score) AS score, "
+         "MAX(CASE WHEN is_original THEN 1 ELSE 0 END) AS in_original, "
+         "STRING_AGG(CASE WHEN is_original THEN NULL ELSE language END, ',') AS languages FROM ("
+         "SELECT m.id, ts_rank(to_tsvector('simple', m.text), q.query) AS score, "
+         "TRUE AS is_original, m.original_language AS language "
+         "FROM messages m, (SELECT plainto_tsquery('simple', $1) AS query) q "
+         "WHERE m.chatroom_id = $4 AND to_tsvector('simple', m.text) @@ q.query "
+         "UNION ALL "
+         "SELECT t.message_id, ts_rank(to_tsvector('simple', t.text), q.query), FALSE, t.language "
+         "FROM message_translations t JOIN messages m ON m.id = t.message_id, "
+         "(SELECT plainto_tsquery('simple', $1) AS query) q "
+         "WHERE m.chatroom_id = $4 AND to_tsvector('simple', t.text) @@ q.query) hits "
+         "GROUP BY id ORDER BY score DESC, id DESC LIMIT $2 OFFSET $3";
+}
+
+std::vector<store::Value> search_params(store::Dialect dialect, const SearchQuery& query,
+                                        const std::vector<std::string>& words) {
+  const auto limit = static_cast<std::int64_t>(query.limit + 1);
+  const auto offset = static_cast<std::int64_t>(query.offset);
+  if (dialect == store::Dialect::sqlite) return {fts5_query(query.room_id, words), limit, offset};
+  std::string joined;
+  for (const auto& word : words) joined += (joined.empty() ? "" : " ") + word;
+  return {joined, limit, offset, query.room_id};
+}
+
+Result<void> check(const SearchQuery& query, const std::vector<std::string>& words) {
+  if (query.text.size() > kMaxSearchChars * 4) {
+    return fail(Errc::validation_failed, "q is too long (at most 200 characters)");
+  }
+  if (words.empty()) return fail(Errc::validation_failed, "q must contain a word");
+  if (query.limit < 1 || query.limit > kMaxSearchPage) {
+    return fail(Errc::validation_failed, "limit must be from 1 to 50");
+  }
+  if (query.offset > 100000) return fail(Errc::validation_failed, "offset must be at most 100000");
+  return {};
+}
+
+std::vector<std::string> split_languages(const std::optional<std::string>& joined) {
+  std::vector<std::string> out;
+  if (!joined) return out;
+  std::stringstream in(*joined);
+  for (std::string item; std::getline(in, item, ',');) {
+    if (!item.empty() && std::find(out.begin(), out.end(), item) == out.end()) out.push_back(item);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> search_words(std::string_view text) {
+  std::vector<std::string> words;
+  std::size_t i = 0;
+  while (i < text.size() && words.size() < kMaxWords) {
+    while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+    const auto start = i;
+    while (i < text.size() && !std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+    const auto word = text.substr(start, i - start);
+    // A word counts when it has a letter or digit (any non-ASCII byte may be one).
+    const bool has_content = std::any_of(word.begin(), word.end(), [](char c) {
+      const auto u = static_cast<unsigned char>(c);
+      return u >= 0x80 || std::isalnum(u);
+    });
+    if (has_content) words.emplace_back(word);
+  }
+  return words;
+}
+
+Result<SearchPage> HistorySearch::search(const SearchQuery& query) {
+  const auto words = search_words(query.text);
+  if (auto ok = check(query, words); !ok) return ok.error();
+  auto member = rooms_.membership(query.room_id, query.viewer_id);
+  if (!member || member->banned) return fail(Errc::not_found, "no such chat room");
+
+  auto lease = database_.acquire();
+  if (!lease) return lease.error();
+  const auto dialect = (*lease)->dialect();
+  auto rows = (*lease)->query(search_sql(dialect), search_params(dialect, query, words));
+  if (!rows) return rows.error();
+  lease->reset();
+
+  SearchPage page;
+  for (const auto& row : *rows) {
+    if (page.hits.size() == query.limit) {
+      page.next_offset = query.offset + query.limit;
+      break;
+    }
+    auto id = row.get<std::int64_t>(std::size_t{0});
+    auto score = row.get<double>(std::size_t{1});
+    auto in_original = row.get<std::int64_t>(std::size_t{2});
+    auto languages = row.get<std::optional<std::string>>(std::size_t{3});
+    if (!id || !score || !in_original || !languages) {
+      return fail(Errc::internal, "a search result is unreadable");
+    }
+    auto message = rooms_.find_message(*id);
+    if (!message) {
+      if (message.error().code == Errc::not_found) continue;  // gone meanwhile
+      return message.error();
+    }
+    page.hits.push_back(
+        {std::move(*message), *in_original != 0, split_languages(*languages), *score});
+  }
+  return page;
+}
+
+Result<std::string> HistorySearch::plan(const SearchQuery& query) {
+  const auto words = search_words(query.text);
+  if (auto ok = check(query, words); !ok) return ok.error();
+  auto lease = database_.acquire();
+  if (!lease) return lease.error();
+  const auto dialect = (*lease)->dialect();
+  const std::string prefix = dialect == store::Dialect::sqlite ? "EXPLAIN QUERY PLAN " : "EXPLAIN ";
+  auto rows = (*lease)->query(prefix + search_sql(dialect), search_params(dialect, query, words));
+  if (!rows) return rows.error();
+  std::string out;
+  for (const auto& row : *rows) {
+    auto line =
+        row.get<std::string>(dialect == store::Dialect::sqlite ? std::size_t{3} : std::size_t{0});
+    if (line) out += *line + "\n";
+  }
+  return out;
+}
+
+}  // namespace parley::discovery

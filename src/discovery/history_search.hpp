@@ -1,0 +1,62 @@
+#pragma once
+// Full-text search in one room's history, for its members: originals and stored translations
+// (SQLite FTS5, PostgreSQL tsvector with GIN indexes; migration 0009), ranked, paged. The user's
+// text is never query syntax: it is split into words that must all appear (in the original or
+// in one translation), and each word is bound or quoted as a literal.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "chat/chatroom.hpp"
+#include "chat/chatroom_service.hpp"
+#include "core/error.hpp"
+#include "store/database.hpp"
+
+namespace parley::discovery {
+
+inline constexpr std::size_t kMaxSearchPage = 50;
+inline constexpr std::size_t kMaxSearchChars = 200;
+
+struct SearchQuery {
+  std::int64_t room_id = 0;
+  std::int64_t viewer_id = 0;
+  std::string text;
+  std::size_t limit = 20;
+  std::size_t offset = 0;
+};
+
+struct SearchHit {
+  chat::StoredMessage message;
+  bool in_original = false;               ///< the original text matched
+  std::vector<std::string> in_languages;  ///< translations (by language) that matched
+  double score = 0;                       ///< higher is better (comparable within one search)
+};
+
+struct SearchPage {
+  std::vector<SearchHit> hits;
+  std::optional<std::size_t> next_offset;
+};
+
+class HistorySearch {
+ public:
+  HistorySearch(store::Database& database, chat::ChatroomService& rooms)
+      : database_(database), rooms_(rooms) {}
+
+  /// Errors: validation_failed (no word in the text, too long, bad limit); not_found (no such
+  /// room, or the viewer is not a member: a private room's existence is not revealed); storage.
+  Result<SearchPage> search(const SearchQuery& query);
+
+  /// The plan of the search query (tests: the full-text index is used).
+  Result<std::string> plan(const SearchQuery& query);
+
+ private:
+  store::Database& database_;
+  chat::ChatroomService& rooms_;
+};
+
+/// The words of a search text, at most 16, each with a letter or digit. For tests too.
+std::vector<std::string> search_words(std::string_view text);
+
+}  // namespace parley::discovery
