@@ -1053,20 +1053,7 @@ Result<Chatroom> ChatroomService::rename(std::int64_t room_id, std::int64_t acto
                                          const std::string& name) {
   auto checked = check_room_name(name);
   if (!checked) return checked.error();
-  auto lease = database_.acquire();
-  if (!lease) return lease.error();
-  auto tx = store::Transaction::begin(**lease);
-  if (!tx) return tx.error();
-  if (auto locked = lock_room(**lease, room_id); !locked) return locked.error();
-  if (auto m = require_role(**lease, room_id, actor_id, Needs::manager); !m) return m.error();
-  auto changed = (*lease)->execute("UPDATE chatrooms SET name = $1, updated_at = $2 WHERE id = $3",
-                                   {*checked, clock_.now_ms(), room_id});
-  if (!changed) return changed.error();
-  if (auto done = tx->commit(); !done) return done.error();
-  auto room = require_room(**lease, room_id);
-  if (!room) return room.error();
-  observer().room_updated(*room);
-  return room;
+  return update_as_manager(room_id, actor_id, "name = $1", {*checked});
 }
 
 Result<Chatroom> ChatroomService::set_location(std::int64_t room_id, std::int64_t actor_id,
@@ -1074,20 +1061,30 @@ Result<Chatroom> ChatroomService::set_location(std::int64_t room_id, std::int64_
   if (location) {
     if (auto ok = check_location(*location); !ok) return ok.error();
   }
+  return update_as_manager(
+      room_id, actor_id, "latitude = $1, longitude = $2, radius_km = $3, venue = $4",
+      {location ? Value(location->latitude) : Value(store::null_value),
+       location ? Value(location->longitude) : Value(store::null_value),
+       location ? store::nullable(location->radius_km) : Value(store::null_value),
+       location ? store::nullable(location->venue) : Value(store::null_value)});
+}
+
+Result<Chatroom> ChatroomService::update_as_manager(std::int64_t room_id, std::int64_t actor_id,
+                                                    std::string_view assignments,
+                                                    std::vector<Value> values) {
   auto lease = database_.acquire();
   if (!lease) return lease.error();
   auto tx = store::Transaction::begin(**lease);
   if (!tx) return tx.error();
   if (auto locked = lock_room(**lease, room_id); !locked) return locked.error();
   if (auto m = require_role(**lease, room_id, actor_id, Needs::manager); !m) return m.error();
-  auto changed = (*lease)->execute(
-      "UPDATE chatrooms SET latitude = $1, longitude = $2, radius_km = $3, venue = $4, "
-      "updated_at = $5 WHERE id = $6",
-      {location ? Value(location->latitude) : Value(store::null_value),
-       location ? Value(location->longitude) : Value(store::null_value),
-       location ? store::nullable(location->radius_km) : Value(store::null_value),
-       location ? store::nullable(location->venue) : Value(store::null_value), clock_.now_ms(),
-       room_id});
+  const auto next = values.size() + 1;
+  values.emplace_back(clock_.now_ms());
+  values.emplace_back(room_id);
+  auto changed =
+      (*lease)->execute("UPDATE chatrooms SET " + std::string(assignments) + ", updated_at = $" +
+                            std::to_string(next) + " WHERE id = $" + std::to_string(next + 1),
+                        values);
   if (!changed) return changed.error();
   if (auto done = tx->commit(); !done) return done.error();
   auto room = require_room(**lease, room_id);

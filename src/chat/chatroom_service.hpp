@@ -272,6 +272,11 @@ class ChatroomService {
   Result<Membership> change_role(std::int64_t room_id, std::int64_t actor_id,
                                  std::int64_t target_id, Role from, Role to,
                                  std::string_view self_message);
+  /// rename/set_location: an owner or admin sets `assignments` ("name = $1", with `values` for
+  /// its placeholders) and updated_at on the room, in one transaction; members get room_updated.
+  Result<Chatroom> update_as_manager(std::int64_t room_id, std::int64_t actor_id,
+                                     std::string_view assignments,
+                                     std::vector<store::Value> values);
   ChatroomObserver& observer() const noexcept { return *observer_.load(); }
 
   store::Database& database_;

@@ -4,6 +4,8 @@
 #include <cctype>
 #include <sstream>
 
+#include "discovery/query_plan.hpp"
+
 namespace parley::discovery {
 namespace {
 
@@ -148,19 +150,8 @@ Result<SearchPage> HistorySearch::search(const SearchQuery& query) {
 Result<std::string> HistorySearch::plan(const SearchQuery& query) {
   const auto words = search_words(query.text);
   if (auto ok = check(query, words); !ok) return ok.error();
-  auto lease = database_.acquire();
-  if (!lease) return lease.error();
-  const auto dialect = (*lease)->dialect();
-  const std::string prefix = dialect == store::Dialect::sqlite ? "EXPLAIN QUERY PLAN " : "EXPLAIN ";
-  auto rows = (*lease)->query(prefix + search_sql(dialect), search_params(dialect, query, words));
-  if (!rows) return rows.error();
-  std::string out;
-  for (const auto& row : *rows) {
-    auto line =
-        row.get<std::string>(dialect == store::Dialect::sqlite ? std::size_t{3} : std::size_t{0});
-    if (line) out += *line + "\n";
-  }
-  return out;
+  const auto dialect = database_.dialect();
+  return query_plan(database_, search_sql(dialect), search_params(dialect, query, words));
 }
 
 }  // namespace parley::discovery

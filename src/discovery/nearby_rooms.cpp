@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "discovery/geo.hpp"
+#include "discovery/query_plan.hpp"
 
 namespace parley::discovery {
 namespace {
@@ -139,20 +140,7 @@ Result<NearbyPage> NearbyRooms::find(const NearbyQuery& query) {
 }
 
 Result<std::string> NearbyRooms::plan(const NearbyQuery& query) {
-  auto lease = database_.acquire();
-  if (!lease) return lease.error();
-  const auto dialect = (*lease)->dialect();
-  const std::string prefix = dialect == store::Dialect::sqlite ? "EXPLAIN QUERY PLAN " : "EXPLAIN ";
-  auto rows = (*lease)->query(prefix + candidate_sql(dialect), box_params(query));
-  if (!rows) return rows.error();
-  std::string out;
-  for (const auto& row : *rows) {
-    // SQLite: (id, parent, notused, detail); PostgreSQL: one "QUERY PLAN" column.
-    auto line =
-        row.get<std::string>(dialect == store::Dialect::sqlite ? std::size_t{3} : std::size_t{0});
-    if (line) out += *line + "\n";
-  }
-  return out;
+  return query_plan(database_, candidate_sql(database_.dialect()), box_params(query));
 }
 
 }  // namespace parley::discovery
