@@ -40,12 +40,21 @@ Result<std::unique_ptr<store::Database>> open_store(const core::Config& config) 
   return store::open_database(config.database_url, options);
 }
 
+// Migrations rewrite and index whole tables: on a large database a step may take minutes, so
+// they run on their own connection without the per-statement deadline of requests.
+Result<store::MigrationReport> migrate_without_deadline(const core::Config& config) {
+  store::DatabaseOptions options;
+  options.pool_size = 1;
+  options.statement_timeout = std::chrono::milliseconds{0};
+  auto database = store::open_database(config.database_url, options);
+  if (!database) return database.error();
+  return store::migrate(**database);
+}
+
 }  // namespace
 
 Result<void> run_migrations(const core::Config& config, core::Logger& log) {
-  auto database = open_store(config);
-  if (!database) return database.error();
-  auto report = store::migrate(**database);
+  auto report = migrate_without_deadline(config);
   if (!report) return report.error();
   log.info("migrations_applied",
            {{"applied", report->applied.size()}, {"version", report->to_version}});
@@ -79,6 +88,8 @@ Result<std::unique_ptr<ServerApp>> ServerApp::create(core::Config config, core::
   auto database = open_store(cfg);
   if (!database) return database.error();
   app->database_ = std::move(*database);
+  // Development databases are small (and may be in memory, one per handle): migrate on the pool.
+  // `parley migrate`, the production path, runs without a statement deadline.
   if (cfg.mode == core::RunMode::development) {
     auto report = store::migrate(*app->database_);
     if (!report) return report.error();

@@ -92,21 +92,67 @@ std::vector<std::string> split_languages(const std::optional<std::string>& joine
 
 }  // namespace
 
+namespace {
+
+// The next code point of UTF-8 text at `i` (advancing it); U+FFFD for a malformed byte.
+char32_t next_code_point(std::string_view text, std::size_t& i) {
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+  const unsigned char lead = byte(i);
+  const int length = lead < 0x80           ? 1
+                     : (lead >> 5) == 0x6  ? 2
+                     : (lead >> 4) == 0xE  ? 3
+                     : (lead >> 3) == 0x1E ? 4
+                                           : 0;
+  if (length == 0 || i + static_cast<std::size_t>(length) > text.size()) {
+    ++i;
+    return 0xFFFD;
+  }
+  char32_t cp = length == 1 ? lead : lead & (0x7F >> length);
+  for (int k = 1; k < length; ++k) cp = (cp << 6) | (byte(i + static_cast<std::size_t>(k)) & 0x3F);
+  i += static_cast<std::size_t>(length);
+  return cp;
+}
+
+// Whether a code point can be part of a word for both full-text engines (unicode61's letters and
+// numbers, PostgreSQL's word characters): ASCII letters and digits, and everything from Latin-1
+// letters up except punctuation, symbols, emoji and invisible marks. A word with none of these
+// is dropped: on SQLite it would be an empty phrase that matches nothing.
+bool is_word_character(char32_t cp) {
+  if (cp < 0x80) return std::isalnum(static_cast<int>(cp)) != 0;
+  if (cp < 0xC0 || cp == 0xD7 || cp == 0xF7) return false;  // Latin-1 signs, × ÷
+  if (cp >= 0x2000 && cp <= 0x2BFF) return false;           // punctuation, symbols, arrows
+  if (cp >= 0x3000 && cp <= 0x303F) return false;           // CJK punctuation
+  if (cp >= 0xFE00 && cp <= 0xFE0F) return false;           // variation selectors
+  if (cp >= 0xFF00 && cp <= 0xFF0F) return false;           // fullwidth punctuation
+  if (cp >= 0x1F000 && cp <= 0x1FAFF) return false;         // emoji and pictographs
+  if (cp == 0xFFFD || cp == 0xFEFF) return false;
+  return true;
+}
+
+}  // namespace
+
 std::vector<std::string> search_words(std::string_view text) {
   std::vector<std::string> words;
+  std::string word;
+  bool has_content = false;
+  const auto finish = [&] {
+    if (has_content && words.size() < kMaxWords) words.push_back(word);
+    word.clear();
+    has_content = false;
+  };
   std::size_t i = 0;
-  while (i < text.size() && words.size() < kMaxWords) {
-    while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+  while (i < text.size()) {
     const auto start = i;
-    while (i < text.size() && !std::isspace(static_cast<unsigned char>(text[i]))) ++i;
-    const auto word = text.substr(start, i - start);
-    // A word counts when it has a letter or digit (any non-ASCII byte may be one).
-    const bool has_content = std::any_of(word.begin(), word.end(), [](char c) {
-      const auto u = static_cast<unsigned char>(c);
-      return u >= 0x80 || std::isalnum(u);
-    });
-    if (has_content) words.emplace_back(word);
+    const char32_t cp = next_code_point(text, i);
+    // Spaces and control characters (a NUL included) separate words.
+    if (cp <= 0x20 || cp == 0x7F) {
+      finish();
+      continue;
+    }
+    word.append(text.substr(start, i - start));
+    has_content = has_content || is_word_character(cp);
   }
+  finish();
   return words;
 }
 

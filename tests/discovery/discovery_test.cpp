@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <numbers>
 #include <random>
@@ -334,6 +335,45 @@ TEST_P(DiscoveryTest, SearchTextIsNeverQuerySyntax) {
   EXPECT_TRUE((*lease)->query("SELECT COUNT(*) FROM messages")) << "the table is still there";
 }
 
+TEST_P(DiscoveryTest, DeletingARoomTakesItsSearchEntriesAndStaysFast) {
+  chat::CreateChatroomInput input;
+  input.name = "doomed";
+  const auto room = rooms_->create(owner_, input)->id;
+  input.name = "kept";
+  const auto kept = rooms_->create(owner_, input)->id;
+  {
+    auto lease = (*db_).acquire();
+    ASSERT_TRUE(lease);
+    auto tx = store::Transaction::begin(**lease);
+    ASSERT_TRUE(tx);
+    for (int i = 1; i <= 20000; ++i) {
+      ASSERT_TRUE((*lease)->execute(
+          "INSERT INTO messages (chatroom_id, room_seq, sender_id, kind, text, original_language, "
+          "created_at) VALUES ($1, $2, $3, 'text', 'shared words everywhere', 'en', 0)",
+          {room, std::int64_t{i}, owner_}));
+    }
+    ASSERT_TRUE(tx->commit());
+  }
+  ASSERT_TRUE(rooms_->post_message(kept, owner_, "shared words here too", chat::MessageKind::text,
+                                   std::string("en"), std::nullopt));
+  const auto started = std::chrono::steady_clock::now();
+  ASSERT_TRUE(rooms_->remove(room, owner_));
+  const auto seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  EXPECT_LT(seconds, 20) << "20 000 messages' entries go by rowid range, not by reading the room";
+  auto lease = (*db_).acquire();
+  ASSERT_TRUE(lease);
+  if (GetParam() == DatabaseKind::sqlite) {
+    auto left = (*lease)->query("SELECT COUNT(*) FROM message_search");
+    ASSERT_TRUE(left);
+    EXPECT_EQ((*left)[0].get<std::int64_t>(std::size_t{0}).value(), 1) << "only the kept room's";
+  }
+  lease->reset();
+  auto found = search_->search({kept, owner_, "shared", 10, 0});
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->hits.size(), 1u);
+}
+
 TEST_P(DiscoveryTest, HistorySearchUsesTheFullTextIndex) {
   chat::CreateChatroomInput input;
   input.name = "busy";
@@ -370,10 +410,71 @@ TEST_P(DiscoveryTest, HistorySearchUsesTheFullTextIndex) {
   }
 }
 
+// An existing database: rooms, messages and translations written before migration 9 are found
+// once it has run (the backfill).
+TEST_P(DiscoveryTest, MigrationNineIndexesWhatWasThereBefore) {
+  testing::TestDatabase fresh(GetParam());
+  auto db = store::open_database(fresh.url());
+  ASSERT_TRUE(db) << db.error().message;
+  const auto& all = store::embedded_migrations();
+  std::vector<store::Migration> before_nine;
+  for (const auto& m : all) {
+    if (m.version < 9) before_nine.push_back(m);
+  }
+  ASSERT_TRUE(store::migrate(**db, before_nine));
+  {
+    auto lease = (*db)->acquire();
+    ASSERT_TRUE(lease);
+    ASSERT_TRUE((*lease)->execute(
+        "INSERT INTO chatrooms (id, name, is_private, latitude, longitude, created_at, updated_at) "
+        "VALUES (1, 'old', 0, 52.52, 13.40, 0, 0)"));
+    ASSERT_TRUE((*lease)->execute(
+        "INSERT INTO messages (id, chatroom_id, room_seq, kind, text, original_language, "
+        "created_at) VALUES (1, 1, 1, 'text', 'Guten Morgen zusammen', 'de', 0)"));
+    for (const char* language : {"en", "es"}) {
+      ASSERT_TRUE((*lease)->execute(
+          "INSERT INTO message_translations (message_id, language, text, source_language, engine, "
+          "via, created_at) VALUES (1, $1, $2, 'de', 'x', '', 0)",
+          {std::string(language),
+           std::string(language == std::string("en") ? "Good morning everyone"
+                                                     : "Buenos dias a todos")}));
+    }
+  }
+  ASSERT_TRUE(store::migrate(**db));
+  auth::UserStore users(**db, clock_);
+  auth::NewUser input;
+  input.email = "reader@example.test";
+  input.username = "reader";
+  input.password_hash = "x";
+  const auto reader = users.create(input)->id;
+  {
+    auto lease = (*db)->acquire();
+    ASSERT_TRUE(
+        (*lease)->execute("INSERT INTO memberships (chatroom_id, user_id, role, banned, joined_at) "
+                          "VALUES (1, $1, 'member', 0, 0)",
+                          {reader}));
+  }
+  chat::ChatroomService rooms(**db, hasher_, clock_);
+  NearbyRooms nearby(**db, rooms);
+  HistorySearch search(**db, rooms);
+  auto near = nearby.find({52.5, 13.4, 10, 10, std::nullopt});
+  ASSERT_TRUE(near) << near.error().message;
+  ASSERT_EQ(near->rooms.size(), 1u);
+  for (const char* word : {"morgen", "morning", "dias"}) {
+    auto found = search.search({1, reader, word, 10, 0});
+    ASSERT_TRUE(found) << found.error().message;
+    EXPECT_EQ(found->hits.size(), 1u) << word;
+  }
+}
+
 TEST(SearchWords, SplitsOnSpacesAndKeepsOnlyWordsWithContent) {
   EXPECT_EQ(search_words("  hello   wörld !! 42 "),
             (std::vector<std::string>{"hello", "wörld", "42"}));
   EXPECT_TRUE(search_words(" ?! -- ").empty());
+  EXPECT_TRUE(search_words("🍕 — « »").empty()) << "symbols and emoji are not words";
+  EXPECT_EQ(search_words("pizza 🍕"), std::vector<std::string>{"pizza"});
+  EXPECT_EQ(search_words(std::string("a\0b\tc", 5)), (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(search_words("你好 мир"), (std::vector<std::string>{"你好", "мир"}));
   EXPECT_EQ(
       search_words(std::string(40, 'a') + std::string(" b").append(std::string(40, ' '))).size(),
       2u);

@@ -44,48 +44,58 @@ SELECT id, x, x, y, y, z, z FROM (SELECT id,
 -- One entry per text: `body` is searched; `room` holds the token r<chatroom id>, so that a query
 -- scoped to a room intersects two posting lists instead of filtering every match; `language` is
 -- the text's language; `is_original` 1 for the message itself, 0 for a translation.
+-- Each entry's rowid is message id * 64 + slot (0: the original; 1..63: its translations in
+-- the order they were stored; a message is never translated into more languages than that), so
+-- that a message's entries are one rowid range: removing them never reads the room's list.
 CREATE VIRTUAL TABLE message_search USING fts5 (
   body, room, message_id UNINDEXED, language UNINDEXED, is_original UNINDEXED,
   tokenize = 'unicode61 remove_diacritics 2'
 );
 
 CREATE TRIGGER message_search_after_message AFTER INSERT ON messages BEGIN
-  INSERT INTO message_search (body, room, message_id, language, is_original)
-  VALUES (NEW.text, 'r' || NEW.chatroom_id, NEW.id, NEW.original_language, 1);
+  INSERT INTO message_search (rowid, body, room, message_id, language, is_original)
+  VALUES (NEW.id * 64, NEW.text, 'r' || NEW.chatroom_id, NEW.id, NEW.original_language, 1);
 END;
 
-CREATE TRIGGER message_search_after_translation AFTER INSERT ON message_translations BEGIN
-  INSERT INTO message_search (body, room, message_id, language, is_original)
-  SELECT NEW.text, 'r' || m.chatroom_id, NEW.message_id, NEW.language, 0
+-- Translations are only ever added (ON CONFLICT DO NOTHING adds nothing and fires nothing), or
+-- removed with their message: the count after this insert is the new one's slot.
+CREATE TRIGGER message_search_after_translation AFTER INSERT ON message_translations
+WHEN (SELECT COUNT(*) FROM message_translations WHERE message_id = NEW.message_id) < 64 BEGIN
+  INSERT INTO message_search (rowid, body, room, message_id, language, is_original)
+  SELECT NEW.message_id * 64 +
+           (SELECT COUNT(*) FROM message_translations WHERE message_id = NEW.message_id),
+         NEW.text, 'r' || m.chatroom_id, NEW.message_id, NEW.language, 0
   FROM messages m WHERE m.id = NEW.message_id;
 END;
 
--- A message changed or deleted: its entries go (found through the room's posting list).
+CREATE TRIGGER message_search_after_translation_delete AFTER DELETE ON message_translations
+BEGIN
+  DELETE FROM message_search
+  WHERE rowid BETWEEN OLD.message_id * 64 + 1 AND OLD.message_id * 64 + 63
+    AND language = OLD.language AND is_original = 0;
+END;
+
+-- A changed text is a new message as far as search goes: its translations (of the old text) go.
 CREATE TRIGGER message_search_after_message_update AFTER UPDATE OF text ON messages BEGIN
-  DELETE FROM message_search WHERE rowid IN (
-    SELECT rowid FROM message_search WHERE message_search MATCH 'room:r' || OLD.chatroom_id
-      AND message_id = OLD.id AND is_original = 1);
-  INSERT INTO message_search (body, room, message_id, language, is_original)
-  VALUES (NEW.text, 'r' || NEW.chatroom_id, NEW.id, NEW.original_language, 1);
+  DELETE FROM message_search WHERE rowid BETWEEN OLD.id * 64 AND OLD.id * 64 + 63;
+  INSERT INTO message_search (rowid, body, room, message_id, language, is_original)
+  VALUES (NEW.id * 64, NEW.text, 'r' || NEW.chatroom_id, NEW.id, NEW.original_language, 1);
 END;
 
+-- A deleted message (also each message of a deleted room) takes its entries: one rowid range.
 CREATE TRIGGER message_search_after_message_delete AFTER DELETE ON messages BEGIN
-  DELETE FROM message_search WHERE rowid IN (
-    SELECT rowid FROM message_search WHERE message_search MATCH 'room:r' || OLD.chatroom_id
-      AND message_id = OLD.id);
+  DELETE FROM message_search WHERE rowid BETWEEN OLD.id * 64 AND OLD.id * 64 + 63;
 END;
 
--- A deleted room takes every entry at once, before its messages cascade.
-CREATE TRIGGER message_search_before_room_delete BEFORE DELETE ON chatrooms BEGIN
-  DELETE FROM message_search WHERE rowid IN (
-    SELECT rowid FROM message_search WHERE message_search MATCH 'room:r' || OLD.id);
-END;
-
-INSERT INTO message_search (body, room, message_id, language, is_original)
-SELECT text, 'r' || chatroom_id, id, original_language, 1 FROM messages;
-INSERT INTO message_search (body, room, message_id, language, is_original)
-SELECT t.text, 'r' || m.chatroom_id, t.message_id, t.language, 0
-FROM message_translations t JOIN messages m ON m.id = t.message_id;
+INSERT INTO message_search (rowid, body, room, message_id, language, is_original)
+SELECT id * 64, text, 'r' || chatroom_id, id, original_language, 1 FROM messages;
+INSERT INTO message_search (rowid, body, room, message_id, language, is_original)
+SELECT t.message_id * 64 + (SELECT COUNT(*) FROM message_translations e
+                            WHERE e.message_id = t.message_id AND e.rowid <= t.rowid),
+       t.text, 'r' || m.chatroom_id, t.message_id, t.language, 0
+FROM message_translations t JOIN messages m ON m.id = t.message_id
+WHERE (SELECT COUNT(*) FROM message_translations e
+       WHERE e.message_id = t.message_id AND e.rowid <= t.rowid) < 64;
 
 -- dialect: postgres
 
