@@ -1,5 +1,7 @@
 #include "net/http_server.hpp"
 
+#include <sys/socket.h>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -11,6 +13,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/url/parse.hpp>
+#include <cerrno>
 #include <mutex>
 #include <unordered_set>
 
@@ -322,16 +325,19 @@ class Session {
   // not a departure.
   asio::awaitable<void> client_left() {
     auto& socket = conn_->stream.socket();
-    auto [ec] = co_await socket.async_wait(tcp::socket::wait_read, use_nothrow);
-    if (ec == asio::error::operation_aborted) co_return;
-    if (!ec) {
+    for (;;) {
+      auto [ec] = co_await socket.async_wait(tcp::socket::wait_read, use_nothrow);
+      if (ec) co_return;  // cancelled (the handler finished), or the socket failed
+      // The peek must never block a network thread: the reactor may report readiness whose
+      // bytes a speculative read already took (edge-triggered epoll), so wait again then.
       char byte = 0;
-      const auto n = socket.receive(asio::buffer(&byte, 1), tcp::socket::message_peek, ec);
-      if (!ec && n > 0) {
-        asio::steady_timer forever(co_await asio::this_coro::executor,
-                                   asio::steady_timer::time_point::max());
-        co_await forever.async_wait(use_nothrow);
-      }
+      const auto n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) continue;
+      if (n <= 0) co_return;  // orderly close or reset: the client is gone
+      asio::steady_timer forever(co_await asio::this_coro::executor,
+                                 asio::steady_timer::time_point::max());
+      co_await forever.async_wait(use_nothrow);
+      co_return;
     }
   }
 
