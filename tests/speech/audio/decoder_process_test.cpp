@@ -111,7 +111,11 @@ TEST(DecoderProcess, EachLiveClusterComesBackWithTheFeedThatCarriedIt) {
   }
   ASSERT_GE(starts.size(), 4u);
   starts.push_back(webm.size());
-  auto process = DecoderProcess::start(sandbox(), InputFormat::webm);
+  // The property is "with the feed that carried it", not a latency: a loaded machine (ASan, a
+  // parallel build) may take longer than the 40 ms default for the child's first output.
+  auto options = sandbox();
+  options.settle = 2s;
+  auto process = DecoderProcess::start(options, InputFormat::webm);
   ASSERT_TRUE(process) << process.error().message;
   std::size_t previous = 0;
   std::vector<std::size_t> per_feed;
