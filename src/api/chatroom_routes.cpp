@@ -14,6 +14,7 @@
 #include "media/image_probe.hpp"
 #include "net/json_body.hpp"
 #include "net/multipart.hpp"
+#include "transcript/transcript_formats.hpp"
 
 namespace parley::api {
 
@@ -411,6 +412,64 @@ asio::awaitable<Response> do_history_search(const ChatroomRoutesDeps& deps, Requ
   co_return ok_json(ctx, std::move(reply));
 }
 
+// A room's record, read in the reader's language or exported as captions. The file formats are
+// downloads (attachment, never rendered in the page's origin); JSON is for reading in the app.
+asio::awaitable<Response> do_transcript(const ChatroomRoutesDeps& deps, RequestContext& ctx) {
+  auto principal = co_await authenticate(deps.accounts, ctx);
+  if (!principal) co_return fail_with(principal.error(), ctx);
+  auto room_id = path_room_id(ctx);
+  if (!room_id) co_return fail_with(room_id.error(), ctx);
+  if (deps.transcripts == nullptr) {
+    co_return fail_with(fail(Errc::unavailable, "transcripts are not available"), ctx);
+  }
+  transcript::TranscriptQuery query;
+  query.room_id = *room_id;
+  query.viewer_id = principal->user_id;
+  auto format_name = query_param(ctx.query, "format");
+  if (!format_name) co_return fail_with(format_name.error(), ctx);
+  auto format = transcript::parse_transcript_format(format_name->value_or("json"));
+  if (!format) co_return fail_with(format.error(), ctx);
+  auto language = query_param(ctx.query, "lang");
+  if (!language) co_return fail_with(language.error(), ctx);
+  query.language = std::move(*language);
+  // For the file name only: a tag read() refused never gets this far.
+  const std::string file_language =
+      query.language ? translate::listener_language(*query.language) : std::string();
+  for (const auto& [name, field] : {std::pair{"from", &query.from_ms}, {"to", &query.to_ms}}) {
+    auto text = query_param(ctx.query, name);
+    if (!text) co_return fail_with(text.error(), ctx);
+    if (!*text) continue;
+    auto time = transcript::parse_time(**text);
+    if (!time) {
+      co_return fail_with(
+          fail(Errc::validation_failed, std::string(name) + ": " + time.error().message), ctx);
+    }
+    *field = *time;
+  }
+  auto job = [transcripts = deps.transcripts, query = std::move(query), format = *format,
+              base = deps.public_base_url]() -> Result<std::string> {
+    auto read = transcripts->read(query);
+    if (!read) return read.error();
+    return transcript::render(*read, format, base);
+  };
+  auto body = co_await deps.workers.run(std::move(job));
+  if (!body) co_return fail_with(body.error(), ctx, &deps.log);
+  Response res{http::status::ok, ctx.request.version()};
+  res.set(http::field::content_type, transcript::content_type(*format));
+  res.set(http::field::cache_control, "private, no-store");
+  if (*format != transcript::TranscriptFormat::json) {
+    std::string file = "room-" + std::to_string(*room_id) + "-transcript";
+    if (!file_language.empty()) file += "-" + file_language;
+    file += ".";
+    file += transcript::file_extension(*format);
+    res.set(http::field::content_disposition, "attachment; filename=\"" + file + "\"");
+    res.set("Content-Security-Policy", "sandbox");
+  }
+  res.body() = std::move(*body);
+  res.prepare_payload();
+  co_return res;
+}
+
 asio::awaitable<Response> do_set_location(const ChatroomRoutesDeps& deps, RequestContext& ctx,
                                           bool remove) {
   auto principal = co_await authenticate(deps.accounts, ctx);
@@ -700,6 +759,7 @@ void add_chatroom_routes(net::Router& router, const ChatroomRoutesDeps& deps) {
   route(http::verb::post, "/api/chatrooms/{id}/rename", do_rename);
   route(http::verb::get, "/api/chatrooms/nearby", do_nearby);
   route(http::verb::get, "/api/chatrooms/{id}/search", do_history_search);
+  route(http::verb::get, "/api/chatrooms/{id}/transcript", do_transcript);
   route(http::verb::post, "/api/chatrooms/{id}/location", do_put_location);
   route(http::verb::delete_, "/api/chatrooms/{id}/location", do_delete_location);
   route(http::verb::post, "/api/chatrooms/{id}/photo", do_upload_photo,

@@ -1,8 +1,9 @@
 #pragma once
 // Chat rooms over HTTP (the REST half of real-time chat): create, join, leave, history, public
-// search, rooms near a place, search in a room's history, and management by the owner and admins
-// (invitations, kick, ban, roles, rename, photo, location, deletion). Handlers parse and validate,
-// call chat::ChatroomService on the worker pool, and shape the reply; the rules live in chat/.
+// search, rooms near a place, search in a room's history, its transcript, and management by the
+// owner and admins (invitations, kick, ban, roles, rename, photo, location, deletion). Handlers
+// parse and validate, call chat::ChatroomService on the worker pool, and shape the reply; the rules
+// live in chat/.
 
 #include <cstddef>
 #include <filesystem>
@@ -15,6 +16,7 @@
 #include "discovery/history_search.hpp"
 #include "discovery/nearby_rooms.hpp"
 #include "net/router.hpp"
+#include "transcript/room_transcript.hpp"
 #include "translate/messages/message_translator.hpp"
 
 namespace parley::api {
@@ -32,6 +34,8 @@ struct ChatroomRoutesDeps {
   /// GET /api/chatrooms/nearby and GET /api/chatrooms/{id}/search (both required).
   discovery::NearbyRooms* nearby = nullptr;
   discovery::HistorySearch* history_search = nullptr;
+  /// GET /api/chatrooms/{id}/transcript (set with the translations; unset: 503).
+  transcript::RoomTranscripts* transcripts = nullptr;
 };
 
 /// Registers every chat-room route. `deps` must outlive the router (the composition root owns

@@ -488,6 +488,9 @@ Result<void> ServerApp::start_translation() {
   translation_cache_ = std::make_unique<translate::TranslationCache>(*database_, clock_, cache);
   message_translations_ = std::make_unique<translate::MessageTranslations>(*database_, clock_);
   chatroom_routes_->translations = message_translations_.get();
+  room_transcripts_ =
+      std::make_unique<transcript::RoomTranscripts>(*chatrooms_, *message_translations_, clock_);
+  chatroom_routes_->transcripts = room_transcripts_.get();
   translate::MessageTranslatorOptions translator;
   translator.threads = cfg.translation_threads;
   translator.lease = cfg.translation_lease;

@@ -161,6 +161,7 @@ class ServerApp {
   std::unique_ptr<translate::TranslationQueue> translation_queue_;
   std::unique_ptr<translate::TranslationCache> translation_cache_;
   std::unique_ptr<translate::MessageTranslations> message_translations_;
+  std::unique_ptr<transcript::RoomTranscripts> room_transcripts_;  // reads the two above
   std::unique_ptr<events::TranslationEvents> translation_events_;
   std::unique_ptr<translate::MessageTranslator> message_translator_;
   std::unique_ptr<boost::asio::steady_timer> maintenance_timer_;

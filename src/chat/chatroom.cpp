@@ -104,6 +104,10 @@ boost::json::object to_json(const StoredMessage& message, const std::string& pub
   }
   if (message.client_id) out["client_id"] = *message.client_id;
   if (message.audio_path) out["audio_url"] = public_base_url + "/api/audio/" + *message.audio_path;
+  if (message.spoken_started_at && message.spoken_ended_at) {
+    out["spoken"] = boost::json::object{{"started_at", auth::iso8601(*message.spoken_started_at)},
+                                        {"ended_at", auth::iso8601(*message.spoken_ended_at)}};
+  }
   return out;
 }
 

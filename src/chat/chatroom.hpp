@@ -100,6 +100,19 @@ struct StoredMessage {
   /// uploads/chatroom_audio/ (a server-generated name, never a client's).
   std::optional<std::string> audio_path;
   std::int64_t created_at = 0;  ///< unix ms
+  /// Speech only: when the utterance was spoken (unix ms), as measured by the stream.
+  std::optional<std::int64_t> spoken_started_at;
+  std::optional<std::int64_t> spoken_ended_at;
+
+  /// When the message began: the start of its speech, or when it was sent.
+  std::int64_t started_at() const { return spoken_started_at.value_or(created_at); }
+};
+
+/// When an utterance was spoken, relative to the moment its message is stored (the service's
+/// clock is the one wall clock: a stream only knows how long ago its speech began and ended).
+struct SpokenTiming {
+  std::int64_t started_ms_ago = 0;
+  std::int64_t ended_ms_ago = 0;
 };
 
 /// One page of a room's history, newest first.

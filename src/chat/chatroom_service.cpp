@@ -24,7 +24,11 @@ constexpr const char* kRoomColumns =
 
 constexpr const char* kMessageColumns =
     "m.id, m.chatroom_id, m.room_seq, m.sender_id, u.username, u.avatar_path, m.kind, m.text, "
-    "m.original_language, m.client_id, m.audio_path, m.created_at";
+    "m.original_language, m.client_id, m.audio_path, m.created_at, m.spoken_started_at, "
+    "m.spoken_ended_at";
+
+// How long before it is stored a spoken message may begin (its speech, then recognition).
+constexpr std::int64_t kMaxSpokenLead = 60 * 60 * 1000;
 
 constexpr const char* kMemberColumns =
     "m.user_id, u.username, u.avatar_path, m.role, m.banned, m.joined_at";
@@ -128,6 +132,8 @@ Result<StoredMessage> message_from_row(const Row& row) {
   m.client_id = r.get<std::optional<std::string>>("client_id");
   m.audio_path = r.get<std::optional<std::string>>("audio_path");
   m.created_at = r.get<std::int64_t>("created_at");
+  m.spoken_started_at = r.get<std::optional<std::int64_t>>("spoken_started_at");
+  m.spoken_ended_at = r.get<std::optional<std::int64_t>>("spoken_ended_at");
   if (r.error()) return *r.error();
   if (!kind) return fail(Errc::internal, "stored message has an unknown kind");
   m.kind = *kind;
@@ -687,7 +693,8 @@ Result<StoredMessage> ChatroomService::post_message(std::int64_t room_id, std::i
                                                     std::string_view text, MessageKind kind,
                                                     const std::optional<std::string>& language,
                                                     const std::optional<std::string>& client_id,
-                                                    const std::optional<std::string>& audio_path) {
+                                                    const std::optional<std::string>& audio_path,
+                                                    const std::optional<SpokenTiming>& spoken) {
   if (trim(text).empty()) return fail(Errc::validation_failed, "text must not be empty");
   if (text.size() > kMaxMessageBytes) {
     return fail(Errc::validation_failed,
@@ -733,12 +740,24 @@ Result<StoredMessage> ChatroomService::post_message(std::int64_t room_id, std::i
       return std::move(**earlier);
     }
   }
+  const std::int64_t now = clock_.now_ms();
+  std::optional<std::int64_t> spoken_started_at;
+  std::optional<std::int64_t> spoken_ended_at;
+  if (spoken) {
+    // Never in the future, never more than kMaxSpokenLead before it is stored, never ending
+    // before it began.
+    spoken_started_at = now - std::clamp<std::int64_t>(spoken->started_ms_ago, 0, kMaxSpokenLead);
+    spoken_ended_at =
+        std::max(*spoken_started_at,
+                 now - std::clamp<std::int64_t>(spoken->ended_ms_ago, 0, kMaxSpokenLead));
+  }
   auto inserted = (*lease)->query(
       "INSERT INTO messages (chatroom_id, room_seq, sender_id, kind, text, original_language, "
-      "client_id, audio_path, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+      "client_id, audio_path, created_at, spoken_started_at, spoken_ended_at) "
+      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
       {room_id, *seq, sender_id, std::string(to_string(kind)), std::string(text),
-       store::nullable(language), store::nullable(client_id), store::nullable(audio_path),
-       clock_.now_ms()});
+       store::nullable(language), store::nullable(client_id), store::nullable(audio_path), now,
+       store::nullable(spoken_started_at), store::nullable(spoken_ended_at)});
   if (!inserted) {
     if (inserted.error().code == Errc::conflict && client_id) {
       // A concurrent retry won the unique index: answer with its message.
@@ -819,6 +838,32 @@ Result<StoredMessage> ChatroomService::message(std::int64_t message_id, std::int
   if (!member) return member.error();
   if (!member->has_value() || (*member)->banned) return fail(Errc::not_found, "no such message");
   return found;
+}
+
+Result<std::vector<StoredMessage>> ChatroomService::messages_between(std::int64_t room_id,
+                                                                     std::int64_t from_ms,
+                                                                     std::int64_t to_ms,
+                                                                     std::size_t limit) {
+  if (from_ms >= to_ms || limit == 0) return std::vector<StoredMessage>{};
+  // A message begins at most kMaxSpokenLead before it is stored, so the (room, created_at) index
+  // bounds the scan; the exact test is on the start.
+  const std::int64_t stored_before =
+      to_ms > std::numeric_limits<std::int64_t>::max() - kMaxSpokenLead ? to_ms
+                                                                        : to_ms + kMaxSpokenLead;
+  auto lease = database_.acquire();
+  if (!lease) return lease.error();
+  auto rows = (*lease)->query(
+      std::string("SELECT ") + kMessageColumns +
+          " FROM messages m LEFT JOIN users u ON u.id = m.sender_id "
+          "WHERE m.chatroom_id = $1 AND m.created_at >= $2 AND m.created_at < $3 "
+          "AND COALESCE(m.spoken_started_at, m.created_at) >= $2 "
+          "AND COALESCE(m.spoken_started_at, m.created_at) < $4 "
+          "ORDER BY COALESCE(m.spoken_started_at, m.created_at), m.room_seq LIMIT $5",
+      {room_id, from_ms, stored_before, to_ms,
+       static_cast<std::int64_t>(std::min<std::size_t>(
+           limit, static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max())))});
+  if (!rows) return rows.error();
+  return convert_all<StoredMessage>(*rows, message_from_row);
 }
 
 Result<std::vector<StoredMessage>> ChatroomService::messages_after(std::int64_t room_id,

@@ -182,12 +182,13 @@ class ChatroomService {
   /// returns the message stored the first time, unchanged.
   /// Errors: not_found (room); forbidden (not a member, banned); validation_failed (text empty,
   /// longer than kMaxMessageBytes, not UTF-8, control characters other than \n and \t; bad
-  /// language tag or client_id).
+  /// language tag or client_id). `spoken`: when a speech message's utterance was spoken.
   Result<StoredMessage> post_message(std::int64_t room_id, std::int64_t sender_id,
                                      std::string_view text, MessageKind kind,
                                      const std::optional<std::string>& language,
                                      const std::optional<std::string>& client_id,
-                                     const std::optional<std::string>& audio_path = std::nullopt);
+                                     const std::optional<std::string>& audio_path = std::nullopt,
+                                     const std::optional<SpokenTiming>& spoken = std::nullopt);
 
   /// The room a stored recording belongs to, for a viewer allowed to hear it.
   /// Errors: not_found when no message has that recording or the viewer is not a current
@@ -210,6 +211,12 @@ class ChatroomService {
   /// One message, without an access check (for deliveries inside the server).
   /// Errors: not_found.
   Result<StoredMessage> find_message(std::int64_t message_id);
+
+  /// A room's messages that began (StoredMessage::started_at) in [from_ms, to_ms), in the order
+  /// they began (then by sequence), at most `limit` (no cap: the caller bounds it; ask for one
+  /// more to learn whether the range holds more). No membership check: the caller's.
+  Result<std::vector<StoredMessage>> messages_between(std::int64_t room_id, std::int64_t from_ms,
+                                                      std::int64_t to_ms, std::size_t limit);
 
   /// Messages with seq > `after_seq`, oldest first, at most `limit` (clamped to
   /// 1..kMaxRecoveryBatch): reconnect recovery. No membership check (the caller made it).

@@ -2,6 +2,7 @@
 
 #include <boost/asio/post.hpp>
 #include <cctype>
+#include <chrono>
 
 #include "core/random.hpp"
 #include "core/stored_files.hpp"
@@ -389,6 +390,17 @@ void SpeechEvents::speak(const chat::StoredMessage& message) {
   }
 }
 
+// How long ago, from now, the utterance began and ended: the stream's live audio started at
+// its origin and arrives in real time.
+namespace {
+chat::SpokenTiming spoken_timing(const speech::Transcription& result) {
+  const auto since_origin = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::steady_clock::now() - result.audio_origin)
+                                .count();
+  return chat::SpokenTiming{since_origin - result.start_ms, since_origin - result.end_ms};
+}
+}  // namespace
+
 void SpeechEvents::on_transcription(speech::Transcription result) {
   json::value speaker;
   {
@@ -429,9 +441,9 @@ void SpeechEvents::on_transcription(speech::Transcription result) {
     deps_.log.error("speech_audio_not_stored", {{"error", written.error().message}});
     return on_stream_error(result.key, result.room_id, written.error());
   }
-  auto stored =
-      deps_.chatrooms.post_message(result.room_id, result.user_id, result.text,
-                                   chat::MessageKind::speech, result.language, std::nullopt, file);
+  auto stored = deps_.chatrooms.post_message(result.room_id, result.user_id, result.text,
+                                             chat::MessageKind::speech, result.language,
+                                             std::nullopt, file, spoken_timing(result));
   if (!stored) {
     core::remove_stored_file(deps_.audio_folder, file);
     server_->broadcast(ChatEvents::channel(result.room_id), "audio_transcription",

@@ -58,7 +58,8 @@ class SpeechStreams::Stream : public std::enable_shared_from_this<Stream> {
         options_(options),
         sink_(sink),
         shutting_down_(shutting_down),
-        segmenter_(audio::SegmenterOptions{}) {}
+        segmenter_(audio::SegmenterOptions{}),
+        audio_origin_(std::chrono::steady_clock::now()) {}
 
   const StreamSpec spec;
   std::atomic<std::size_t> queued_bytes{0};
@@ -192,7 +193,7 @@ class SpeechStreams::Stream : public std::enable_shared_from_this<Stream> {
       last_partial_ = **partial;
       deliver(Transcription{spec.key, spec.room_id, spec.user_id, last_partial_, false,
                             spec.language, utterance_start_ms_, event.end_ms,
-                            std::string(engine_.name()), std::nullopt});
+                            std::string(engine_.name()), std::nullopt, audio_origin_});
     }
   }
 
@@ -208,7 +209,7 @@ class SpeechStreams::Stream : public std::enable_shared_from_this<Stream> {
     deliver(Transcription{spec.key, spec.room_id, spec.user_id, std::move(transcript->text), true,
                           reported_language(spec.language, transcript->language),
                           utterance_start_ms_, end_ms, std::string(engine_.name()),
-                          std::move(recording)});
+                          std::move(recording), audio_origin_});
   }
 
   void deliver(Transcription result) {
@@ -243,6 +244,8 @@ class SpeechStreams::Stream : public std::enable_shared_from_this<Stream> {
   std::vector<std::int16_t> utterance_;
   std::string last_partial_;
   std::int64_t utterance_start_ms_ = 0;
+  // When the stream opened: live audio (a microphone) arrives in real time from there.
+  std::chrono::steady_clock::time_point audio_origin_;
   std::int64_t decoded_samples_ = 0;
   std::size_t bytes_fed_ = 0;
   bool failed_ = false;

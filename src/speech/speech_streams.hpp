@@ -70,6 +70,9 @@ struct Transcription {
   std::string engine;
   /// Final results only: the utterance's audio (16 kHz mono), to keep with the message.
   std::optional<audio::Pcm16> audio;
+  /// When the stream opened, the moment its audio time 0 stands for when the audio comes live
+  /// (a microphone sends in real time): start_ms and end_ms after it are when it was spoken.
+  std::chrono::steady_clock::time_point audio_origin{};
 };
 
 /// Receives a stream's results. Called on the stream's strand (a speech pool thread): blocking

@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startParley } from '../realtime/harness.mjs';
@@ -204,6 +204,20 @@ test('the reader searches the room: a Spanish word finds the English message thr
   await reader.locator('#history-search').fill('hola');
   await reader.getByRole('button', { name: 'Search', exact: true }).click();
   await reader.locator('#search-results li', { hasText: 'Hola, ¿cómo estás?' }).waitFor();
+});
+
+test('the reader downloads the room transcript: WebVTT captions in Spanish over the English originals', async () => {
+  await reader.locator('#transcript-format').selectOption('vtt');
+  const [download] = await Promise.all([
+    reader.waitForEvent('download'),
+    reader.getByRole('button', { name: 'Download', exact: true }).click(),
+  ]);
+  assert.match(download.suggestedFilename(), /^room-\d+-transcript-es\.vtt$/);
+  const vtt = readFileSync(await download.path(), 'utf8');
+  assert.ok(vtt.startsWith('WEBVTT\n'), vtt.slice(0, 100));
+  const spanish = await translate('Good morning, my friends.', 'en', 'es');
+  assert.ok(vtt.includes(`<lang es>${spanish}</lang>\n<i><lang en>Good morning, my friends.</lang></i>`), vtt);
+  assert.ok(vtt.includes('<lang es>Hola, ¿cómo estás? Yo estoy muy bien.</lang>'), vtt);
 });
 
 test('history pages back with the same messages after a reload', async () => {

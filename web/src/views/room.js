@@ -180,6 +180,7 @@ class RoomView {
           this.composerError),
         h('aside', { 'aria-labelledby': 'members-title' },
           this.#searchPanel(),
+          this.#transcriptPanel(),
           h('h2', { id: 'members-title' }, t('room.members_title')), this.members, this.manage)));
     this.#renderMembers();
     this.#renderManagement();
@@ -205,6 +206,31 @@ class RoomView {
     }, h('label', { for: 'history-search', class: 'visually-hidden' }, t('room.search_title')),
     h('input', { type: 'search', name: 'q', id: 'history-search', required: true, maxlength: 200, placeholder: t('room.search_title') }));
     return h('section', { 'aria-labelledby': 'search-title' }, h('h2', { id: 'search-title' }, t('room.search_title')), form, results);
+  }
+
+  // The room's record as a file: bilingual captions or text in the language the reader reads in.
+  #transcriptPanel() {
+    const t = this.t;
+    const format = h('select', { name: 'format', id: 'transcript-format' },
+      h('option', { value: 'vtt' }, t('room.transcript_vtt')),
+      h('option', { value: 'srt' }, t('room.transcript_srt')),
+      h('option', { value: 'txt' }, t('room.transcript_txt')));
+    const form = actionForm(this.app, {
+      label: t('room.transcript_title'), submitLabel: t('room.transcript_download'), className: 'row',
+      onSubmit: async (data) => {
+        const kind = String(data.get('format'));
+        const lang = this.language ? `&lang=${encodeURIComponent(this.language)}` : '';
+        const file = await this.app.api.blob('GET', `/api/chatrooms/${this.roomId}/transcript?format=${kind}${lang}`);
+        const link = h('a', { href: URL.createObjectURL(file), download: `room-${this.roomId}-transcript${this.language ? `-${this.language}` : ''}.${kind}`, hidden: true });
+        document.body.append(link);
+        link.click();
+        link.remove();
+        setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
+      },
+    }, h('label', { for: 'transcript-format', class: 'visually-hidden' }, t('room.transcript_format')), format);
+    return h('section', { 'aria-labelledby': 'transcript-title' },
+      h('h2', { id: 'transcript-title' }, t('room.transcript_title')),
+      h('p', { class: 'muted' }, t('room.transcript_hint')), form);
   }
 
   #pushToTalkButton() {
