@@ -13,6 +13,7 @@
 
 #include "auth/user_store.hpp"
 #include "store/migrations/migrator.hpp"
+#include "support/test_accounts.hpp"
 #include "support/test_database.hpp"
 
 namespace parley::chat {
@@ -57,12 +58,6 @@ class RecordingObserver final : public ChatroomObserver {
   std::vector<std::string> events_;
 };
 
-auth::PasswordHasher cheap_hasher() {
-  auth::PasswordHasherOptions options;
-  options.cost = 4;
-  return auth::PasswordHasher::insecure_for_tests(options);
-}
-
 class ChatroomServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -79,15 +74,7 @@ class ChatroomServiceTest : public ::testing::Test {
     outsider_ = user("otto");
   }
 
-  std::int64_t user(const std::string& name) {
-    auth::NewUser input;
-    input.email = name + "@example.test";
-    input.username = name;
-    input.password_hash = "x";
-    auto created = users_->create(input);
-    EXPECT_TRUE(created) << created.error().message;
-    return created ? created->id : 0;
-  }
+  std::int64_t user(const std::string& name) { return testing::create_user(*users_, name); }
 
   Chatroom room(const std::string& name, bool is_private = false,
                 std::optional<std::string> password = std::nullopt) {
@@ -118,7 +105,7 @@ class ChatroomServiceTest : public ::testing::Test {
   testing::TestDatabase database_{testing::DatabaseKind::sqlite};
   std::unique_ptr<store::Database> db_;
   ManualClock clock_;
-  auth::PasswordHasher hasher_ = cheap_hasher();
+  auth::PasswordHasher hasher_ = testing::cheap_hasher();
   RecordingObserver observer_;
   std::unique_ptr<auth::UserStore> users_;
   std::unique_ptr<ChatroomService> rooms_;

@@ -19,6 +19,7 @@
 #include "discovery/history_search.hpp"
 #include "discovery/nearby_rooms.hpp"
 #include "support/database_test.hpp"
+#include "support/test_accounts.hpp"
 
 namespace parley::discovery {
 namespace {
@@ -45,12 +46,6 @@ double reference_km(double lat1, double lon1, double lat2, double lon2) {
          kEarthRadiusKm;
 }
 
-auth::PasswordHasher cheap_hasher() {
-  auth::PasswordHasherOptions options;
-  options.cost = 4;
-  return auth::PasswordHasher::insecure_for_tests(options);
-}
-
 class DiscoveryTest : public testing::MigratedDatabaseTest {
  protected:
   void SetUp() override {
@@ -64,15 +59,7 @@ class DiscoveryTest : public testing::MigratedDatabaseTest {
     outsider_ = user("otto");
   }
 
-  std::int64_t user(const std::string& name) {
-    auth::NewUser input;
-    input.email = name + "@example.test";
-    input.username = name;
-    input.password_hash = "x";
-    auto created = users_->create(input);
-    EXPECT_TRUE(created) << created.error().message;
-    return created ? created->id : 0;
-  }
+  std::int64_t user(const std::string& name) { return testing::create_user(*users_, name); }
 
   // Thousands of rooms in one transaction, straight into the table: the index triggers (SQLite)
   // and the expression index (PostgreSQL) see them as they would any write.
@@ -154,7 +141,7 @@ class DiscoveryTest : public testing::MigratedDatabaseTest {
   }
 
   core::SystemClock clock_;
-  auth::PasswordHasher hasher_ = cheap_hasher();
+  auth::PasswordHasher hasher_ = testing::cheap_hasher();
   std::unique_ptr<auth::UserStore> users_;
   std::unique_ptr<chat::ChatroomService> rooms_;
   std::unique_ptr<NearbyRooms> nearby_;

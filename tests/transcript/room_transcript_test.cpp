@@ -14,6 +14,7 @@
 #include "chat/chatroom_service.hpp"
 #include "support/database_test.hpp"
 #include "support/manual_clock.hpp"
+#include "support/test_accounts.hpp"
 #include "translate/queue/message_translations.hpp"
 
 namespace parley::transcript {
@@ -21,12 +22,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::DatabaseKind;
-
-auth::PasswordHasher cheap_hasher() {
-  auth::PasswordHasherOptions options;
-  options.cost = 4;
-  return auth::PasswordHasher::insecure_for_tests(options);
-}
 
 class RoomTranscriptTest : public testing::MigratedDatabaseTest {
  protected:
@@ -45,15 +40,7 @@ class RoomTranscriptTest : public testing::MigratedDatabaseTest {
     ASSERT_TRUE(rooms_->join(room_, bea_, {}));
   }
 
-  std::int64_t user(const std::string& name) {
-    auth::NewUser input;
-    input.email = name + "@example.test";
-    input.username = name;
-    input.password_hash = "x";
-    auto created = users_->create(input);
-    EXPECT_TRUE(created) << created.error().message;
-    return created ? created->id : 0;
-  }
+  std::int64_t user(const std::string& name) { return testing::create_user(*users_, name); }
 
   chat::StoredMessage post(std::int64_t sender, const std::string& text,
                            const std::string& language,
@@ -80,7 +67,7 @@ class RoomTranscriptTest : public testing::MigratedDatabaseTest {
   }
 
   testing::ManualClock clock_{1'795'766'400'000};
-  auth::PasswordHasher hasher_ = cheap_hasher();
+  auth::PasswordHasher hasher_ = testing::cheap_hasher();
   std::unique_ptr<auth::UserStore> users_;
   std::unique_ptr<chat::ChatroomService> rooms_;
   std::unique_ptr<translate::MessageTranslations> translations_;
