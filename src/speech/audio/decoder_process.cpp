@@ -67,6 +67,7 @@ struct DecoderProcess::State {
   int err_fd = -1;
   std::chrono::milliseconds deadline{};
   std::chrono::milliseconds settle{};
+  std::chrono::milliseconds settle_pause{};
   std::string out_bytes;  // decoded bytes not yet returned (may end in half a sample)
   std::string err_text;   // first kMaxStderr bytes of the child's stderr
   bool out_eof = false;
@@ -186,14 +187,14 @@ struct DecoderProcess::State {
   // Waits until `until` for output to start, then collects it until the child pauses: the
   // child decodes a chunk in about a millisecond, so a short pause means it is done with it.
   void settle_output(Clock::time_point until) {
-    constexpr auto kPause = std::chrono::milliseconds(3);
+    const auto pause = std::max(settle_pause, std::chrono::milliseconds(1));
     const auto had = out_bytes.size();
     while (!out_eof && out_fd >= 0) {
       const auto now = Clock::now();
       if (now >= until) return;
       const auto wait = out_bytes.size() == had
                             ? std::chrono::duration_cast<std::chrono::milliseconds>(until - now)
-                            : kPause;
+                            : pause;
       std::array<pollfd, 2> fds{pollfd{out_fd, POLLIN, 0}, pollfd{err_fd, POLLIN, 0}};
       const nfds_t count = err_eof || err_fd < 0 ? 1 : 2;
       const int ready =
@@ -298,6 +299,7 @@ Result<DecoderProcess> DecoderProcess::start(const SandboxOptions& options, Inpu
   state->err_fd = child->err_fd;
   state->deadline = options.deadline;
   state->settle = options.settle;
+  state->settle_pause = options.settle_pause;
   return DecoderProcess(std::move(state));
 }
 

@@ -33,6 +33,10 @@ struct SandboxOptions {
   /// then until it pauses, so a chunk's audio comes back with that chunk instead of with the
   /// next one (a quarter second later for MediaRecorder). 0 returns at once.
   std::chrono::milliseconds settle{40};
+  /// Once output has started, this long without more means the child is done with the chunk
+  /// (it decodes one in about a millisecond; a loaded machine may pause it longer, and the rest
+  /// of that chunk then comes with the next feed).
+  std::chrono::milliseconds settle_pause{3};
 };
 
 /// One running decoder child. Move-only; the destructor kills (SIGKILL) and reaps a child that

@@ -111,10 +111,12 @@ TEST(DecoderProcess, EachLiveClusterComesBackWithTheFeedThatCarriedIt) {
   }
   ASSERT_GE(starts.size(), 4u);
   starts.push_back(webm.size());
-  // The property is "with the feed that carried it", not a latency: a loaded machine (ASan, a
-  // parallel build) may take longer than the 40 ms default for the child's first output.
+  // The property is "with the feed that carried it", not a latency: on a loaded machine (ASan,
+  // a parallel build) the child may start later than the 40 ms default and be paused mid-chunk
+  // for longer than the 3 ms default.
   auto options = sandbox();
   options.settle = 2s;
+  options.settle_pause = 100ms;
   auto process = DecoderProcess::start(options, InputFormat::webm);
   ASSERT_TRUE(process) << process.error().message;
   std::size_t previous = 0;
