@@ -27,7 +27,7 @@ constexpr const char* kMessageColumns =
     "m.original_language, m.client_id, m.audio_path, m.created_at, m.spoken_started_at, "
     "m.spoken_ended_at";
 
-// How long before it is stored a spoken message may begin (its speech, then recognition).
+// How long before it is stored a spoken message may say it began (its speech, then recognition).
 constexpr std::int64_t kMaxSpokenLead = 60 * 60 * 1000;
 
 constexpr const char* kMemberColumns =
@@ -845,21 +845,16 @@ Result<std::vector<StoredMessage>> ChatroomService::messages_between(std::int64_
                                                                      std::int64_t to_ms,
                                                                      std::size_t limit) {
   if (from_ms >= to_ms || limit == 0) return std::vector<StoredMessage>{};
-  // A message begins at most kMaxSpokenLead before it is stored, so the (room, created_at) index
-  // bounds the scan; the exact test is on the start.
-  const std::int64_t stored_before =
-      to_ms > std::numeric_limits<std::int64_t>::max() - kMaxSpokenLead ? to_ms
-                                                                        : to_ms + kMaxSpokenLead;
+  // The expression is migration 0010's index's, word for word: the range is read in index order.
   auto lease = database_.acquire();
   if (!lease) return lease.error();
   auto rows = (*lease)->query(
       std::string("SELECT ") + kMessageColumns +
           " FROM messages m LEFT JOIN users u ON u.id = m.sender_id "
-          "WHERE m.chatroom_id = $1 AND m.created_at >= $2 AND m.created_at < $3 "
-          "AND COALESCE(m.spoken_started_at, m.created_at) >= $2 "
-          "AND COALESCE(m.spoken_started_at, m.created_at) < $4 "
-          "ORDER BY COALESCE(m.spoken_started_at, m.created_at), m.room_seq LIMIT $5",
-      {room_id, from_ms, stored_before, to_ms,
+          "WHERE m.chatroom_id = $1 AND COALESCE(m.spoken_started_at, m.created_at) >= $2 "
+          "AND COALESCE(m.spoken_started_at, m.created_at) < $3 "
+          "ORDER BY COALESCE(m.spoken_started_at, m.created_at), m.room_seq LIMIT $4",
+      {room_id, from_ms, to_ms,
        static_cast<std::int64_t>(std::min<std::size_t>(
            limit, static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max())))});
   if (!rows) return rows.error();

@@ -130,6 +130,8 @@ Result<Transcript> RoomTranscripts::read(const TranscriptQuery& query) {
     transcript.origin_ms = *query.from_ms;
   } else if (!transcript.entries.empty()) {
     transcript.origin_ms = transcript.entries.front().start_ms;
+  } else {
+    transcript.origin_ms = to;  // nothing said: the range's end, not 1970
   }
   return transcript;
 }

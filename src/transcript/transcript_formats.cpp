@@ -21,22 +21,44 @@ std::string_view speaker_name(const chat::StoredMessage& message) {
   return message.sender ? std::string_view(message.sender->username) : kDeletedSpeaker;
 }
 
-// A message's lines for a cue: a blank line would end the cue, so none is kept.
-std::vector<std::string_view> cue_lines(std::string_view text) {
-  std::vector<std::string_view> lines;
-  while (!text.empty()) {
-    const auto end = text.find('\n');
-    std::string_view line = text.substr(0, end);
-    text = end == std::string_view::npos ? std::string_view() : text.substr(end + 1);
-    while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) {
-      line.remove_suffix(1);
+// A text's lines for a cue. A blank line would end the cue, and CR is a line break to caption
+// parsers, so both split lines and blank ones are dropped; other control characters (a stored
+// translation is an engine's output) become spaces.
+std::vector<std::string> cue_lines(std::string_view text) {
+  std::vector<std::string> lines;
+  std::string line;
+  const auto finish_line = [&] {
+    while (!line.empty() && (line.back() == ' ' || line.back() == '\t')) line.pop_back();
+    if (line.find_first_not_of(" \t") != std::string::npos) lines.push_back(line);
+    line.clear();
+  };
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c == '\n' || c == '\r') {
+      finish_line();
+    } else if ((c < 0x20 && c != '\t') || c == 0x7f) {
+      line += ' ';
+    } else if (c == 0xc2 && i + 1 < text.size() &&
+               static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
+               static_cast<unsigned char>(text[i + 1]) <= 0x9f) {
+      line += ' ';  // a C1 control (U+0080..U+009F)
+      ++i;
+    } else {
+      line += static_cast<char>(c);
     }
-    bool blank = true;
-    for (const char c : line) blank = blank && (c == ' ' || c == '\t');
-    if (!blank) lines.push_back(line);
   }
+  finish_line();
   if (lines.empty()) lines.emplace_back("…");
   return lines;
+}
+
+// A language tag safe inside a WebVTT <lang> tag: letters, digits and single hyphens between
+// them ("en", "pt-BR"); anything else gets no span.
+bool plain_language_tag(std::string_view tag) {
+  if (tag.empty() || tag.size() > 35 || tag.front() == '-' || tag.back() == '-') return false;
+  if (tag.find("--") != std::string_view::npos) return false;
+  return tag.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") ==
+         std::string_view::npos;
 }
 
 // WebVTT cue text: '&', '<' and '>' are markup (escaping '>' also takes "-->" apart).
@@ -58,18 +80,15 @@ void append_vtt_escaped(std::string& out, std::string_view text) {
   }
 }
 
-// SubRip has no escapes: only the arrow that would read as a timing line is changed.
+// SubRip has no escapes: the arrow that would read as a timing line is taken apart, however
+// many dashes lead to it ("--->" must not become "-->").
 void append_srt_safe(std::string& out, std::string_view text) {
-  std::size_t at = 0;
-  while (at < text.size()) {
-    const auto arrow = text.find("-->", at);
-    if (arrow == std::string_view::npos) {
-      out.append(text.substr(at));
-      return;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '>' && i >= 2 && text[i - 1] == '-' && text[i - 2] == '-') {
+      out += "\u203a";  // SINGLE RIGHT-POINTING ANGLE QUOTATION MARK
+    } else {
+      out += text[i];
     }
-    out.append(text.substr(at, arrow - at));
-    out += "->";
-    at = arrow + 3;
   }
 }
 
@@ -101,17 +120,14 @@ void append_vtt_lines(std::string& out, std::string_view text,
                       const std::optional<std::string>& language, bool italic,
                       std::string_view first_prefix) {
   bool first = true;
-  for (const auto line : cue_lines(text)) {
+  for (const auto& line : cue_lines(text)) {
     if (first) out += first_prefix;
     first = false;
     if (italic) out += "<i>";
-    if (language) {
-      out += "<lang ";
-      append_vtt_escaped(out, *language);
-      out += '>';
-    }
+    const bool span = language && plain_language_tag(*language);
+    if (span) out += "<lang " + *language + ">";
     append_vtt_escaped(out, line);
-    if (language) out += "</lang>";
+    if (span) out += "</lang>";
     if (italic) out += "</i>";
     out += '\n';
   }
@@ -153,6 +169,9 @@ std::string render_vtt(const Transcript& transcript) {
     const auto text = cue_text(entry);
     std::string voice = "<v ";
     append_vtt_escaped(voice, speaker_name(entry.message));
+    // "<v bob-->" would hold "-->", which ends a cue; the annotation's trailing space is
+    // stripped by parsers.
+    if (voice.back() == '-') voice += ' ';
     voice += '>';
     append_vtt_lines(out, text.primary, text.primary_language, false, voice);
     if (text.original) append_vtt_lines(out, *text.original, text.original_language, true, {});
@@ -172,7 +191,7 @@ std::string render_srt(const Transcript& transcript) {
     out += '\n';
     const auto text = cue_text(entry);
     bool first = true;
-    for (const auto line : cue_lines(text.primary)) {
+    for (const auto& line : cue_lines(text.primary)) {
       if (first) {
         append_srt_safe(out, speaker_name(entry.message));
         out += ": ";
@@ -182,7 +201,7 @@ std::string render_srt(const Transcript& transcript) {
       out += '\n';
     }
     if (text.original) {
-      for (const auto line : cue_lines(*text.original)) {
+      for (const auto& line : cue_lines(*text.original)) {
         out += "<i>";
         append_srt_safe(out, line);
         out += "</i>\n";
@@ -192,7 +211,7 @@ std::string render_srt(const Transcript& transcript) {
   return out;
 }
 
-void append_joined(std::string& out, const std::vector<std::string_view>& lines,
+void append_joined(std::string& out, const std::vector<std::string>& lines,
                    std::string_view separator) {
   for (std::size_t i = 0; i < lines.size(); ++i) {
     if (i > 0) out += separator;
@@ -377,7 +396,9 @@ Result<std::int64_t> parse_time(std::string_view text) {
   std::int64_t offset_minutes = 0;
   if (rest == "Z" || rest == "z") {
     offset_minutes = 0;
-  } else if (rest.size() == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':') {
+  } else if (rest.size() == 6 && (rest[0] == '+' || rest[0] == '-' || rest[0] == ' ') &&
+             rest[3] == ':') {
+    // ' ' is a '+' that a query string decoded (an unencoded "+01:00").
     int offset_hours = 0, offset_mins = 0;
     if (!fixed_digits(rest.substr(1), 2, offset_hours) ||
         !fixed_digits(rest.substr(4), 2, offset_mins) || offset_hours > 23 || offset_mins > 59) {
@@ -387,7 +408,8 @@ Result<std::int64_t> parse_time(std::string_view text) {
   } else {
     return bad();
   }
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59) {
+  if (year < 1970 || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 ||
+      second > 59) {
     return bad();
   }
   std::tm tm{};

@@ -110,6 +110,31 @@ TEST(TranscriptVtt, MarkupIsEscapedAndBlankLinesCannotEndACue) {
   EXPECT_EQ(vtt.find("\n\n", vtt.find("msg-1")), std::string::npos);
 }
 
+TEST(TranscriptVtt, NoUserTextCanMakeAnArrowOrABlankLine) {
+  auto t = sample();
+  t.entries.resize(1);
+  t.entries[0].message.sender->username = "bob--";
+  t.entries[0].message.language = "en--";  // stored by an old path: no span for it
+  t.entries[0].translation->translation.text = "Hola\r\rAna\x01\xc2\x85!";
+  const auto vtt = render(t, TranscriptFormat::vtt, "");
+  EXPECT_NE(vtt.find("<v bob-- ><lang es>Hola</lang>\n<lang es>Ana  !</lang>\n"
+                     "<i>Hello everyone</i>\n"),
+            std::string::npos)
+      << vtt;
+  EXPECT_EQ(vtt.find("-->", vtt.find("-->") + 3), std::string::npos) << vtt;
+}
+
+TEST(TranscriptSrt, NoRunOfDashesRebuildsATimingArrow) {
+  auto t = sample();
+  t.entries.resize(1);
+  t.entries[0].translation.reset();
+  t.entries[0].message.text = "hi\n7\n00:00:00,000 ---> 99:59:59,999\nana: I resign ----> x";
+  const auto srt = render(t, TranscriptFormat::srt, "");
+  EXPECT_EQ(srt.find("-->"), srt.find("00:00:01,000 --> ") + 13) << srt;
+  EXPECT_EQ(srt.find("-->", srt.find("-->") + 3), std::string::npos) << srt;
+  EXPECT_NE(srt.find("00:00:00,000 ---\u203a 99:59:59,999"), std::string::npos) << srt;
+}
+
 TEST(TranscriptSrt, NumberedCuesCommaTimesSpeakerAndItalicOriginal) {
   auto t = sample();
   t.entries[1].message.text = "one --> two\n\nthree";
@@ -121,7 +146,7 @@ TEST(TranscriptSrt, NumberedCuesCommaTimesSpeakerAndItalicOriginal) {
             "\n"
             "2\n"
             "00:00:04,000 --> 00:00:05,500\n"
-            "Bea: one -> two\n"
+            "Bea: one --\u203a two\n"
             "three\n"
             "\n"
             "3\n"
@@ -191,6 +216,8 @@ TEST(TranscriptTime, UnixMillisecondsAndIso8601WithAZone) {
   EXPECT_EQ(*parse_time("2026-11-27T01:30:00+01:30"), kOrigin);
   EXPECT_EQ(*parse_time("2026-11-26T22:00:00-02:00"), kOrigin);
   EXPECT_EQ(*parse_time("2024-02-29T00:00:00Z"), 1'709'164'800'000);
+  // An unencoded '+' arrives as a space from a query string.
+  EXPECT_EQ(*parse_time("2026-11-27T01:30:00 01:30"), kOrigin);
 }
 
 TEST(TranscriptTime, EverythingElseIsRefused) {
@@ -199,7 +226,7 @@ TEST(TranscriptTime, EverythingElseIsRefused) {
         "2026-02-30T00:00:00Z", "2026-13-01T00:00:00Z", "2026-11-27T24:00:00Z",
         "2026-11-27T00:00:60Z", "2026-11-27T00:00:00.Z", "2026-11-27T00:00:00+1:00",
         "2026-11-27T00:00:00+24:00", "2026-11-27T00:00:00Zjunk", "99999999999999999999",
-        "２０２６-11-27T00:00:00Z"}) {
+        "２０２６-11-27T00:00:00Z", "1969-12-31T23:59:59.750Z", "0000-01-01T00:00:00Z"}) {
     auto parsed = parse_time(bad);
     EXPECT_FALSE(parsed) << bad;
     if (!parsed) {

@@ -221,7 +221,7 @@ class RoomView {
         const kind = String(data.get('format'));
         const lang = this.language ? `&lang=${encodeURIComponent(this.language)}` : '';
         const file = await this.app.api.blob('GET', `/api/chatrooms/${this.roomId}/transcript?format=${kind}${lang}`);
-        const link = h('a', { href: URL.createObjectURL(file), download: `room-${this.roomId}-transcript${this.language ? `-${this.language}` : ''}.${kind}`, hidden: true });
+        const link = h('a', { href: URL.createObjectURL(file), download: `room-${this.roomId}-transcript${this.language ? `-${this.language.split('-')[0].toLowerCase()}` : ''}.${kind}`, hidden: true });
         document.body.append(link);
         link.click();
         link.remove();
