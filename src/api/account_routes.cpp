@@ -206,6 +206,35 @@ asio::awaitable<Response> do_update_language(const AccountRoutesDeps& deps, Requ
   co_return user_response(*user, deps, ctx.request.version());
 }
 
+asio::awaitable<Response> do_update_spoken_languages(const AccountRoutesDeps& deps,
+                                                     RequestContext& ctx) {
+  auto principal = co_await authenticate(deps, ctx);
+  if (!principal) co_return fail_with(principal.error(), ctx);
+  auto body = net::parse_json_object(ctx.request);
+  if (!body) co_return fail_with(body.error(), ctx);
+  const auto* field = body->if_contains("spoken_languages");
+  const auto invalid = [&ctx] {
+    return fail_with(Error{Errc::validation_failed,
+                           "field 'spoken_languages' must be an array of language tags, such as "
+                           "[\"en\", \"es\"] ([] declares none)"},
+                     ctx);
+  };
+  if (field == nullptr || !field->is_array()) co_return invalid();
+  std::vector<std::string> languages;
+  for (const auto& item : field->get_array()) {
+    if (!item.is_string() || item.get_string().size() > 35) co_return invalid();
+    languages.emplace_back(item.get_string());
+  }
+  auto job = [&accounts = deps.accounts, principal = *principal,
+              languages = std::move(languages)]() {
+    return accounts.set_spoken_languages(principal, languages);
+  };
+  auto user = co_await deps.workers.run(std::move(job));
+  if (!user) co_return fail_with(user.error(), ctx, &deps.log);
+  if (deps.on_language_changed) deps.on_language_changed(principal->user_id);
+  co_return user_response(*user, deps, ctx.request.version());
+}
+
 asio::awaitable<Response> do_change_password(const AccountRoutesDeps& deps, RequestContext& ctx) {
   auto principal = co_await authenticate(deps, ctx);
   if (!principal) co_return fail_with(principal.error(), ctx);
@@ -395,6 +424,7 @@ void add_account_routes(net::Router& router, const AccountRoutesDeps& deps) {
   route(http::verb::get, "/api/me", do_me);
   route(http::verb::post, "/api/update-username", do_update_username);
   route(http::verb::post, "/api/update-preferred-language", do_update_language);
+  route(http::verb::post, "/api/update-spoken-languages", do_update_spoken_languages);
   route(http::verb::post, "/api/change-password", do_change_password);
   route(http::verb::post, "/api/delete-account", do_delete_account);
   route(http::verb::post, "/api/upload-avatar", do_upload_avatar,

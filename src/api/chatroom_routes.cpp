@@ -414,6 +414,39 @@ asio::awaitable<Response> do_history_search(const ChatroomRoutesDeps& deps, Requ
 
 // A room's record, read in the reader's language or exported as captions. The file formats are
 // downloads (attachment, never rendered in the page's origin); JSON is for reading in the app.
+asio::awaitable<Response> do_correct_language(const ChatroomRoutesDeps& deps, RequestContext& ctx) {
+  auto principal = co_await authenticate(deps.accounts, ctx);
+  if (!principal) co_return fail_with(principal.error(), ctx);
+  auto room_id = path_room_id(ctx);
+  if (!room_id) co_return fail_with(room_id.error(), ctx);
+  const std::string_view id_text = ctx.params.get("message_id");
+  std::int64_t message_id = 0;
+  if (const auto [end, ec] =
+          std::from_chars(id_text.data(), id_text.data() + id_text.size(), message_id);
+      ec != std::errc() || end != id_text.data() + id_text.size() || message_id < 1) {
+    co_return fail_with(fail(Errc::not_found, "no such message"), ctx);
+  }
+  if (deps.corrections == nullptr) {
+    co_return fail_with(fail(Errc::unavailable, "corrections are not available"), ctx);
+  }
+  auto body = net::parse_json_object(ctx.request);
+  if (!body) co_return fail_with(body.error(), ctx);
+  auto language = net::required_string(*body, "language", {.min_length = 1, .max_length = 35});
+  if (!language) co_return fail_with(language.error(), ctx);
+  corrections::CorrectionRequest request;
+  request.message_id = message_id;
+  request.actor_id = principal->user_id;
+  request.language = std::move(*language);
+  request.room_id = *room_id;
+  request.request_id = ctx.request_id;
+  auto job = [corrections = deps.corrections, request = std::move(request)]() {
+    return corrections->correct(request);
+  };
+  auto corrected = co_await deps.workers.run(std::move(job));
+  if (!corrected) co_return fail_with(corrected.error(), ctx, &deps.log);
+  co_return ok_json(ctx, {{"message", chat::to_json(*corrected, deps.public_base_url)}});
+}
+
 asio::awaitable<Response> do_transcript(const ChatroomRoutesDeps& deps, RequestContext& ctx) {
   auto principal = co_await authenticate(deps.accounts, ctx);
   if (!principal) co_return fail_with(principal.error(), ctx);
@@ -760,6 +793,8 @@ void add_chatroom_routes(net::Router& router, const ChatroomRoutesDeps& deps) {
   route(http::verb::get, "/api/chatrooms/nearby", do_nearby);
   route(http::verb::get, "/api/chatrooms/{id}/search", do_history_search);
   route(http::verb::get, "/api/chatrooms/{id}/transcript", do_transcript);
+  route(http::verb::post, "/api/chatrooms/{id}/messages/{message_id}/language",
+        do_correct_language);
   route(http::verb::post, "/api/chatrooms/{id}/location", do_put_location);
   route(http::verb::delete_, "/api/chatrooms/{id}/location", do_delete_location);
   route(http::verb::post, "/api/chatrooms/{id}/photo", do_upload_photo,

@@ -13,6 +13,7 @@
 #include "chat/chatroom_service.hpp"
 #include "core/log.hpp"
 #include "core/worker_pool.hpp"
+#include "corrections/language_corrections.hpp"
 #include "discovery/history_search.hpp"
 #include "discovery/nearby_rooms.hpp"
 #include "net/router.hpp"
@@ -36,6 +37,8 @@ struct ChatroomRoutesDeps {
   discovery::HistorySearch* history_search = nullptr;
   /// GET /api/chatrooms/{id}/transcript (set with the translations; unset: 503).
   transcript::RoomTranscripts* transcripts = nullptr;
+  /// POST /api/chatrooms/{id}/messages/{message_id}/language (unset: 503).
+  corrections::LanguageCorrections* corrections = nullptr;
 };
 
 /// Registers every chat-room route. `deps` must outlive the router (the composition root owns

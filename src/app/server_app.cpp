@@ -511,6 +511,14 @@ Result<void> ServerApp::start_translation() {
   account_routes_->on_language_changed = [events = chat_events_.get()](std::int64_t user_id) {
     events->languages_changed(user_id);
   };
+  language_corrections_ =
+      std::make_unique<corrections::LanguageCorrections>(corrections::LanguageCorrectionsDeps{
+          *chatrooms_, *message_translator_, speech_engines_.get(),
+          speech_routes_ ? speech_routes_->decoder : speech::audio::SandboxOptions{},
+          std::filesystem::path(cfg.upload_dir) / "chatroom_audio", quotas_.get()});
+  language_corrections_->set_sink(*translation_events_);
+  translation_events_->attach_corrections(*language_corrections_);
+  chatroom_routes_->corrections = language_corrections_.get();
   if (auto started = message_translator_->start(*translation_events_); !started) {
     return started.error();
   }

@@ -30,6 +30,7 @@
 #include "core/quotas.hpp"
 #include "core/rate_limiter.hpp"
 #include "core/worker_pool.hpp"
+#include "corrections/language_corrections.hpp"
 #include "events/chat_events.hpp"
 #include "events/speech_events.hpp"
 #include "events/translation_events.hpp"
@@ -164,6 +165,8 @@ class ServerApp {
   std::unique_ptr<transcript::RoomTranscripts> room_transcripts_;  // reads the two above
   std::unique_ptr<events::TranslationEvents> translation_events_;
   std::unique_ptr<translate::MessageTranslator> message_translator_;
+  // Uses the translator and tells translation_events_; used by the routes and the events.
+  std::unique_ptr<corrections::LanguageCorrections> language_corrections_;
   std::unique_ptr<boost::asio::steady_timer> maintenance_timer_;
   net::Router router_;
   std::unique_ptr<net::CorsPolicy> cors_;

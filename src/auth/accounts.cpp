@@ -351,6 +351,30 @@ Result<User> AccountService::set_preferred_language(const Principal& principal,
   return users_.set_preferred_language(principal.user_id, language);
 }
 
+Result<User> AccountService::set_spoken_languages(const Principal& principal,
+                                                  const std::vector<std::string>& languages) {
+  if (languages.size() > kMaxSpokenLanguages) {
+    return fail(Errc::validation_failed, "field 'spoken_languages' takes at most " +
+                                             std::to_string(kMaxSpokenLanguages) + " languages");
+  }
+  std::vector<std::string> primaries;
+  for (const auto& language : languages) {
+    const auto lower = [](std::string tag) {
+      for (char& c : tag) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      return tag;
+    }(language);
+    if (!check_language(lower)) {
+      return fail(Errc::validation_failed,
+                  "field 'spoken_languages' must hold language tags such as en, es or zh-Hans");
+    }
+    std::string primary = lower.substr(0, lower.find('-'));
+    if (std::find(primaries.begin(), primaries.end(), primary) == primaries.end()) {
+      primaries.push_back(std::move(primary));
+    }
+  }
+  return users_.set_spoken_languages(principal.user_id, primaries);
+}
+
 Result<SignedIn> AccountService::change_password(const Principal& principal,
                                                  const std::string& current,
                                                  const std::string& replacement) {

@@ -112,6 +112,11 @@ class AccountService {
   Result<User> profile(const Principal& principal);
   Result<User> rename(const Principal& principal, const std::string& username);
   Result<User> set_preferred_language(const Principal& principal, const std::string& language);
+  /// Declares the languages the user speaks (at most kMaxSpokenLanguages tags, each stored as
+  /// its lower-case primary subtag, repeats dropped, order kept; empty: none declared).
+  /// Errors: validation_failed (not a language tag, too many).
+  Result<User> set_spoken_languages(const Principal& principal,
+                                    const std::vector<std::string>& languages);
   /// Errors: forbidden (wrong current password, guests, accounts without a password),
   /// validation_failed (weak new password). Ends every other session; returns new tokens.
   Result<SignedIn> change_password(const Principal& principal, const std::string& current,

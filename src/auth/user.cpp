@@ -1,5 +1,6 @@
 #include "auth/user.hpp"
 
+#include <boost/json/array.hpp>
 #include <ctime>
 
 namespace parley::auth {
@@ -44,7 +45,30 @@ Result<User> user_from_row(const store::Row& row) {
   user.provider_subject = row.try_get<std::string>("provider_subject");
   user.avatar_path = row.try_get<std::string>("avatar_path");
   user.last_seen_at = row.try_get<std::int64_t>("last_seen_at");
+  user.spoken_languages =
+      split_spoken_languages(row.try_get<std::string>("spoken_languages").value_or(""));
   return user;
+}
+
+std::vector<std::string> split_spoken_languages(std::string_view stored) {
+  std::vector<std::string> languages;
+  while (!stored.empty()) {
+    const auto comma = stored.find(',');
+    const auto item = stored.substr(0, comma);
+    if (!item.empty()) languages.emplace_back(item);
+    if (comma == std::string_view::npos) break;
+    stored.remove_prefix(comma + 1);
+  }
+  return languages;
+}
+
+std::string join_spoken_languages(const std::vector<std::string>& languages) {
+  std::string stored;
+  for (const auto& language : languages) {
+    if (!stored.empty()) stored += ',';
+    stored += language;
+  }
+  return stored;
 }
 
 std::string iso8601(std::int64_t unix_ms) {
@@ -66,6 +90,8 @@ boost::json::object to_json(const User& user, bool include_email,
       {"is_guest", user.is_guest},
       {"preferred_language", user.preferred_language},
       {"plan", user.plan},
+      {"spoken_languages",
+       boost::json::array(user.spoken_languages.begin(), user.spoken_languages.end())},
       {"created_at", iso8601(user.created_at)},
   };
   if (user.avatar_path) {

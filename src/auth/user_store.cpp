@@ -149,6 +149,20 @@ Result<User> UserStore::set_preferred_language(std::int64_t id, const std::strin
   return user_from_row((*rows)[0]);
 }
 
+Result<User> UserStore::set_spoken_languages(std::int64_t id,
+                                             const std::vector<std::string>& languages) {
+  auto lease = database_.acquire();
+  if (!lease) return lease.error();
+  auto rows = (*lease)->query(
+      std::string("UPDATE users SET spoken_languages = $1, updated_at = $2 WHERE id = $3 "
+                  "RETURNING ") +
+          kUserColumns,
+      {join_spoken_languages(languages), clock_.now_ms(), id});
+  if (!rows) return rows.error();
+  if (rows->empty()) return fail(Errc::not_found, "no such user");
+  return user_from_row((*rows)[0]);
+}
+
 Result<std::optional<std::string>> UserStore::set_avatar(std::int64_t id,
                                                          const std::string& file_name) {
   auto lease = database_.acquire();

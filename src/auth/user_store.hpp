@@ -45,6 +45,8 @@ class UserStore {
   Result<User> set_username(std::int64_t id, const std::string& username);
   Result<void> set_password_hash(std::int64_t id, const std::string& password_hash);
   Result<User> set_preferred_language(std::int64_t id, const std::string& language);
+  /// `languages`: already validated and normalised (AccountService::set_spoken_languages).
+  Result<User> set_spoken_languages(std::int64_t id, const std::vector<std::string>& languages);
   /// Returns the previous avatar file name (to delete), if any.
   Result<std::optional<std::string>> set_avatar(std::int64_t id, const std::string& file_name);
   Result<void> touch_last_seen(std::int64_t id);

@@ -108,6 +108,17 @@ boost::json::object to_json(const StoredMessage& message, const std::string& pub
     out["spoken"] = boost::json::object{{"started_at", auth::iso8601(*message.spoken_started_at)},
                                         {"ended_at", auth::iso8601(*message.spoken_ended_at)}};
   }
+  if (message.corrected) {
+    const auto& c = *message.corrected;
+    boost::json::object corrected{{"at", auth::iso8601(c.at)},
+                                  {"initial_language", optional_json(c.initial_language)}};
+    corrected["by"] =
+        c.by_id
+            ? boost::json::value(boost::json::object{{"id", *c.by_id}, {"username", c.by_username}})
+            : boost::json::value(nullptr);
+    if (c.initial_text) corrected["initial_text"] = *c.initial_text;
+    out["corrected"] = std::move(corrected);
+  }
   return out;
 }
 

@@ -87,6 +87,17 @@ std::string_view to_string(MessageKind kind) noexcept;
 /// Errors: Errc::validation_failed for an unknown kind.
 Result<MessageKind> parse_message_kind(std::string_view text);
 
+/// What history shows of a message's corrections: the last one, and what the message was
+/// before the first.
+struct CorrectionSummary {
+  std::int64_t at = 0;  ///< unix ms of the last correction
+  std::optional<std::int64_t> by_id;
+  std::string by_username;  ///< "" when the user is gone
+  std::optional<std::string> initial_language;
+  /// Before the first correction; nullopt when no correction changed the text.
+  std::optional<std::string> initial_text;
+};
+
 struct StoredMessage {
   std::int64_t id = 0;
   std::int64_t room_id = 0;
@@ -103,6 +114,9 @@ struct StoredMessage {
   /// Speech only: when the utterance was spoken (unix ms), as measured by the stream.
   std::optional<std::int64_t> spoken_started_at;
   std::optional<std::int64_t> spoken_ended_at;
+
+  /// Set once a member corrected the message's language (wrong-language correction).
+  std::optional<CorrectionSummary> corrected;
 
   /// When the message began: the start of its speech, or when it was sent.
   std::int64_t started_at() const { return spoken_started_at.value_or(created_at); }
@@ -127,7 +141,9 @@ struct MessagePage {
 boost::json::object to_json(const Chatroom& room, const std::string& public_base_url);
 
 /// `{"id","room","sender":{"id","username","avatar_url"}|null,"text","language","created_at",
-/// "kind","client_id"?,"seq","audio_url"?}`; audio_url (speech and audio messages) is
+/// "kind","client_id"?,"seq","audio_url"?,"spoken"?,"corrected"?}`; corrected is
+/// `{"at","by":{"id","username"}|null,"initial_language","initial_text"?}`; audio_url (speech and
+/// audio messages) is
 /// `<public_base_url>/api/audio/<file>`, served to room members only.
 boost::json::object to_json(const StoredMessage& message, const std::string& public_base_url);
 

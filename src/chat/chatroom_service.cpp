@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "auth/user.hpp"
 #include "chat/text_rules.hpp"
 #include "core/random.hpp"
 
@@ -25,7 +26,8 @@ constexpr const char* kRoomColumns =
 constexpr const char* kMessageColumns =
     "m.id, m.chatroom_id, m.room_seq, m.sender_id, u.username, u.avatar_path, m.kind, m.text, "
     "m.original_language, m.client_id, m.audio_path, m.created_at, m.spoken_started_at, "
-    "m.spoken_ended_at";
+    "m.spoken_ended_at, m.corrected_at, m.corrected_by, m.initial_language, m.initial_text, "
+    "(SELECT cu.username FROM users cu WHERE cu.id = m.corrected_by) AS corrected_by_name";
 
 // How long before it is stored a spoken message may say it began (its speech, then recognition).
 constexpr std::int64_t kMaxSpokenLead = 60 * 60 * 1000;
@@ -134,6 +136,18 @@ Result<StoredMessage> message_from_row(const Row& row) {
   m.created_at = r.get<std::int64_t>("created_at");
   m.spoken_started_at = r.get<std::optional<std::int64_t>>("spoken_started_at");
   m.spoken_ended_at = r.get<std::optional<std::int64_t>>("spoken_ended_at");
+  if (const auto corrected_at = r.get<std::optional<std::int64_t>>("corrected_at")) {
+    CorrectionSummary c;
+    c.at = *corrected_at;
+    c.by_id = r.get<std::optional<std::int64_t>>("corrected_by");
+    if (c.by_id) {
+      c.by_username = r.get<std::optional<std::string>>("corrected_by_name").value_or("");
+      if (c.by_username.empty()) c.by_id.reset();  // the user is gone
+    }
+    c.initial_language = r.get<std::optional<std::string>>("initial_language");
+    c.initial_text = r.get<std::optional<std::string>>("initial_text");
+    m.corrected = std::move(c);
+  }
   if (r.error()) return *r.error();
   if (!kind) return fail(Errc::internal, "stored message has an unknown kind");
   m.kind = *kind;
@@ -291,6 +305,19 @@ bool valid_language(std::string_view tag) {
   return std::all_of(tag.begin(), tag.end(), [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
   });
+}
+
+Result<void> check_message_text(std::string_view text) {
+  if (trim(text).empty()) return fail(Errc::validation_failed, "text must not be empty");
+  if (text.size() > kMaxMessageBytes) {
+    return fail(Errc::validation_failed,
+                "text must be at most " + std::to_string(kMaxMessageBytes) + " bytes long");
+  }
+  if (!is_valid_utf8(text)) return fail(Errc::validation_failed, "text must be valid UTF-8");
+  if (has_control_characters(text, "\n\t")) {
+    return fail(Errc::validation_failed, "text must not contain control characters");
+  }
+  return {};
 }
 
 // Client ids are chosen by clients (often UUIDs): printable ASCII, 1..64 characters.
@@ -651,6 +678,17 @@ Result<std::string> ChatroomService::listening_language(std::int64_t room_id,
   return (*rows)[0].get<std::string>("language");
 }
 
+Result<std::vector<std::string>> ChatroomService::spoken_languages(std::int64_t user_id) {
+  auto lease = database_.acquire();
+  if (!lease) return lease.error();
+  auto rows = (*lease)->query("SELECT spoken_languages FROM users WHERE id = $1", {user_id});
+  if (!rows) return rows.error();
+  if (rows->empty()) return std::vector<std::string>{};
+  auto stored = (*rows)[0].get<std::string>("spoken_languages");
+  if (!stored) return stored.error();
+  return auth::split_spoken_languages(*stored);
+}
+
 Result<std::string> ChatroomService::set_listening_language(
     std::int64_t room_id, std::int64_t user_id, const std::optional<std::string>& language) {
   if (language && !valid_language(*language)) {
@@ -695,15 +733,7 @@ Result<StoredMessage> ChatroomService::post_message(std::int64_t room_id, std::i
                                                     const std::optional<std::string>& client_id,
                                                     const std::optional<std::string>& audio_path,
                                                     const std::optional<SpokenTiming>& spoken) {
-  if (trim(text).empty()) return fail(Errc::validation_failed, "text must not be empty");
-  if (text.size() > kMaxMessageBytes) {
-    return fail(Errc::validation_failed,
-                "text must be at most " + std::to_string(kMaxMessageBytes) + " bytes long");
-  }
-  if (!is_valid_utf8(text)) return fail(Errc::validation_failed, "text must be valid UTF-8");
-  if (has_control_characters(text, "\n\t")) {
-    return fail(Errc::validation_failed, "text must not contain control characters");
-  }
+  if (auto ok = check_message_text(text); !ok) return ok.error();
   if (language && !valid_language(*language)) {
     return fail(Errc::validation_failed, "language must be a language tag such as en or pt-BR");
   }
@@ -838,6 +868,70 @@ Result<StoredMessage> ChatroomService::message(std::int64_t message_id, std::int
   if (!member) return member.error();
   if (!member->has_value() || (*member)->banned) return fail(Errc::not_found, "no such message");
   return found;
+}
+
+Result<StoredMessage> ChatroomService::correct_language(std::int64_t message_id,
+                                                        std::int64_t actor_id,
+                                                        std::string_view language,
+                                                        const std::optional<std::string>& text) {
+  if (!valid_language(language)) {
+    return fail(Errc::validation_failed, "language must be a language tag such as en or pt-BR");
+  }
+  if (text) {
+    if (auto ok = check_message_text(*text); !ok) return ok.error();
+  }
+  auto lease = database_.acquire();
+  if (!lease) return lease.error();
+  auto tx = store::Transaction::begin(**lease);
+  if (!tx) return tx.error();
+  auto found = load_message(**lease, "m.id = $1", {message_id});
+  if (!found) return found.error();
+  if (!found->has_value()) return fail(Errc::not_found, "no such message");
+  const StoredMessage& message = **found;
+  // Serialized with the room's other changes (a ban in flight, another correction).
+  if (auto locked = lock_room(**lease, message.room_id); !locked) return locked.error();
+  auto member = load_membership(**lease, message.room_id, actor_id);
+  if (!member) return member.error();
+  if (!member->has_value() || (*member)->banned) return fail(Errc::not_found, "no such message");
+  if (message.kind == MessageKind::system) {
+    return fail(Errc::validation_failed, "a system message has no language to correct");
+  }
+  if (message.language && *message.language == language && (!text || *text == message.text)) {
+    return fail(Errc::conflict, "the message is already in " + std::string(language));
+  }
+  auto count = (*lease)->query(
+      "SELECT COUNT(*) AS n FROM message_corrections WHERE message_id = $1", {message_id});
+  if (!count) return count.error();
+  auto corrections = (*count)[0].get<std::int64_t>("n");
+  if (!corrections) return corrections.error();
+  if (*corrections >= static_cast<std::int64_t>(kMaxCorrectionsPerMessage)) {
+    return fail(Errc::conflict, "this message was corrected too many times already");
+  }
+  const std::int64_t now = clock_.now_ms();
+  const std::string new_text = text.value_or(message.text);
+  const bool text_changed = new_text != message.text;
+  if (auto logged = (*lease)->execute(
+          "INSERT INTO message_corrections (message_id, corrected_by, previous_language, language, "
+          "previous_text, text, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+          {message_id, actor_id, store::nullable(message.language), std::string(language),
+           message.text, new_text, now});
+      !logged) {
+    return logged.error();
+  }
+  // initial_*: kept from before the first correction (a first correction finds them NULL).
+  if (auto updated = (*lease)->execute(
+          "UPDATE messages SET initial_language = CASE WHEN corrected_at IS NULL "
+          "THEN original_language ELSE initial_language END, "
+          "initial_text = CASE WHEN initial_text IS NULL AND $5 = 1 THEN text "
+          "ELSE initial_text END, "
+          "original_language = $2, text = $3, corrected_at = $4, corrected_by = $6 WHERE id = $1",
+          {message_id, std::string(language), new_text, now, std::int64_t{text_changed ? 1 : 0},
+           actor_id});
+      !updated) {
+    return updated.error();
+  }
+  if (auto done = tx->commit(); !done) return done.error();
+  return find_message(message_id);
 }
 
 Result<std::vector<StoredMessage>> ChatroomService::messages_between(std::int64_t room_id,

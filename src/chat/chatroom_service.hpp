@@ -52,6 +52,8 @@ inline constexpr std::size_t kDefaultPageSize = 50;
 inline constexpr std::size_t kMaxPageSize = 100;
 inline constexpr std::size_t kMaxRecoveryBatch = 500;
 inline constexpr std::int64_t kMaxInviteUses = 10'000;
+/// Corrections one message takes; beyond it, the message's language is settled (conflict).
+inline constexpr std::size_t kMaxCorrectionsPerMessage = 10;
 
 struct CreateChatroomInput {
   std::string name;
@@ -171,6 +173,10 @@ class ChatroomService {
   Result<std::string> set_listening_language(std::int64_t room_id, std::int64_t user_id,
                                              const std::optional<std::string>& language);
 
+  /// The languages the user declared they speak (auth::User::spoken_languages; empty: none).
+  /// Errors: storage errors (an unknown user gives an empty list).
+  Result<std::vector<std::string>> spoken_languages(std::int64_t user_id);
+
   /// Every language the room's current members listen in, each once (as stored: callers
   /// normalise tags). Errors: storage errors (an unknown room gives an empty list).
   Result<std::vector<std::string>> listening_languages(std::int64_t room_id);
@@ -211,6 +217,16 @@ class ChatroomService {
   /// One message, without an access check (for deliveries inside the server).
   /// Errors: not_found.
   Result<StoredMessage> find_message(std::int64_t message_id);
+
+  /// A member says the message is in `language` (and, for speech heard again in that language,
+  /// that it says `text`): stores the correction in the message's history (message_corrections)
+  /// and the message's new language and text. Any current member may correct any message of
+  /// the room but a system one. Errors: not_found (no message, or the actor may not read it);
+  /// validation_failed (bad tag or text, a system message); conflict (nothing would change, or
+  /// kMaxCorrectionsPerMessage reached).
+  Result<StoredMessage> correct_language(std::int64_t message_id, std::int64_t actor_id,
+                                         std::string_view language,
+                                         const std::optional<std::string>& text = std::nullopt);
 
   /// A room's messages that began (StoredMessage::started_at) in [from_ms, to_ms), in the order
   /// they began (then by sequence), at most `limit` (no cap: the caller bounds it; ask for one

@@ -110,13 +110,16 @@ asio::awaitable<void> ChatEvents::on_event(SocketPtr socket, std::string name, j
     typing(socket, args);
     co_return;
   }
-  if (name == "request_translation" || name == "set_language") {
+  if (name == "request_translation" || name == "set_language" || name == "mark_language") {
     if (translations_ == nullptr) {
       co_return refuse(socket, ack, std::nullopt,
                        fail(Errc::unavailable, "translation is not enabled on this server"));
     }
     if (name == "set_language") {
       co_return co_await translations_->set_language(socket, std::move(args), std::move(ack));
+    }
+    if (name == "mark_language") {
+      co_return co_await translations_->mark_language(socket, std::move(args), std::move(ack));
     }
     co_return co_await translations_->request_translation(socket, std::move(args), std::move(ack));
   }
@@ -312,7 +315,7 @@ asio::awaitable<void> ChatEvents::send_message(SocketPtr socket, json::array arg
     // The message's language: detected, or declared when the text says too little.
     std::optional<std::string> language = declared;
     if (translations != nullptr) {
-      language = translations->language_of_text(message, declared, socket_id, room_id);
+      language = translations->language_of_text(message, declared, user_id, socket_id, room_id);
       if (*language == "und") language.reset();
     }
     auto stored = deps.chatrooms.post_message(room_id, user_id, message, chat::MessageKind::text,
@@ -493,6 +496,7 @@ void ChatEvents::languages_changed(std::int64_t user_id) {
 
 void ChatEvents::languages_changed_here(std::int64_t user_id) {
   if (translations_ == nullptr) return;
+  translations_->spoken_languages_changed(user_id);
   for (const auto& socket : server_->sockets_of(user_id)) translations_->refresh_languages(socket);
 }
 

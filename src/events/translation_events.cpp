@@ -154,14 +154,58 @@ void TranslationEvents::refresh_languages(const SocketPtr& socket) {
 
 // --- messages ------------------------------------------------------------------------------------
 
-std::string TranslationEvents::language_of_text(std::string_view text,
-                                                const std::optional<std::string>& declared,
-                                                const std::string& socket_id,
-                                                std::int64_t room_id) const {
-  return deps_.translator.detect(text, declared ? *declared : language_of(socket_id, room_id));
+namespace {
+// Bounds on what is remembered per speaker and per correction (oldest forgotten first).
+constexpr std::size_t kMaxRememberedSpeakers = 20'000;
+constexpr std::size_t kMaxRememberedCorrections = 4096;
+}  // namespace
+
+std::vector<std::string> TranslationEvents::spoken_languages(std::int64_t user_id) {
+  {
+    std::lock_guard lock(speakers_mutex_);
+    if (auto it = spoken_.find(user_id); it != spoken_.end()) return it->second;
+  }
+  auto stored = deps_.chatrooms.spoken_languages(user_id);
+  if (!stored) return {};  // not remembered: asked again next time
+  std::lock_guard lock(speakers_mutex_);
+  if (spoken_.size() >= kMaxRememberedSpeakers) spoken_.clear();
+  spoken_[user_id] = *stored;
+  return *stored;
 }
 
-void TranslationEvents::deliver(const chat::StoredMessage& message, std::string_view request_id) {
+void TranslationEvents::spoken_languages_changed(std::int64_t user_id) {
+  std::lock_guard lock(speakers_mutex_);
+  spoken_.erase(user_id);
+  for (auto it = trackers_.lower_bound({user_id, 0});
+       it != trackers_.end() && it->first.first == user_id;) {
+    it = trackers_.erase(it);
+  }
+}
+
+std::string TranslationEvents::language_of_text(std::string_view text,
+                                                const std::optional<std::string>& declared,
+                                                std::int64_t user_id, const std::string& socket_id,
+                                                std::int64_t room_id) {
+  if (declared) return deps_.translator.detect(text, *declared);
+  const std::string listening = language_of(socket_id, room_id);
+  auto spoken = spoken_languages(user_id);
+  if (spoken.empty()) return deps_.translator.detect(text, listening);
+  const auto detection = deps_.translator.engines().detector().detect(text);
+  std::lock_guard lock(speakers_mutex_);
+  auto it = trackers_.find({user_id, room_id});
+  if (it == trackers_.end()) {
+    if (trackers_.size() >= kMaxRememberedSpeakers) trackers_.clear();
+    it = trackers_
+             .emplace(std::pair{user_id, room_id},
+                      translate::LanguageTracker(std::move(spoken), listening))
+             .first;
+  }
+  return it->second.observe(detection);
+}
+
+void TranslationEvents::deliver(const chat::StoredMessage& message, std::string_view request_id,
+                                std::string_view event) {
+  const bool update = event != "new_message";
   const std::string channel = ChatEvents::channel(message.room_id);
   std::string source = listener_language(message.language.value_or(""));
   if (source.empty()) source = deps_.translator.detect(message.text, {});
@@ -205,8 +249,8 @@ void TranslationEvents::deliver(const chat::StoredMessage& message, std::string_
   keyed.variants = std::move(shaped);
   keyed.fallback = &plain;
   keyed.for_recovery = &plain;
-  server_->broadcast_keyed(channel, "new_message", keyed);
-  if (speech_ != nullptr) {
+  server_->broadcast_keyed(channel, std::string(event), keyed);
+  if (speech_ != nullptr && !update) {
     speech_->message_delivered(message);
     // Translations that went out with the message are spoken now too.
     for (const auto& [language, item] : preview) {
@@ -283,6 +327,7 @@ void TranslationEvents::translation_ready(const translate::MessageRef& message,
                                           const std::function<void()>& settle) {
   {
     std::lock_guard lock(room_lock(message.room_id));
+    if (is_stale(message.message_id, translation.source)) return;
     if (server_ != nullptr) {
       auto payload = message_result(message.room_id, message.message_id, translation);
       send_result(message.room_id, message.message_id, translation.target, payload);
@@ -305,6 +350,71 @@ void TranslationEvents::translation_failed(const translate::MessageRef& message,
                              {"error", error_json(error)}};
   send_result(message.room_id, message.message_id, std::string(target), payload);
   relay_result(message.room_id, message.message_id, std::string(target), payload);
+}
+
+// --- corrections ---------------------------------------------------------------------------------
+
+bool TranslationEvents::is_stale(std::int64_t message_id, std::string_view source) const {
+  std::lock_guard lock(speakers_mutex_);
+  auto it = corrected_sources_.find(message_id);
+  return it != corrected_sources_.end() && translate::normalize_language_tag(source) != it->second;
+}
+
+void TranslationEvents::message_corrected(const chat::StoredMessage& message,
+                                          std::string_view request_id) {
+  const std::string source = listener_language(message.language.value_or(""));
+  {
+    std::lock_guard lock(speakers_mutex_);
+    if (corrected_sources_.insert_or_assign(message.id, source).second) {
+      corrected_order_.push_back(message.id);
+    }
+    while (corrected_order_.size() > kMaxRememberedCorrections) {
+      corrected_sources_.erase(corrected_order_.front());
+      corrected_order_.pop_front();
+    }
+    // A person said what the speaker speaks now: their tracker in the room follows at once.
+    if (message.sender) {
+      if (auto it = trackers_.find({message.sender->id, message.room_id}); it != trackers_.end()) {
+        it->second.correct(source);
+      }
+    }
+  }
+  if (server_ != nullptr) deliver(message, request_id, "message_updated");
+}
+
+asio::awaitable<void> TranslationEvents::mark_language(SocketPtr socket, json::array args,
+                                                       AckReply ack) {
+  const auto refuse = [&](const Error& error) {
+    socket->emit("room_error", json::array{json::object{{"error", error_json(error)}}});
+    if (ack) ack(json::array{json::object{{"error", error_json(error)}}});
+  };
+  if (corrections_ == nullptr) {
+    co_return refuse(fail(Errc::unavailable, "corrections are not enabled on this server"));
+  }
+  if (args.empty() || !args[0].is_object()) {
+    co_return refuse(
+        fail(Errc::validation_failed, "expected {\"message_id\": <id>, \"language\": \"es\"}"));
+  }
+  const auto& body = args[0].as_object();
+  const auto message_id = id_field(body, "message_id");
+  if (!message_id)
+    co_return refuse(fail(Errc::validation_failed, "field 'message_id' is required"));
+  auto language = language_field(body, {"language"});
+  if (!language) co_return refuse(language.error());
+  if (!*language) co_return refuse(fail(Errc::validation_failed, "field 'language' is required"));
+  corrections::CorrectionRequest request;
+  request.message_id = *message_id;
+  request.actor_id = socket->user_id();
+  request.language = std::move(**language);
+  request.request_id = socket->event_id();
+  auto job = [this, request = std::move(request)]() -> Result<chat::StoredMessage> {
+    return corrections_->correct(request);
+  };
+  auto corrected = co_await deps_.workers.run(std::move(job));
+  if (!corrected) co_return refuse(corrected.error());
+  if (ack) {
+    ack(json::array{json::object{{"message", chat::to_json(*corrected, deps_.public_base_url)}}});
+  }
 }
 
 // --- several processes ---------------------------------------------------------------------------

@@ -18,7 +18,11 @@
 //   request_translation {text, target_language, source_language?, request_id?}
 //     -> translation_result to the requester; ack {status: "delivered"|"pending"} | {error}
 //   set_language {room, language|null}  -> ack {room, language}  (null: back to my preference)
+//   mark_language {message_id, language}  "this message is in <language>" (any member)
+//     -> ack {message} | {error}; the room gets message_updated (below)
 // Out:
+//   message_updated: a corrected message, shaped per language group as new_message (with
+//     `corrected`); its translations follow again as translation_result
 //   translation_result {room, message_id, language, text, source, engine, via}
 //                    | {room, message_id, language, error: {code, message}}
 //                    | {request_id?, language, text, source, engine, via}   (text requests)
@@ -26,6 +30,7 @@
 #include <array>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -37,7 +42,9 @@
 #include "core/cluster.hpp"
 #include "core/log.hpp"
 #include "core/worker_pool.hpp"
+#include "corrections/language_corrections.hpp"
 #include "realtime/socketio/server.hpp"
+#include "translate/langid/language_tracker.hpp"
 #include "translate/messages/message_translator.hpp"
 
 namespace parley::events {
@@ -52,7 +59,8 @@ struct TranslationEventsDeps {
   translate::MessageTranslator& translator;
 };
 
-class TranslationEvents final : public translate::TranslationSink {
+class TranslationEvents final : public translate::TranslationSink,
+                                public corrections::CorrectionSink {
  public:
   explicit TranslationEvents(TranslationEventsDeps deps) : deps_(std::move(deps)) {}
   /// Set once at start-up, before the first connection. `speech` may be null.
@@ -62,6 +70,10 @@ class TranslationEvents final : public translate::TranslationSink {
   /// exactly-once guarantee weakens to at-least-once (a catch-up on one process may race a
   /// delivery from another): results carry message_id and language to tell repeats apart.
   void attach_bus(core::ClusterBus& bus);
+  /// Enables mark_language (once, at start-up); `corrections` must outlive this object.
+  void attach_corrections(corrections::LanguageCorrections& corrections) {
+    corrections_ = &corrections;
+  }
 
   /// BLOCKING (run on a worker). Puts the socket in the room's channel with its listening
   /// `language`; with `after_seq`, returns the messages it missed (seq > after_seq, oldest
@@ -80,20 +92,34 @@ class TranslationEvents final : public translate::TranslationSink {
   /// The socket's listening language in the room ("" when it has not joined it).
   std::string language_of(const std::string& socket_id, std::int64_t room_id) const;
 
-  /// The language of a text a socket sends to a room: CLD2, or for short or ambiguous text the
-  /// `declared` language, else the socket's listening language in the room. ~100 us.
+  /// BLOCKING (the first time per user: their declared languages are read). The language of a
+  /// text a user's socket sends to a room. With `declared` (the message says its language):
+  /// CLD2, or `declared` for short or ambiguous text. Else, when the user declared the
+  /// languages they speak: the speaker's language tracker in the room (switches only on
+  /// confident, persistent evidence among those languages). Else CLD2, or the socket's
+  /// listening language in the room for short or ambiguous text.
   std::string language_of_text(std::string_view text, const std::optional<std::string>& declared,
-                               const std::string& socket_id, std::int64_t room_id) const;
+                               std::int64_t user_id, const std::string& socket_id,
+                               std::int64_t room_id);
+  /// The user's declared languages changed (or may have): read them again when next needed.
+  void spoken_languages_changed(std::int64_t user_id);
 
   /// A stored message reaches its room now, shaped per language group; the translations that
   /// are not known yet are queued (on a worker). Non-blocking.
   /// `request_id`: what caused the message (see Socket::event_id), for the jobs' log lines.
-  void deliver(const chat::StoredMessage& message, std::string_view request_id = {});
+  /// `event`: "new_message", or "message_updated" for a corrected message (not spoken again).
+  void deliver(const chat::StoredMessage& message, std::string_view request_id = {},
+               std::string_view event = "new_message");
 
   boost::asio::awaitable<void> request_translation(realtime::SocketPtr socket,
                                                    boost::json::array args, realtime::AckReply ack);
   boost::asio::awaitable<void> set_language(realtime::SocketPtr socket, boost::json::array args,
                                             realtime::AckReply ack);
+  boost::asio::awaitable<void> mark_language(realtime::SocketPtr socket, boost::json::array args,
+                                             realtime::AckReply ack);
+
+  // CorrectionSink
+  void message_corrected(const chat::StoredMessage& message, std::string_view request_id) override;
 
   // TranslationSink
   void translation_ready(const translate::MessageRef& message,
@@ -116,6 +142,10 @@ class TranslationEvents final : public translate::TranslationSink {
   void relay_result(std::int64_t room_id, std::int64_t message_id, const std::string& language,
                     const boost::json::object& payload);
   void on_relayed_result(std::string_view payload);
+  /// A translation made from a message's language before it was corrected: never delivered.
+  bool is_stale(std::int64_t message_id, std::string_view source) const;
+  /// The user's declared languages (cached; BLOCKING on a miss).
+  std::vector<std::string> spoken_languages(std::int64_t user_id);
   void queue_translations(chat::StoredMessage message, std::string source,
                           std::set<std::string> online, std::set<std::string> announced,
                           std::string request_id);
@@ -124,11 +154,19 @@ class TranslationEvents final : public translate::TranslationSink {
   realtime::SocketIoServer* server_ = nullptr;
   SpeechEvents* speech_ = nullptr;
   core::ClusterBus* bus_ = nullptr;
+  corrections::LanguageCorrections* corrections_ = nullptr;
   std::array<std::mutex, 64> room_locks_;
   // Innermost lock: never held while calling the server (whose lock may call back into it).
   mutable std::mutex registry_mutex_;
   std::map<std::string, std::map<std::int64_t, std::string>> languages_;  // socket -> room -> lang
   std::map<RequestKey, std::map<std::string, std::weak_ptr<realtime::Socket>>> requesters_;
+  // Speakers' languages (issue 11), under their own lock. Bounded: the oldest entries go first.
+  mutable std::mutex speakers_mutex_;
+  std::map<std::int64_t, std::vector<std::string>> spoken_;  // user -> declared languages
+  std::map<std::pair<std::int64_t, std::int64_t>, translate::LanguageTracker> trackers_;
+  // Recently corrected messages and the language their translations must now come from.
+  std::map<std::int64_t, std::string> corrected_sources_;
+  std::deque<std::int64_t> corrected_order_;
 };
 
 }  // namespace parley::events

@@ -109,6 +109,7 @@ Detection LanguageDetector::detect(std::string_view text, std::string_view hint)
   Detection detected;
   detected.language = from_cld2(top);
   detected.confidence = std::clamp(percent3[0], 0, 100);
+  detected.letters = text_bytes;
   detected.reliable = reliable && text_bytes >= kMinDetectionBytes && detected.language != "und";
   if (detected.reliable) return detected;
   if (!hinted.empty()) return from_hint();

@@ -26,6 +26,8 @@ struct Detection {
   bool reliable = false;
   /// The language is the caller's hint, not a detection.
   bool from_hint = false;
+  /// Bytes of letters CLD2 based its answer on (0 when from the hint).
+  int letters = 0;
 };
 
 /// Normalises a language tag to its lower-case primary subtag ("es-ES" → "es", "EN" → "en",

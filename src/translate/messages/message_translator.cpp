@@ -194,6 +194,12 @@ Result<void> MessageTranslator::translate_message(const MessageRef& message, std
   return {};
 }
 
+Result<void> MessageTranslator::forget_message(std::int64_t message_id) {
+  auto forgotten = queue_.forget_message(message_id);
+  if (!forgotten) return forgotten.error();
+  return {};
+}
+
 Result<RequestOutcome> MessageTranslator::request(const MessageRef& message, std::string_view text,
                                                   std::string_view source, std::string_view target,
                                                   std::optional<std::int64_t> payer,

@@ -297,6 +297,24 @@ Result<RetryOutcome> TranslationQueue::retry_later(std::int64_t job, std::string
   return outcome;
 }
 
+Result<std::int64_t> TranslationQueue::forget_message(std::int64_t message_id) {
+  auto lease = database_.acquire();
+  if (!lease) return lease.error();
+  store::Connection& connection = **lease;
+  auto tx = store::Transaction::begin(connection);
+  if (!tx) return tx.error();
+  auto jobs =
+      connection.execute("DELETE FROM translation_jobs WHERE message_id = $1", {message_id});
+  if (!jobs) return jobs.error();
+  if (auto stored = connection.execute("DELETE FROM message_translations WHERE message_id = $1",
+                                       {message_id});
+      !stored) {
+    return stored.error();
+  }
+  if (auto done = tx->commit(); !done) return done.error();
+  return static_cast<std::int64_t>(*jobs);
+}
+
 Result<bool> TranslationQueue::mark_delivered(std::int64_t job) {
   const std::int64_t now = clock_.now_ms();
   auto lease = database_.acquire();

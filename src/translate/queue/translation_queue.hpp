@@ -161,6 +161,12 @@ class TranslationQueue {
   /// ever queued (so that a retried message is not translated, nor paid for, twice).
   Result<std::optional<std::int64_t>> job_for(std::int64_t message_id, std::string_view target);
 
+  /// Forgets a message's translations: deletes its jobs (any state) and its stored translations,
+  /// in one transaction, so that it can be translated afresh (its language was corrected). A
+  /// worker still running one of the deleted jobs finds it gone: complete() answers false and
+  /// the stale result is neither stored nor delivered. Returns how many jobs went.
+  Result<std::int64_t> forget_message(std::int64_t message_id);
+
   /// One job as stored, or nullopt.
   Result<std::optional<JobRecord>> find(std::int64_t job);
 

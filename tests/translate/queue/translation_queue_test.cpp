@@ -545,6 +545,44 @@ TEST_P(TranslationQueueTest, ConcurrentClaimersNeverShareAJob) {
   EXPECT_EQ(first.stats()->done, kJobs);
 }
 
+// A corrected message is translated afresh: its jobs and stored translations go, and a worker
+// that was still running one of its jobs can neither store nor deliver the stale result.
+TEST_P(TranslationQueueTest, ForgettingAMessageDropsItsJobsAndTranslationsAndStrandsRunningOnes) {
+  TranslationQueue queue(*db_, clock_, options());
+  MessageTranslations stored(*db_, clock_);
+  const auto message = add_message("Hello");
+  const auto other = add_message("Bye");
+  ASSERT_TRUE(queue.enqueue(for_message(message, "es")));
+  ASSERT_TRUE(queue.enqueue(for_message(message, "ca")));
+  ASSERT_TRUE(queue.enqueue(for_message(other, "es")));
+  auto claimed = queue.claim("w", 1, 60s);
+  ASSERT_TRUE(claimed && claimed->size() == 1u);
+  const Job running = claimed->front();
+  ASSERT_EQ(running.message_id, message);
+  ASSERT_TRUE(stored.put(message, translated("Hola")));
+
+  auto forgotten = queue.forget_message(message);
+  ASSERT_TRUE(forgotten) << forgotten.error().message;
+  EXPECT_EQ(*forgotten, 2);
+  EXPECT_FALSE(*queue.job_for(message, "es"));
+  EXPECT_FALSE(*queue.job_for(message, "ca"));
+  EXPECT_TRUE(*queue.job_for(other, "es")) << "other messages keep theirs";
+  const std::int64_t ids[] = {message};
+  EXPECT_TRUE(stored.find(ids)->empty());
+
+  Translation late = translated("Hola (stale)");
+  late.target = running.target;
+  auto completed = queue.complete(running.id, "w", late);
+  ASSERT_TRUE(completed);
+  EXPECT_FALSE(*completed) << "the stale result must not be delivered";
+  EXPECT_TRUE(stored.find(ids)->empty()) << "nor stored";
+  // And the message can be queued again, from scratch.
+  auto again = queue.enqueue(for_message(message, "es"));
+  ASSERT_TRUE(again);
+  EXPECT_EQ(record(queue, *again).state, JobState::queued);
+  EXPECT_EQ(*queue.forget_message(987654), 0);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, TranslationQueueTest,
                          ::testing::Values(testing::DatabaseKind::sqlite,
                                            testing::DatabaseKind::postgres),

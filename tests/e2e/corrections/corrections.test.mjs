@@ -1,0 +1,226 @@
+// Wrong-language correction (issue 11) through the real server and the stock socket.io-client:
+// declared languages, detection that does not flip-flop, a "wrong language" mark that
+// re-translates (Apertium) or re-hears a recording (the OpenAI-compatible engine, a local fake)
+// and reaches every member as message_updated, and history that keeps the correction.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startParley, next, call } from '../realtime/harness.mjs';
+import { startFake } from '../fake_services.mjs';
+import { makeSpeech, chunksOf } from '../speech/speech_tools.mjs';
+
+let openai;
+let parley;
+let work;
+let speech;
+let room;
+let ana; let bob; let carl; let dave;
+const sockets = {};
+
+async function register(name, language) {
+  const res = await parley.api('/api/register', {
+    body: { email: `${name}@example.test`, username: name, password: 'a long e2e passphrase', preferred_language: language },
+  });
+  assert.equal(res.status, 201, JSON.stringify(res.body));
+  return { id: res.body.user.id, token: res.body.access_token, name };
+}
+
+/** Resolves with the first `event` whose payload satisfies `match`. */
+function nextWhere(socket, event, match, ms = 15000) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { socket.off(event, handler); reject(new Error(`timed out waiting for ${event}`)); }, ms);
+    function handler(payload) {
+      if (!match(payload)) return;
+      clearTimeout(timer);
+      socket.off(event, handler);
+      resolve(payload);
+    }
+    socket.on(event, handler);
+  });
+}
+
+async function send(user, text) {
+  const ack = await call(sockets[user.name], 'send_message', { room, text });
+  assert.equal(ack.error, undefined, JSON.stringify(ack));
+  return ack;
+}
+
+before(async () => {
+  work = mkdtempSync(join(tmpdir(), 'parley-corrections-e2e-'));
+  speech = makeSpeech(work, ['hello how are you doing today']);
+  openai = await startFake('tests/fakes/openai.mjs');
+  parley = await startParley({ OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: `${openai.base}/v1` });
+  ana = await register('ana', 'en');
+  bob = await register('bob', 'es');
+  carl = await register('carl', 'en');
+  dave = await register('dave', 'en');
+  const created = await parley.api('/api/create-chatroom', { token: ana.token, body: { name: 'bilingüe', is_private: false } });
+  room = created.body.chatroom.id;
+  for (const user of [bob, carl]) {
+    assert.equal((await parley.api('/api/join-chatroom', { token: user.token, body: { chatroom_id: room } })).status, 200);
+  }
+  for (const user of [ana, bob, carl]) {
+    sockets[user.name] = parley.connect(user.token, { transports: ['websocket'] });
+    await next(sockets[user.name], 'connect');
+    assert.equal((await call(sockets[user.name], 'join_room', { room })).ok, true);
+  }
+  sockets.dave = parley.connect(dave.token, { transports: ['websocket'] });
+  await next(sockets.dave, 'connect');
+});
+after(async () => {
+  assert.equal(await parley.stop(), 0);
+  openai.stop();
+  rmSync(work, { recursive: true, force: true });
+});
+
+test('a user declares the languages they speak; bad declarations are refused', async () => {
+  const set = await parley.api('/api/update-spoken-languages', { token: ana.token, body: { spoken_languages: ['en-US', 'ES', 'en'] } });
+  assert.equal(set.status, 200, JSON.stringify(set.body));
+  assert.deepEqual(set.body.user.spoken_languages, ['en', 'es'], 'primary subtags, repeats dropped, order kept');
+  const me = await parley.api('/api/me', { method: 'GET', token: ana.token });
+  assert.deepEqual(me.body.user.spoken_languages, ['en', 'es']);
+  for (const body of [{}, { spoken_languages: 'en' }, { spoken_languages: ['e'] }, { spoken_languages: [1] },
+    { spoken_languages: ['en', 'es', 'fr', 'de', 'it', 'pt', 'ca', 'nl', 'sv'] }, { spoken_languages: ['en_US!'] }]) {
+    const res = await parley.api('/api/update-spoken-languages', { token: ana.token, body });
+    assert.equal(res.status, 422, JSON.stringify(body));
+    assert.equal(res.body.error.code, 'validation_failed');
+  }
+  assert.equal((await parley.api('/api/update-spoken-languages', { body: { spoken_languages: [] } })).status, 401);
+  const still = await parley.api('/api/me', { method: 'GET', token: ana.token });
+  assert.deepEqual(still.body.user.spoken_languages, ['en', 'es'], 'a refused declaration changes nothing');
+});
+
+let mislabeled;
+test('one Spanish line from an English-and-Spanish speaker does not flip her language', async () => {
+  const ack = await send(ana, 'Mañana vamos a la playa con mis primos.');
+  assert.equal(ack.language, 'en', 'a single confident line is not yet persistent');
+  mislabeled = ack.id;
+});
+
+test('a member marks it Spanish: everyone gets message_updated, the English reader a fresh translation, history keeps the correction', async () => {
+  const updated = {};
+  for (const name of ['ana', 'bob', 'carl']) {
+    updated[name] = nextWhere(sockets[name], 'message_updated', (m) => m.id === mislabeled);
+  }
+  const carlTranslation = nextWhere(sockets.carl, 'translation_result', (r) => r.message_id === mislabeled && r.language === 'en' && r.source === 'es');
+  const ack = await call(sockets.bob, 'mark_language', { message_id: mislabeled, language: 'es-MX' });
+  assert.equal(ack.error, undefined, JSON.stringify(ack));
+  assert.equal(ack.message.language, 'es');
+  assert.equal(ack.message.corrected.initial_language, 'en');
+  assert.equal(ack.message.corrected.by.username, 'bob');
+  assert.equal(ack.message.corrected.initial_text, undefined, 'typed text is not changed');
+  for (const name of ['ana', 'bob', 'carl']) {
+    const m = await updated[name];
+    assert.equal(m.language, 'es', name);
+    assert.equal(m.text, 'Mañana vamos a la playa con mis primos.');
+    assert.equal(m.corrected.by.id, bob.id);
+  }
+  assert.equal((await updated.bob).translation_pending, undefined, 'Spanish is the Spanish reader language: nothing to translate');
+  const translation = await carlTranslation;
+  assert.equal(translation.engine, 'apertium');
+  assert.match(translation.text, /beach/i);
+  // History: the corrected message, its new translation, no trace of the old one.
+  const page = await parley.api('/api/get-chatroom-messages', { token: carl.token, body: { chatroom_id: room } });
+  const stored = page.body.messages.find((m) => m.id === mislabeled);
+  assert.equal(stored.language, 'es');
+  assert.equal(stored.corrected.initial_language, 'en');
+  assert.equal(stored.translation?.source, 'es');
+  assert.equal(stored.translation?.text, translation.text);
+});
+
+test('after the correction the speaker is tracked in Spanish, and one English line does not flip her back', async () => {
+  assert.equal((await send(ana, '¿Puedes enviarme el informe antes del viernes?')).language, 'es');
+  assert.equal((await send(ana, 'I will be a little late to the meeting.')).language, 'es', 'one line is not persistent');
+  assert.equal((await send(ana, 'Could you send me the report before Friday?')).language, 'en', 'two in a row are');
+});
+
+test('the REST route corrects too, and the room hears of it', async () => {
+  const updated = nextWhere(sockets.ana, 'message_updated', (m) => m.id === mislabeled);
+  const res = await parley.api(`/api/chatrooms/${room}/messages/${mislabeled}/language`, { token: carl.token, body: { language: 'pt' } });
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+  assert.equal(res.body.message.language, 'pt');
+  assert.equal(res.body.message.corrected.initial_language, 'en', 'the language before the first correction');
+  assert.equal(res.body.message.corrected.by.username, 'carl');
+  assert.equal((await updated).language, 'pt');
+  // And back to Spanish: the message is as it should be for the tests below.
+  assert.equal((await parley.api(`/api/chatrooms/${room}/messages/${mislabeled}/language`, { token: bob.token, body: { language: 'es' } })).status, 200);
+});
+
+test('bad marks are refused and change nothing', async () => {
+  const cases = [
+    [sockets.bob, { message_id: mislabeled, language: 'es' }, 'conflict'],
+    [sockets.bob, { message_id: mislabeled, language: 'not a language' }, 'validation_failed'],
+    [sockets.bob, { message_id: mislabeled }, 'validation_failed'],
+    [sockets.bob, { language: 'fr' }, 'validation_failed'],
+    [sockets.bob, { message_id: 987654, language: 'fr' }, 'not_found'],
+    [sockets.dave, { message_id: mislabeled, language: 'fr' }, 'not_found'],  // not a member
+  ];
+  for (const [socket, body, code] of cases) {
+    const ack = await call(socket, 'mark_language', body);
+    assert.equal(ack.error?.code, code, JSON.stringify([body, ack]));
+  }
+  const rest = [
+    [`/api/chatrooms/${room}/messages/${mislabeled}/language`, dave.token, { language: 'fr' }, 404],
+    [`/api/chatrooms/${room + 1000}/messages/${mislabeled}/language`, carl.token, { language: 'fr' }, 404],
+    [`/api/chatrooms/${room}/messages/abc/language`, carl.token, { language: 'fr' }, 404],
+    [`/api/chatrooms/${room}/messages/${mislabeled}/language`, carl.token, {}, 422],
+    [`/api/chatrooms/${room}/messages/${mislabeled}/language`, carl.token, { language: 'x' }, 422],
+    [`/api/chatrooms/${room}/messages/${mislabeled}/language`, undefined, { language: 'fr' }, 401],
+  ];
+  for (const [path, token, body, status] of rest) {
+    const res = await parley.api(path, { token, body });
+    assert.equal(res.status, status, JSON.stringify([path, body, res.body]));
+    assert.ok(res.body.error?.code, 'a JSON error');
+  }
+  const page = await parley.api('/api/get-chatroom-messages', { token: carl.token, body: { chatroom_id: room } });
+  assert.equal(page.body.messages.find((m) => m.id === mislabeled).language, 'es');
+});
+
+test('a spoken message marked Spanish is heard again in Spanish by the cloud engine, and every member sees the new text', async () => {
+  const speaker = sockets.carl;
+  const stored = nextWhere(speaker, 'audio_transcription', (e) => e.is_final && e.message_id !== undefined, 30000);
+  const started = await call(speaker, 'audio_stream', { action: 'start', stream_id: 's1', room, codec: 'webm-opus', language: 'en' });
+  assert.equal(started.engine, 'pocketsphinx', JSON.stringify(started));
+  for (const piece of chunksOf(readFileSync(speech.webm), 4096)) {
+    assert.equal((await call(speaker, 'audio_stream', { action: 'chunk', stream_id: 's1' }, 5000, piece)).error, undefined);
+  }
+  await call(speaker, 'audio_stream', { action: 'stop', stream_id: 's1' });
+  const heard = await stored;
+  await openai.reset();
+  await openai.script({ transcript: 'hola cómo estás hoy', detected_language: 'spanish' });
+  const updated = {};
+  for (const name of ['ana', 'bob', 'carl']) {
+    updated[name] = nextWhere(sockets[name], 'message_updated', (m) => m.id === heard.message_id);
+  }
+  const ack = await call(sockets.bob, 'mark_language', { message_id: heard.message_id, language: 'es' }, 20000);
+  assert.equal(ack.error, undefined, JSON.stringify(ack));
+  assert.equal(ack.message.text, 'hola cómo estás hoy');
+  assert.equal(ack.message.kind, 'speech');
+  assert.equal(ack.message.corrected.initial_text, heard.text, 'what the English model heard is kept');
+  assert.equal(ack.message.corrected.initial_language, 'en');
+  for (const name of ['ana', 'bob', 'carl']) {
+    assert.equal((await updated[name]).text, 'hola cómo estás hoy', name);
+  }
+  const requests = (await openai.requests()).filter((r) => r.path === '/v1/audio/transcriptions');
+  assert.ok(requests.length >= 1, 'the recording went to the engine');
+  for (const r of requests) {
+    assert.equal(r.parts.find((p) => p.name === 'language')?.text, 'es', 'heard in the corrected language');
+    const file = r.parts.find((p) => p.name === 'file');
+    assert.ok(file.size > 1000, 'with the stored recording');
+  }
+});
+
+test('a recording cannot be heard again in a language no engine here recognizes', async () => {
+  const page = await parley.api('/api/get-chatroom-messages', { token: carl.token, body: { chatroom_id: room } });
+  const spoken = page.body.messages.find((m) => m.kind === 'speech');
+  assert.equal(spoken.language, 'es');
+  const ack = await call(sockets.bob, 'mark_language', { message_id: spoken.id, language: 'tlh' });
+  assert.equal(ack.error?.code, 'unsupported', JSON.stringify(ack));
+  assert.match(ack.error.message, /tlh/);
+  const again = await parley.api('/api/get-chatroom-messages', { token: carl.token, body: { chatroom_id: room } });
+  const same = again.body.messages.find((m) => m.id === spoken.id);
+  assert.equal(same.text, 'hola cómo estás hoy');
+  assert.equal(same.language, 'es');
+});
