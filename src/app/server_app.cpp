@@ -452,6 +452,9 @@ Result<void> ServerApp::start_speech() {
                                        *voices_,
                                        uploads / "clonedTranslatedVoice"};
   speech_deps.quotas = quotas_.get();
+  speaker_languages_ = std::make_unique<events::SpeakerLanguages>(*chatrooms_);
+  chat_events_->attach_speakers(*speaker_languages_);
+  speech_deps.speakers = speaker_languages_.get();
   speech_events_ = std::make_unique<events::SpeechEvents>(std::move(speech_deps));
   speech::SpeechStreamOptions streams;
   streams.threads = cfg.speech_threads;
@@ -504,7 +507,7 @@ Result<void> ServerApp::start_translation() {
       *account_routes_, *translation_engines_, *message_translator_, *workers_, log_});
   api::add_translation_routes(router_, *translation_routes_);
   translation_events_ = std::make_unique<events::TranslationEvents>(events::TranslationEventsDeps{
-      *chatrooms_, *workers_, log_, cfg.backend_url, *message_translator_});
+      *chatrooms_, *workers_, log_, cfg.backend_url, *message_translator_, *speaker_languages_});
   translation_events_->attach(*socketio_, speech_events_.get());
   if (cluster_) translation_events_->attach_bus(*cluster_);
   chat_events_->attach_translations(*translation_events_);

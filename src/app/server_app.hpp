@@ -32,6 +32,7 @@
 #include "core/worker_pool.hpp"
 #include "corrections/language_corrections.hpp"
 #include "events/chat_events.hpp"
+#include "events/speaker_languages.hpp"
 #include "events/speech_events.hpp"
 #include "events/translation_events.hpp"
 #include "metrics/engine_metrics.hpp"
@@ -151,6 +152,8 @@ class ServerApp {
   std::unique_ptr<speech::tts::ElevenLabsClient> elevenlabs_;
   std::unique_ptr<speech::SpeechEngines> speech_engines_;
   std::unique_ptr<speech::VoiceProfileStore> voices_;
+  // What each speaker speaks now (declared languages, trackers): used by speech and translation.
+  std::unique_ptr<events::SpeakerLanguages> speaker_languages_;
   std::unique_ptr<api::SpeechRoutesDeps> speech_routes_;
   std::unique_ptr<events::SpeechEvents> speech_events_;
   std::unique_ptr<speech::SpeechStreams> speech_streams_;

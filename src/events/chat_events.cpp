@@ -6,6 +6,7 @@
 #include <set>
 
 #include "events/event_errors.hpp"
+#include "events/speaker_languages.hpp"
 #include "events/speech_events.hpp"
 #include "events/translation_events.hpp"
 
@@ -495,8 +496,8 @@ void ChatEvents::languages_changed(std::int64_t user_id) {
 }
 
 void ChatEvents::languages_changed_here(std::int64_t user_id) {
+  if (speakers_ != nullptr) speakers_->forget(user_id);
   if (translations_ == nullptr) return;
-  translations_->spoken_languages_changed(user_id);
   for (const auto& socket : server_->sockets_of(user_id)) translations_->refresh_languages(socket);
 }
 

@@ -21,6 +21,7 @@
 
 namespace parley::events {
 
+class SpeakerLanguages;
 class SpeechEvents;
 class TranslationEvents;
 
@@ -43,6 +44,8 @@ class ChatEvents final : public realtime::SocketApplication, public chat::Chatro
   /// Messages are delivered per listener language by `translations` when set (once, at
   /// start-up); request_translation and set_language are its events.
   void attach_translations(TranslationEvents& translations) { translations_ = &translations; }
+  /// Told when a user's declared languages change (once, at start-up).
+  void attach_speakers(SpeakerLanguages& speakers) { speakers_ = &speakers; }
   /// With several processes (once, at start-up, after attach()): presence spans every process,
   /// and changes made through one (a member removed, a room deleted, an account closed) reach
   /// the connections held by the others.
@@ -101,6 +104,7 @@ class ChatEvents final : public realtime::SocketApplication, public chat::Chatro
   realtime::SocketIoServer* server_ = nullptr;
   SpeechEvents* speech_ = nullptr;
   TranslationEvents* translations_ = nullptr;
+  SpeakerLanguages* speakers_ = nullptr;
   core::ClusterBus* bus_ = nullptr;
   core::PresenceDirectory* presence_ = nullptr;
 };

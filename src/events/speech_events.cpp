@@ -8,7 +8,9 @@
 #include "core/stored_files.hpp"
 #include "events/chat_events.hpp"
 #include "events/event_errors.hpp"
+#include "events/speaker_languages.hpp"
 #include "speech/audio/wav.hpp"
+#include "speech/recording.hpp"
 
 namespace parley::events {
 
@@ -136,8 +138,9 @@ asio::awaitable<void> SpeechEvents::start(SocketPtr socket, const json::object& 
   } else if (*codec == speech::StreamCodec::pcm16) {
     co_return refuse(fail(Errc::validation_failed, "pcm16 streams must declare sample_rate"));
   }
-  auto language = co_await language_of(socket->user_id(), body);
-  if (!language) co_return refuse(language.error());
+  auto chosen = co_await stream_language(socket->user_id(), *room, body);
+  if (!chosen) co_return refuse(chosen.error());
+  const std::string* language = &chosen->language;
   if (deps_.quotas != nullptr) {
     // Admission: some of today's recognition left, and the engine within the plan.
     auto admit = [quotas = deps_.quotas, &engines = deps_.engines, user_id = socket->user_id(),
@@ -168,7 +171,10 @@ asio::awaitable<void> SpeechEvents::start(SocketPtr socket, const json::object& 
   bool registered = false;
   {
     std::lock_guard lock(mutex_);
-    registered = speakers_.try_emplace(spec.key, Speaker{socket->user_id(), speaker}).second;
+    registered = speakers_
+                     .try_emplace(spec.key, Speaker{socket->user_id(), speaker, chosen->tracked,
+                                                    chosen->listening})
+                     .second;
   }
   const auto key = spec.key;
   auto started = streams_->start(std::move(spec));
@@ -190,6 +196,61 @@ asio::awaitable<void> SpeechEvents::start(SocketPtr socket, const json::object& 
                                  {"partials", started->partials},
                                  {"language", *language}}});
   }
+}
+
+asio::awaitable<Result<SpeechEvents::StreamLanguage>> SpeechEvents::stream_language(
+    std::int64_t user_id, std::int64_t room_id, const json::object& body) {
+  const auto* asked = body.if_contains("language");
+  if (deps_.speakers == nullptr || (asked != nullptr && !asked->is_null())) {
+    auto language = co_await language_of(user_id, body);
+    if (!language) co_return language.error();
+    co_return StreamLanguage{std::move(*language), false, {}};
+  }
+  auto job = [this, user_id, room_id]() -> Result<StreamLanguage> {
+    auto user = deps_.accounts.profile(auth::Principal{user_id, {}, false});
+    if (!user) return user.error();
+    const auto spoken = deps_.speakers->spoken(user_id);
+    if (spoken.empty()) return StreamLanguage{user->preferred_language, false, {}};
+    auto listening = deps_.chatrooms.listening_language(room_id, user_id);
+    StreamLanguage chosen;
+    chosen.listening = listening ? *listening : user->preferred_language;
+    if (spoken.size() >= 2 && deps_.engines.recognizer_for("auto")) {
+      chosen.language = "auto";
+      chosen.tracked = true;
+    } else {
+      chosen.language = deps_.speakers->current(user_id, room_id, chosen.listening);
+    }
+    return chosen;
+  };
+  co_return co_await deps_.workers.run(std::move(job));
+}
+
+void SpeechEvents::track(speech::Transcription& result, const std::string& listening) {
+  const std::string detected = translate::normalize_language_tag(result.language);
+  // Confident: the engine's language and CLD2's reading of the text agree.
+  translate::Detection detection = detector_.detect(result.text);
+  detection.reliable = detection.reliable && !detected.empty() && detection.language == detected;
+  if (detection.language != detected) detection.language = detected.empty() ? "und" : detected;
+  const std::string label =
+      deps_.speakers->label(result.user_id, result.room_id, listening, detection);
+  if (label.empty() || label == detected) return;
+  // One utterance is not yet a switch: hear it again in the speaker's current language.
+  auto engine = deps_.engines.recognizer_for(label);
+  if (engine) {
+    auto heard = speech::transcribe_recording(**engine, *result.audio, label);
+    if (heard && !heard->text.empty()) {
+      deps_.log.info(
+          "speech_language_kept",
+          {{"stream", result.key.stream_id}, {"detected", detected}, {"language", label}});
+      result.text = std::move(heard->text);
+      result.language = label;
+      result.engine = std::string((*engine)->name());
+      return;
+    }
+  }
+  // Heard nothing else: the text is what the engine made of it, in the language it detected.
+  deps_.log.info("speech_language_not_kept",
+                 {{"stream", result.key.stream_id}, {"detected", detected}, {"language", label}});
 }
 
 asio::awaitable<Result<std::string>> SpeechEvents::language_of(std::int64_t user_id,
@@ -403,10 +464,20 @@ chat::SpokenTiming spoken_timing(const speech::Transcription& result) {
 
 void SpeechEvents::on_transcription(speech::Transcription result) {
   json::value speaker;
+  bool tracked = false;
+  std::string listening;
   {
     std::lock_guard lock(mutex_);
     auto it = speakers_.find(result.key);
-    if (it != speakers_.end()) speaker = it->second.profile;
+    if (it != speakers_.end()) {
+      speaker = it->second.profile;
+      tracked = it->second.tracked;
+      listening = it->second.listening;
+    }
+  }
+  if (tracked && deps_.speakers != nullptr && result.is_final && !result.text.empty() &&
+      result.audio) {
+    track(result, listening);  // on the stream's strand: blocking is allowed here
   }
   json::object event{{"room", result.room_id},      {"stream_id", result.key.stream_id},
                      {"speaker", speaker},          {"text", result.text},

@@ -25,6 +25,13 @@
 //     "default"|"clone"|"approximate", duration_ms, audio: <binary>}. The speaker's voice is
 //     used when they keep a voice reference (a provider clone, or the embedded approximation).
 //   Messages in other languages are spoken in the listener's language once translated.
+//
+// Speakers who declared the languages they speak (issue 11) and start a stream without
+// `language`: with two or more declared and an engine that detects ("auto", the OpenAI-compatible
+// one), each utterance's detected language goes through the speaker's tracker, and an utterance
+// the tracker does not (yet) believe is another language is recognized again in the current one
+// (no flip-flopping on one utterance); otherwise the stream is recognized in their current
+// tracked language.
 
 #include <atomic>
 #include <boost/asio/thread_pool.hpp>
@@ -43,9 +50,12 @@
 #include "speech/speech_engines.hpp"
 #include "speech/speech_streams.hpp"
 #include "speech/voice_profiles.hpp"
+#include "translate/langid/language_detector.hpp"
 #include "translate/translator.hpp"
 
 namespace parley::events {
+
+class SpeakerLanguages;
 
 struct SpeechEventsDeps {
   auth::AccountService& accounts;
@@ -61,6 +71,9 @@ struct SpeechEventsDeps {
   std::size_t max_pending_speech = 64;
   /// What speakers' plans allow (seconds of recognition per day, cloud engines); null: all.
   core::Quotas* quotas = nullptr;
+  /// Speakers' declared languages and trackers (shared with typed messages); null: streams are
+  /// recognized in the language asked for, or the speaker's preferred one.
+  SpeakerLanguages* speakers = nullptr;
 };
 
 class SpeechEvents final : public speech::SpeechStreamSink {
@@ -104,6 +117,18 @@ class SpeechEvents final : public speech::SpeechStreamSink {
   /// The body's `language`, validated, or else the user's preferred language.
   boost::asio::awaitable<Result<std::string>> language_of(std::int64_t user_id,
                                                           const boost::json::object& body);
+  struct StreamLanguage {
+    std::string language;   ///< what the stream is recognized in ("auto": detected)
+    bool tracked = false;   ///< each utterance goes through the speaker's tracker
+    std::string listening;  ///< the tracker's starting point in the room
+  };
+  /// The language of a new stream: the body's, else the speaker's tracked or preferred one.
+  boost::asio::awaitable<Result<StreamLanguage>> stream_language(std::int64_t user_id,
+                                                                 std::int64_t room_id,
+                                                                 const boost::json::object& body);
+  /// A tracked stream's final: labelled by the speaker's tracker, and heard again in the
+  /// tracker's language when that is not the language the engine detected.
+  void track(speech::Transcription& result, const std::string& listening);
 
   struct Listener {
     std::int64_t user_id = 0;
@@ -113,9 +138,12 @@ class SpeechEvents final : public speech::SpeechStreamSink {
   struct Speaker {
     std::int64_t user_id = 0;
     boost::json::value profile;  ///< {id, username, avatar_url}, as in user_joined
+    bool tracked = false;        ///< StreamLanguage::tracked
+    std::string listening;
   };
 
   SpeechEventsDeps deps_;
+  translate::LanguageDetector detector_;
   realtime::SocketIoServer* server_ = nullptr;
   speech::SpeechStreams* streams_ = nullptr;
   std::mutex mutex_;

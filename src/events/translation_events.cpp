@@ -155,32 +155,9 @@ void TranslationEvents::refresh_languages(const SocketPtr& socket) {
 // --- messages ------------------------------------------------------------------------------------
 
 namespace {
-// Bounds on what is remembered per speaker and per correction (oldest forgotten first).
-constexpr std::size_t kMaxRememberedSpeakers = 20'000;
+// Corrections remembered to drop stale translations (oldest forgotten first).
 constexpr std::size_t kMaxRememberedCorrections = 4096;
 }  // namespace
-
-std::vector<std::string> TranslationEvents::spoken_languages(std::int64_t user_id) {
-  {
-    std::lock_guard lock(speakers_mutex_);
-    if (auto it = spoken_.find(user_id); it != spoken_.end()) return it->second;
-  }
-  auto stored = deps_.chatrooms.spoken_languages(user_id);
-  if (!stored) return {};  // not remembered: asked again next time
-  std::lock_guard lock(speakers_mutex_);
-  if (spoken_.size() >= kMaxRememberedSpeakers) spoken_.clear();
-  spoken_[user_id] = *stored;
-  return *stored;
-}
-
-void TranslationEvents::spoken_languages_changed(std::int64_t user_id) {
-  std::lock_guard lock(speakers_mutex_);
-  spoken_.erase(user_id);
-  for (auto it = trackers_.lower_bound({user_id, 0});
-       it != trackers_.end() && it->first.first == user_id;) {
-    it = trackers_.erase(it);
-  }
-}
 
 std::string TranslationEvents::language_of_text(std::string_view text,
                                                 const std::optional<std::string>& declared,
@@ -188,19 +165,9 @@ std::string TranslationEvents::language_of_text(std::string_view text,
                                                 std::int64_t room_id) {
   if (declared) return deps_.translator.detect(text, *declared);
   const std::string listening = language_of(socket_id, room_id);
-  auto spoken = spoken_languages(user_id);
-  if (spoken.empty()) return deps_.translator.detect(text, listening);
-  const auto detection = deps_.translator.engines().detector().detect(text);
-  std::lock_guard lock(speakers_mutex_);
-  auto it = trackers_.find({user_id, room_id});
-  if (it == trackers_.end()) {
-    if (trackers_.size() >= kMaxRememberedSpeakers) trackers_.clear();
-    it = trackers_
-             .emplace(std::pair{user_id, room_id},
-                      translate::LanguageTracker(std::move(spoken), listening))
-             .first;
-  }
-  return it->second.observe(detection);
+  if (deps_.speakers.spoken(user_id).empty()) return deps_.translator.detect(text, listening);
+  return deps_.speakers.label(user_id, room_id, listening,
+                              deps_.translator.engines().detector().detect(text));
 }
 
 void TranslationEvents::deliver(const chat::StoredMessage& message, std::string_view request_id,
@@ -355,7 +322,7 @@ void TranslationEvents::translation_failed(const translate::MessageRef& message,
 // --- corrections ---------------------------------------------------------------------------------
 
 bool TranslationEvents::is_stale(std::int64_t message_id, std::string_view source) const {
-  std::lock_guard lock(speakers_mutex_);
+  std::lock_guard lock(corrections_mutex_);
   auto it = corrected_sources_.find(message_id);
   return it != corrected_sources_.end() && translate::normalize_language_tag(source) != it->second;
 }
@@ -364,7 +331,7 @@ void TranslationEvents::message_corrected(const chat::StoredMessage& message,
                                           std::string_view request_id) {
   const std::string source = listener_language(message.language.value_or(""));
   {
-    std::lock_guard lock(speakers_mutex_);
+    std::lock_guard lock(corrections_mutex_);
     if (corrected_sources_.insert_or_assign(message.id, source).second) {
       corrected_order_.push_back(message.id);
     }
@@ -372,13 +339,9 @@ void TranslationEvents::message_corrected(const chat::StoredMessage& message,
       corrected_sources_.erase(corrected_order_.front());
       corrected_order_.pop_front();
     }
-    // A person said what the speaker speaks now: their tracker in the room follows at once.
-    if (message.sender) {
-      if (auto it = trackers_.find({message.sender->id, message.room_id}); it != trackers_.end()) {
-        it->second.correct(source);
-      }
-    }
   }
+  // A person said what the speaker speaks now: their tracker in the room follows at once.
+  if (message.sender) deps_.speakers.corrected(message.sender->id, message.room_id, source);
   if (server_ != nullptr) deliver(message, request_id, "message_updated");
 }
 

@@ -43,8 +43,8 @@
 #include "core/log.hpp"
 #include "core/worker_pool.hpp"
 #include "corrections/language_corrections.hpp"
+#include "events/speaker_languages.hpp"
 #include "realtime/socketio/server.hpp"
-#include "translate/langid/language_tracker.hpp"
 #include "translate/messages/message_translator.hpp"
 
 namespace parley::events {
@@ -57,6 +57,8 @@ struct TranslationEventsDeps {
   core::Logger& log;
   std::string public_base_url;
   translate::MessageTranslator& translator;
+  /// Senders' declared languages and trackers (shared with speech); must outlive the events.
+  SpeakerLanguages& speakers;
 };
 
 class TranslationEvents final : public translate::TranslationSink,
@@ -101,8 +103,6 @@ class TranslationEvents final : public translate::TranslationSink,
   std::string language_of_text(std::string_view text, const std::optional<std::string>& declared,
                                std::int64_t user_id, const std::string& socket_id,
                                std::int64_t room_id);
-  /// The user's declared languages changed (or may have): read them again when next needed.
-  void spoken_languages_changed(std::int64_t user_id);
 
   /// A stored message reaches its room now, shaped per language group; the translations that
   /// are not known yet are queued (on a worker). Non-blocking.
@@ -144,8 +144,6 @@ class TranslationEvents final : public translate::TranslationSink,
   void on_relayed_result(std::string_view payload);
   /// A translation made from a message's language before it was corrected: never delivered.
   bool is_stale(std::int64_t message_id, std::string_view source) const;
-  /// The user's declared languages (cached; BLOCKING on a miss).
-  std::vector<std::string> spoken_languages(std::int64_t user_id);
   void queue_translations(chat::StoredMessage message, std::string source,
                           std::set<std::string> online, std::set<std::string> announced,
                           std::string request_id);
@@ -160,11 +158,9 @@ class TranslationEvents final : public translate::TranslationSink,
   mutable std::mutex registry_mutex_;
   std::map<std::string, std::map<std::int64_t, std::string>> languages_;  // socket -> room -> lang
   std::map<RequestKey, std::map<std::string, std::weak_ptr<realtime::Socket>>> requesters_;
-  // Speakers' languages (issue 11), under their own lock. Bounded: the oldest entries go first.
-  mutable std::mutex speakers_mutex_;
-  std::map<std::int64_t, std::vector<std::string>> spoken_;  // user -> declared languages
-  std::map<std::pair<std::int64_t, std::int64_t>, translate::LanguageTracker> trackers_;
-  // Recently corrected messages and the language their translations must now come from.
+  // Recently corrected messages and the language their translations must now come from
+  // (bounded: the oldest go first), under their own lock.
+  mutable std::mutex corrections_mutex_;
   std::map<std::int64_t, std::string> corrected_sources_;
   std::deque<std::int64_t> corrected_order_;
 };

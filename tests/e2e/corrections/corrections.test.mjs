@@ -15,6 +15,7 @@ let openai;
 let parley;
 let work;
 let speech;
+let twoSentences;
 let room;
 let ana; let bob; let carl; let dave;
 const sockets = {};
@@ -50,6 +51,7 @@ async function send(user, text) {
 before(async () => {
   work = mkdtempSync(join(tmpdir(), 'parley-corrections-e2e-'));
   speech = makeSpeech(work, ['hello how are you doing today']);
+  twoSentences = makeSpeech(mkdtempSync(join(work, 'two-')), ['hello how are you doing today', 'see you tomorrow']);
   openai = await startFake('tests/fakes/openai.mjs');
   parley = await startParley({ OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: `${openai.base}/v1` });
   ana = await register('ana', 'en');
@@ -223,4 +225,52 @@ test('a recording cannot be heard again in a language no engine here recognizes'
   const same = again.body.messages.find((m) => m.id === spoken.id);
   assert.equal(same.text, 'hola cómo estás hoy');
   assert.equal(same.language, 'es');
+});
+
+test('a bilingual speaker streaming without a language: one utterance detected as Spanish is heard again in her language, two in a row switch', async () => {
+  const eva = await register('eva', 'en');
+  assert.equal((await parley.api('/api/update-spoken-languages', { token: eva.token, body: { spoken_languages: ['en', 'es'] } })).status, 200);
+  assert.equal((await parley.api('/api/join-chatroom', { token: eva.token, body: { chatroom_id: room } })).status, 200);
+  const socket = parley.connect(eva.token, { transports: ['websocket'] });
+  await next(socket, 'connect');
+  assert.equal((await call(socket, 'join_room', { room })).ok, true);
+  await openai.reset();
+  // The detecting engine hears Spanish twice (as Whisper may on a short utterance).
+  const verbose = (text) => ({ status: 200, body: { task: 'transcribe', language: 'spanish', duration: 2, text } });
+  await openai.script({ responses: [verbose('hola a todos, cómo estáis hoy, amigos míos'), verbose('nos vemos mañana por la tarde en la playa')] });
+  const stored = [];
+  const done = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out: ${JSON.stringify(stored)}`)), 40000);
+    sockets.bob.on('new_message', function onMessage(m) {
+      if (m.sender?.id !== eva.id || m.kind !== 'speech') return;
+      stored.push(m);
+      if (stored.length === 2) { clearTimeout(timer); sockets.bob.off('new_message', onMessage); resolve(); }
+    });
+  });
+  const started = await call(socket, 'audio_stream', { action: 'start', stream_id: 'e1', room, codec: 'webm-opus' });
+  assert.equal(started.error, undefined, JSON.stringify(started));
+  assert.equal(started.language, 'auto', 'two declared languages and a detecting engine');
+  assert.equal(started.engine, 'openai');
+  for (const piece of chunksOf(readFileSync(twoSentences.webm), 4096)) {
+    assert.equal((await call(socket, 'audio_stream', { action: 'chunk', stream_id: 'e1' }, 5000, piece)).error, undefined);
+  }
+  await call(socket, 'audio_stream', { action: 'stop', stream_id: 'e1' });
+  await done;
+  // First utterance: Spanish once is not persistent; heard again in English (the embedded
+  // engine serves English), so the text is what she said.
+  assert.equal(stored[0].language, 'en');
+  assert.match(stored[0].text, /hello|how|today/);
+  assert.doesNotMatch(stored[0].text, /hola/);
+  // Second utterance: Spanish again, confident (CLD2 agrees): the tracker switches.
+  assert.equal(stored[1].language, 'es');
+  assert.equal(stored[1].text, 'nos vemos mañana por la tarde en la playa');
+  const requests = (await openai.requests()).filter((r) => r.path === '/v1/audio/transcriptions');
+  assert.equal(requests.length, 2, 'one detecting request per utterance, none more');
+  for (const r of requests) {
+    assert.equal(r.parts.find((p) => p.name === 'language'), undefined, 'detecting: no language sent');
+    assert.equal(r.parts.find((p) => p.name === 'response_format')?.text, 'verbose_json');
+  }
+  // And her typed messages follow the same tracker: she speaks Spanish now.
+  assert.equal((await call(socket, 'send_message', { room, text: 'Luego os escribo' })).language, 'es');
+  socket.disconnect();
 });

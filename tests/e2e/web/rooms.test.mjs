@@ -228,6 +228,29 @@ test('history pages back with the same messages after a reload', async () => {
   assert.deepEqual(await messageTexts(reader), live);
 });
 
+test('a line read in the wrong language: the reader marks it Spanish, and both sides see the correction', async () => {
+  // Too short for detection: it takes the sender's language (English) and is mistranslated.
+  const line = 'Sí, claro';
+  await speaker.locator('#message-input').fill(line);
+  await speaker.keyboard.press('Enter');
+  const typed = speaker.locator('#messages article.message', { hasText: line });
+  await typed.waitFor();
+  const id = await typed.getAttribute('data-id');
+  const sent = speaker.locator(`#messages article.message[data-id="${id}"]`);
+  const received = reader.locator(`#messages article.message[data-id="${id}"]`);
+  await received.waitFor();
+  await received.getByRole('button', { name: 'Wrong language?' }).click();
+  await received.locator('select[name="language"]').selectOption('es');
+  await received.getByRole('button', { name: 'Fix', exact: true }).click();
+  await received.locator('.corrected', { hasText: 'Spanish, as corrected by sofia' }).waitFor();
+  await received.locator('p.text', { hasText: line }).waitFor();  // Spanish is her language: the original
+  await reader.screenshot({ path: join(shots, '13-room-language-corrected.png'), fullPage: true });
+  await sent.locator('.corrected', { hasText: 'corrected by sofia' }).waitFor();
+  // The speaker reads it in English now, translated from Spanish.
+  const english = await translate(line, 'es', 'en');
+  await sent.locator('p.text', { hasText: english }).waitFor();
+});
+
 test('the owner renames the room (everyone sees it), then bans the reader, who is taken out at once', async () => {
   await speaker.locator('#rename-room').fill('Team sync (en/es)');
   await speaker.getByRole('button', { name: 'Rename' }).click();
@@ -253,8 +276,12 @@ test('settings: a new username shows at once and signs in; the plan page says pa
   await speaker.goto(`${parley.base}/#/settings`);
   await speaker.getByRole('heading', { name: 'Account settings' }).waitFor();
   await speaker.locator('#settings-username').fill('ellen.w');
+  await speaker.locator('#settings-spoken').selectOption(['en', 'es']);
   await speaker.getByRole('button', { name: 'Save' }).click();
   await speaker.locator('#nav', { hasText: 'Signed in as ellen.w' }).waitFor();
+  // The page keeps the profile /api/me answered after the save.
+  const me = await speaker.evaluate(() => JSON.parse(localStorage.getItem('parley.session')).user);
+  assert.deepEqual(me.spoken_languages, ['en', 'es']);
   await speaker.screenshot({ path: join(shots, '06-settings.png'), fullPage: true });
   await speaker.goto(`${parley.base}/#/plan`);
   await speaker.locator('main', { hasText: 'Payments are not set up' }).waitFor();

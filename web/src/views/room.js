@@ -290,6 +290,16 @@ class RoomView {
       this.#clearTyping(message.sender?.id);
       if (atEnd || message.sender?.id === this.me.id) this.#scrollToEnd();
     });
+    // A member corrected a message's language: its text may be new (speech heard again) and its
+    // old translation is void; a fresh translation_result follows where one is pending.
+    on('message_updated', (message) => {
+      const entry = this.entries.get(message.id);
+      if (!entry) return;
+      entry.message = message;
+      entry.awaiting = Boolean(message.translation_pending);
+      entry.fixing = false;
+      this.#renderMessage(entry);
+    });
     on('translation_result', (result) => {
       const entry = this.entries.get(result.message_id);
       if (!entry) return;
@@ -460,6 +470,12 @@ class RoomView {
     if (!translation && entry.awaiting && message.language !== this.language) notes.push(h('span', { class: 'muted translating' }, t('room.translating')));
     if (message.translation_error) notes.push(h('span', { class: 'muted' }, t('room.no_translation', { language: this.app.i18n.languageName(message.translation_error.language) })));
     if (message.kind === 'speech' || message.kind === 'audio') notes.push(h('span', { class: 'muted' }, t('room.spoken')));
+    if (message.corrected) {
+      notes.push(h('span', { class: 'muted corrected' }, t('room.corrected', {
+        language: this.app.i18n.languageName(message.language),
+        name: message.corrected.by?.username ?? t('room.deleted_user'),
+      })));
+    }
 
     const actions = h('div', { class: 'actions' });
     if (translation) {
@@ -470,6 +486,7 @@ class RoomView {
     }
     if (shownText) actions.append(this.#listenButton(shownText, shownLanguage));
     if (message.audio_url) actions.append(this.#recordingButton(message.audio_url));
+    if (message.kind !== 'system') actions.append(this.#wrongLanguageButton(entry));
 
     replace(entry.element,
       h('div', { class: 'meta' }, avatar(message.sender), h('strong', {}, message.sender?.username ?? t('room.deleted_user')),
@@ -478,7 +495,29 @@ class RoomView {
       h('p', { class: 'text', lang: shownLanguage || null }, shownText),
       translation && entry.showOriginal ? h('p', { class: 'text original', lang: message.language }, message.text) : null,
       notes.length ? h('div', { class: 'row' }, notes) : null,
-      actions);
+      actions,
+      entry.fixing ? this.#languageFix(entry) : null);
+  }
+
+  #wrongLanguageButton(entry) {
+    const button = h('button', { type: 'button', class: 'link', 'aria-expanded': String(Boolean(entry.fixing)) }, this.t('room.wrong_language'));
+    button.addEventListener('click', () => { entry.fixing = !entry.fixing; this.#renderMessage(entry); });
+    return button;
+  }
+
+  // "This message is in …": the server re-translates (or re-hears a recording) and the room
+  // gets message_updated, which closes this form.
+  #languageFix(entry) {
+    const { message } = entry;
+    const choice = message.language === this.language ? null : this.language;
+    return actionForm(this.app, {
+      label: this.t('room.wrong_language'), submitLabel: this.t('room.fix_language'), className: 'row language-fix',
+      onSubmit: async (data) => {
+        await this.app.realtime.request('mark_language', { message_id: message.id, language: data.get('language') });
+        entry.fixing = false;
+        this.#renderMessage(entry);
+      },
+    }, field(this.t('room.it_is_in'), languageSelect(this.app, choice, { name: 'language', id: `fix-language-${message.id}` })));
   }
 
   // Messages in another language without a translation into the reader's: ask for one each

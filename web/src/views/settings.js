@@ -1,6 +1,6 @@
 // Account settings: username, preferred language, password, avatar, deletion.
 import { h, replace, field } from '../dom.js';
-import { actionForm, avatar, confirmDialog, languageSelect } from '../forms.js';
+import { actionForm, avatar, confirmDialog, kLanguages, languageSelect } from '../forms.js';
 
 export async function renderSettings(app, { view }) {
   const t = (k, p) => app.t(k, p);
@@ -43,12 +43,17 @@ export async function renderSettings(app, { view }) {
       if (language !== user.preferred_language) {
         user = (await app.api.post('/api/update-preferred-language', { preferred_language: language })).user ?? user;
       }
+      const spoken = data.getAll('spoken_languages');
+      if (spoken.map((tag) => tag.split('-')[0].toLowerCase()).join(',') !== (user.spoken_languages ?? []).join(',')) {
+        await app.api.post('/api/update-spoken-languages', { spoken_languages: spoken });
+      }
       app.session.setUser((await app.api.get('/api/me')).user);
       saved(form, t('settings.saved'));
     },
   },
   field(t('welcome.username'), h('input', { name: 'username', id: 'settings-username', value: me.username, required: true, minlength: 3, maxlength: 32 }), t('welcome.username_hint')),
-  field(t('settings.language'), languageSelect(app, me.preferred_language, { name: 'preferred_language', id: 'settings-language' }), t('welcome.language_hint')));
+  field(t('settings.language'), languageSelect(app, me.preferred_language, { name: 'preferred_language', id: 'settings-language' }), t('welcome.language_hint')),
+  field(t('settings.spoken_languages'), spokenLanguages(app, me.spoken_languages ?? []), t('settings.spoken_hint')));
 
   const password = actionForm(app, {
     label: t('settings.password'), submitLabel: t('settings.change_password'),
@@ -96,4 +101,11 @@ export async function renderSettings(app, { view }) {
       h('section', { class: 'card' }, h('h2', {}, t('settings.password')), password),
       h('section', { class: 'card' }, h('h2', {}, t('settings.delete')), remove)));
   app.focusHeading(view);
+}
+
+// The languages the user speaks (the server keeps primary subtags: "zh-Hans" is stored as "zh").
+function spokenLanguages(app, spoken) {
+  const primary = (tag) => tag.split('-')[0].toLowerCase();
+  return h('select', { name: 'spoken_languages', id: 'settings-spoken', multiple: true, size: 5 },
+    kLanguages.map((tag) => h('option', { value: tag, selected: spoken.includes(primary(tag)) }, `${app.i18n.languageName(tag)} (${tag})`)));
 }
