@@ -509,6 +509,10 @@ Result<void> ServerApp::start_translation() {
   translation_events_ = std::make_unique<events::TranslationEvents>(events::TranslationEventsDeps{
       *chatrooms_, *workers_, log_, cfg.backend_url, *message_translator_, *speaker_languages_});
   translation_events_->attach(*socketio_, speech_events_.get());
+  speech_events_->set_language_lookup(
+      [events = translation_events_.get()](const std::string& socket_id, std::int64_t room_id) {
+        return events->language_of(socket_id, room_id);
+      });
   if (cluster_) translation_events_->attach_bus(*cluster_);
   chat_events_->attach_translations(*translation_events_);
   account_routes_->on_language_changed = [events = chat_events_.get()](std::int64_t user_id) {

@@ -368,6 +368,11 @@ Result<User> AccountService::set_spoken_languages(const Principal& principal,
                   "field 'spoken_languages' must hold language tags such as en, es or zh-Hans");
     }
     std::string primary = lower.substr(0, lower.find('-'));
+    // Withdrawn codes that old browsers still send, as detection names them.
+    for (const auto& [legacy, modern] :
+         {std::pair{"iw", "he"}, {"in", "id"}, {"ji", "yi"}, {"jw", "jv"}}) {
+      if (primary == legacy) primary = modern;
+    }
     if (std::find(primaries.begin(), primaries.end(), primary) == primaries.end()) {
       primaries.push_back(std::move(primary));
     }

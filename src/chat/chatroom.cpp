@@ -60,6 +60,29 @@ boost::json::value avatar_url(const std::optional<std::string>& avatar,
 
 }  // namespace
 
+std::string_view to_string(ListeningMode mode) noexcept {
+  switch (mode) {
+    case ListeningMode::captions:
+      return "captions";
+    case ListeningMode::neutral:
+      return "neutral";
+    case ListeningMode::cloned:
+      return "cloned";
+    case ListeningMode::original:
+      return "original";
+  }
+  return "captions";
+}
+
+Result<ListeningMode> parse_listening_mode(std::string_view text) {
+  for (const auto mode : {ListeningMode::captions, ListeningMode::neutral, ListeningMode::cloned,
+                          ListeningMode::original}) {
+    if (text == to_string(mode)) return mode;
+  }
+  return fail(Errc::validation_failed,
+              "mode must be one of captions, neutral, cloned (the speaker's voice) or original");
+}
+
 boost::json::object to_json(const Chatroom& room, const std::string& public_base_url) {
   boost::json::object out{
       {"id", room.id},

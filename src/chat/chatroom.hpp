@@ -54,6 +54,19 @@ struct Membership {
   std::int64_t joined_at = 0;  ///< unix ms (for a ban: when it was recorded)
 };
 
+/// How a member listens to a room (besides reading it): captions only, a neutral synthesized
+/// voice, the speaker's own (cloned or approximated) voice where the speaker consented to one,
+/// or the original recording with captions.
+enum class ListeningMode { captions, neutral, cloned, original };
+std::string_view to_string(ListeningMode mode) noexcept;
+/// Errors: Errc::validation_failed for an unknown mode.
+Result<ListeningMode> parse_listening_mode(std::string_view text);
+
+struct ListeningChoice {
+  ListeningMode mode = ListeningMode::captions;
+  std::string format = "ogg";  ///< the listener's audio format: "ogg", "mp3" or "wav"
+};
+
 /// A member as listed with a room.
 struct Member {
   std::int64_t user_id = 0;

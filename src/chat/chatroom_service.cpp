@@ -678,6 +678,46 @@ Result<std::string> ChatroomService::listening_language(std::int64_t room_id,
   return (*rows)[0].get<std::string>("language");
 }
 
+Result<ListeningChoice> ChatroomService::listening_choice(std::int64_t room_id,
+                                                          std::int64_t user_id) {
+  auto lease = database_.acquire();
+  if (!lease) return lease.error();
+  auto rows = (*lease)->query(
+      "SELECT listening_mode, listening_format FROM memberships "
+      "WHERE chatroom_id = $1 AND user_id = $2 AND banned = 0",
+      {room_id, user_id});
+  if (!rows) return rows.error();
+  if (rows->empty()) return fail(Errc::forbidden, "you are not a member of this chat room");
+  ListeningChoice choice;
+  if (auto mode = (*rows)[0].get<std::optional<std::string>>("listening_mode"); mode && *mode) {
+    auto parsed = parse_listening_mode(**mode);
+    if (!parsed) return fail(Errc::internal, "a membership has an unknown listening mode");
+    choice.mode = *parsed;
+  }
+  if (auto format = (*rows)[0].get<std::optional<std::string>>("listening_format");
+      format && *format) {
+    choice.format = **format;
+  }
+  return choice;
+}
+
+Result<ListeningChoice> ChatroomService::set_listening_choice(std::int64_t room_id,
+                                                              std::int64_t user_id,
+                                                              const ListeningChoice& choice) {
+  if (choice.format != "ogg" && choice.format != "mp3" && choice.format != "wav") {
+    return fail(Errc::validation_failed, "format must be ogg, mp3 or wav");
+  }
+  auto lease = database_.acquire();
+  if (!lease) return lease.error();
+  auto changed = (*lease)->execute(
+      "UPDATE memberships SET listening_mode = $3, listening_format = $4 "
+      "WHERE chatroom_id = $1 AND user_id = $2 AND banned = 0",
+      {room_id, user_id, std::string(to_string(choice.mode)), choice.format});
+  if (!changed) return changed.error();
+  if (*changed == 0) return fail(Errc::forbidden, "you are not a member of this chat room");
+  return choice;
+}
+
 Result<std::vector<std::string>> ChatroomService::spoken_languages(std::int64_t user_id) {
   auto lease = database_.acquire();
   if (!lease) return lease.error();
@@ -870,36 +910,43 @@ Result<StoredMessage> ChatroomService::message(std::int64_t message_id, std::int
   return found;
 }
 
-Result<StoredMessage> ChatroomService::correct_language(std::int64_t message_id,
-                                                        std::int64_t actor_id,
-                                                        std::string_view language,
-                                                        const std::optional<std::string>& text) {
+namespace {
+
+// The checks a correction must pass, on `connection` (inside the correction's transaction, or
+// alone as a preview). Returns the message as it is now.
+Result<StoredMessage> check_correction(Connection& connection, std::int64_t message_id,
+                                       std::int64_t actor_id, std::string_view language,
+                                       const std::optional<std::string>& text, bool lock) {
   if (!valid_language(language)) {
     return fail(Errc::validation_failed, "language must be a language tag such as en or pt-BR");
   }
   if (text) {
     if (auto ok = check_message_text(*text); !ok) return ok.error();
   }
-  auto lease = database_.acquire();
-  if (!lease) return lease.error();
-  auto tx = store::Transaction::begin(**lease);
-  if (!tx) return tx.error();
-  auto found = load_message(**lease, "m.id = $1", {message_id});
+  auto room = connection.query("SELECT chatroom_id FROM messages WHERE id = $1", {message_id});
+  if (!room) return room.error();
+  if (room->empty()) return fail(Errc::not_found, "no such message");
+  auto room_id = (*room)[0].get<std::int64_t>("chatroom_id");
+  if (!room_id) return room_id.error();
+  // Serialized with the room's other changes (a ban in flight, another correction): the message
+  // is read only once the room is locked, so two corrections never both start from one state.
+  if (lock) {
+    if (auto locked = lock_room(connection, *room_id); !locked) return locked.error();
+  }
+  auto found = load_message(connection, "m.id = $1", {message_id});
   if (!found) return found.error();
   if (!found->has_value()) return fail(Errc::not_found, "no such message");
-  const StoredMessage& message = **found;
-  // Serialized with the room's other changes (a ban in flight, another correction).
-  if (auto locked = lock_room(**lease, message.room_id); !locked) return locked.error();
-  auto member = load_membership(**lease, message.room_id, actor_id);
+  auto member = load_membership(connection, *room_id, actor_id);
   if (!member) return member.error();
   if (!member->has_value() || (*member)->banned) return fail(Errc::not_found, "no such message");
+  const StoredMessage& message = **found;
   if (message.kind == MessageKind::system) {
     return fail(Errc::validation_failed, "a system message has no language to correct");
   }
   if (message.language && *message.language == language && (!text || *text == message.text)) {
     return fail(Errc::conflict, "the message is already in " + std::string(language));
   }
-  auto count = (*lease)->query(
+  auto count = connection.query(
       "SELECT COUNT(*) AS n FROM message_corrections WHERE message_id = $1", {message_id});
   if (!count) return count.error();
   auto corrections = (*count)[0].get<std::int64_t>("n");
@@ -907,6 +954,31 @@ Result<StoredMessage> ChatroomService::correct_language(std::int64_t message_id,
   if (*corrections >= static_cast<std::int64_t>(kMaxCorrectionsPerMessage)) {
     return fail(Errc::conflict, "this message was corrected too many times already");
   }
+  return std::move(**found);
+}
+
+}  // namespace
+
+Result<StoredMessage> ChatroomService::check_correction(std::int64_t message_id,
+                                                        std::int64_t actor_id,
+                                                        std::string_view language) {
+  auto lease = database_.acquire();
+  if (!lease) return lease.error();
+  return chat::check_correction(**lease, message_id, actor_id, language, std::nullopt, false);
+}
+
+Result<StoredMessage> ChatroomService::correct_language(std::int64_t message_id,
+                                                        std::int64_t actor_id,
+                                                        std::string_view language,
+                                                        const std::optional<std::string>& text,
+                                                        const InTransaction& also) {
+  auto lease = database_.acquire();
+  if (!lease) return lease.error();
+  auto tx = store::Transaction::begin(**lease);
+  if (!tx) return tx.error();
+  auto checked = chat::check_correction(**lease, message_id, actor_id, language, text, true);
+  if (!checked) return checked.error();
+  const StoredMessage& message = *checked;
   const std::int64_t now = clock_.now_ms();
   const std::string new_text = text.value_or(message.text);
   const bool text_changed = new_text != message.text;
@@ -930,8 +1002,14 @@ Result<StoredMessage> ChatroomService::correct_language(std::int64_t message_id,
       !updated) {
     return updated.error();
   }
+  if (also) {
+    if (auto done = also(**lease); !done) return done.error();
+  }
+  auto corrected = load_message(**lease, "m.id = $1", {message_id});
+  if (!corrected) return corrected.error();
+  if (!corrected->has_value()) return fail(Errc::internal, "a corrected message is gone");
   if (auto done = tx->commit(); !done) return done.error();
-  return find_message(message_id);
+  return std::move(**corrected);
 }
 
 Result<std::vector<StoredMessage>> ChatroomService::messages_between(std::int64_t room_id,

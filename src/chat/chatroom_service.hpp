@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -173,6 +174,14 @@ class ChatroomService {
   Result<std::string> set_listening_language(std::int64_t room_id, std::int64_t user_id,
                                              const std::optional<std::string>& language);
 
+  /// How the member listens to the room (captions when never chosen).
+  /// Errors: forbidden (not a member, banned).
+  Result<ListeningChoice> listening_choice(std::int64_t room_id, std::int64_t user_id);
+  /// Sets it. Errors: forbidden (not a member, banned); validation_failed (format not one of
+  /// ogg, mp3, wav).
+  Result<ListeningChoice> set_listening_choice(std::int64_t room_id, std::int64_t user_id,
+                                               const ListeningChoice& choice);
+
   /// The languages the user declared they speak (auth::User::spoken_languages; empty: none).
   /// Errors: storage errors (an unknown user gives an empty list).
   Result<std::vector<std::string>> spoken_languages(std::int64_t user_id);
@@ -218,15 +227,24 @@ class ChatroomService {
   /// Errors: not_found.
   Result<StoredMessage> find_message(std::int64_t message_id);
 
+  /// Work done inside a correction's transaction (forgetting the message's translations).
+  using InTransaction = std::function<Result<void>(store::Connection&)>;
+
   /// A member says the message is in `language` (and, for speech heard again in that language,
   /// that it says `text`): stores the correction in the message's history (message_corrections)
-  /// and the message's new language and text. Any current member may correct any message of
-  /// the room but a system one. Errors: not_found (no message, or the actor may not read it);
+  /// and the message's new language and text, and runs `also` in the same transaction (its
+  /// failure undoes everything). Any current member may correct any message of the room but a
+  /// system one. Errors: not_found (no message, or the actor may not read it);
   /// validation_failed (bad tag or text, a system message); conflict (nothing would change, or
   /// kMaxCorrectionsPerMessage reached).
   Result<StoredMessage> correct_language(std::int64_t message_id, std::int64_t actor_id,
                                          std::string_view language,
-                                         const std::optional<std::string>& text = std::nullopt);
+                                         const std::optional<std::string>& text = std::nullopt,
+                                         const InTransaction& also = {});
+  /// The checks of correct_language without the change (to refuse before costly work).
+  /// Returns the message as it is now.
+  Result<StoredMessage> check_correction(std::int64_t message_id, std::int64_t actor_id,
+                                         std::string_view language);
 
   /// A room's messages that began (StoredMessage::started_at) in [from_ms, to_ms), in the order
   /// they began (then by sequence), at most `limit` (no cap: the caller bounds it; ask for one

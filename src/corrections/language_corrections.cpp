@@ -5,17 +5,20 @@
 
 #include "speech/recording.hpp"
 #include "translate/langid/language_detector.hpp"
+#include "translate/queue/translation_queue.hpp"
 
 namespace parley::corrections {
 
 Result<chat::StoredMessage> LanguageCorrections::correct(const CorrectionRequest& request) {
   const std::string corrected = translate::normalize_language_tag(request.language);
-  if (corrected.empty() || request.language.size() > 35) {
+  if (corrected.empty() || request.language.size() > 35 || corrected == "und") {
     return fail(Errc::validation_failed, "language must be a language tag such as en or pt-BR");
   }
   const auto message_id = request.message_id;
   const auto actor_id = request.actor_id;
-  auto message = deps_.chatrooms.message(message_id, actor_id);
+  // The cheap checks first: nothing is decoded or recognized for a correction that would be
+  // refused anyway.
+  auto message = deps_.chatrooms.check_correction(message_id, actor_id, corrected);
   if (!message) return message.error();
   if (request.room_id && *request.room_id != message->room_id) {
     return fail(Errc::not_found, "no such message");
@@ -23,26 +26,35 @@ Result<chat::StoredMessage> LanguageCorrections::correct(const CorrectionRequest
   if (message->language && translate::normalize_language_tag(*message->language) == corrected) {
     return fail(Errc::conflict, "the message is already in " + corrected);
   }
-  std::optional<std::string> heard;
+  std::optional<Heard> heard;
   if (message->kind != chat::MessageKind::text && message->audio_path) {
-    auto text = hear_again(*message, actor_id, corrected);
-    if (!text) return text.error();
-    heard = std::move(*text);
+    auto again = hear_again(*message, actor_id, corrected);
+    if (!again) return again.error();
+    heard = std::move(*again);
   }
-  auto updated = deps_.chatrooms.correct_language(message_id, actor_id, corrected, heard);
-  if (!updated) return updated.error();
-  // The old translations were made from the wrong language: none may be shown again. (A
-  // worker that finishes one of them now finds its job gone and neither stores nor sends it.)
-  if (auto forgotten = deps_.translator.forget_message(message_id); !forgotten) {
-    return forgotten.error();
+  // The old translations were made from the wrong language: they go in the correction's own
+  // transaction (a worker finishing one of them now finds its job gone, and a job queued from
+  // the old language is refused), so none is ever shown again.
+  auto updated = deps_.chatrooms.correct_language(
+      message_id, actor_id, corrected,
+      heard ? std::optional<std::string>(heard->text) : std::nullopt,
+      [message_id](store::Connection& connection) -> Result<void> {
+        auto forgotten = translate::TranslationQueue::forget_message(connection, message_id);
+        if (!forgotten) return forgotten.error();
+        return {};
+      });
+  if (!updated) {
+    if (heard && heard->charged && deps_.quotas != nullptr) {
+      deps_.quotas->refund(actor_id, core::Metered::speech_seconds, heard->seconds);
+    }
+    return updated.error();
   }
-  if (sink_ != nullptr) sink_->message_corrected(*updated, request.request_id);
+  if (sink_ != nullptr) sink_->message_corrected(*updated, actor_id, request.request_id);
   return updated;
 }
 
-Result<std::string> LanguageCorrections::hear_again(const chat::StoredMessage& message,
-                                                    std::int64_t actor_id,
-                                                    const std::string& language) {
+Result<LanguageCorrections::Heard> LanguageCorrections::hear_again(
+    const chat::StoredMessage& message, std::int64_t actor_id, const std::string& language) {
   if (deps_.speech == nullptr) {
     return fail(Errc::unsupported, "speech recognition is not available on this server");
   }
@@ -72,6 +84,7 @@ Result<std::string> LanguageCorrections::hear_again(const chat::StoredMessage& m
       return counted.error();
     }
   }
+  const bool charged = deps_.quotas != nullptr;
   auto transcript = speech::transcribe_recording(**engine, *pcm, language);
   if (!transcript || transcript->text.empty()) {
     if (deps_.quotas != nullptr) {
@@ -81,7 +94,7 @@ Result<std::string> LanguageCorrections::hear_again(const chat::StoredMessage& m
     return fail(Errc::unsupported, "nothing could be recognized in " + language +
                                        " in this recording (engine " + engine_name + ")");
   }
-  return std::move(transcript->text);
+  return Heard{std::move(transcript->text), seconds, charged};
 }
 
 }  // namespace parley::corrections

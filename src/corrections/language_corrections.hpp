@@ -33,7 +33,8 @@ class CorrectionSink {
   virtual ~CorrectionSink() = default;
   /// Deliver the corrected message to its room and queue its translations. Called on the
   /// worker that made the correction; must not block for long nor throw.
-  virtual void message_corrected(const chat::StoredMessage& message,
+  /// `actor_id`: who corrected it (they pay for the fresh translations).
+  virtual void message_corrected(const chat::StoredMessage& message, std::int64_t actor_id,
                                  std::string_view request_id) = 0;
 };
 
@@ -74,9 +75,14 @@ class LanguageCorrections {
   Result<chat::StoredMessage> correct(const CorrectionRequest& request);
 
  private:
-  /// The recording of `message` recognized in `language`.
-  Result<std::string> hear_again(const chat::StoredMessage& message, std::int64_t actor_id,
-                                 const std::string& language);
+  struct Heard {
+    std::string text;
+    std::int64_t seconds = 0;  ///< of speech charged to the actor
+    bool charged = false;
+  };
+  /// The recording of `message` recognized in `language` (charged to the actor).
+  Result<Heard> hear_again(const chat::StoredMessage& message, std::int64_t actor_id,
+                           const std::string& language);
 
   LanguageCorrectionsDeps deps_;
   CorrectionSink* sink_ = nullptr;

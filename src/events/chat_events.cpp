@@ -100,6 +100,13 @@ asio::awaitable<void> ChatEvents::on_event(SocketPtr socket, std::string name, j
   if (name == "send_message") {
     co_return co_await send_message(socket, std::move(args), std::move(ack));
   }
+  if (name == "set_voice_mode") {
+    if (speech_ == nullptr) {
+      co_return refuse(socket, ack, std::nullopt,
+                       fail(Errc::unavailable, "speech is not enabled on this server"));
+    }
+    co_return co_await speech_->set_voice_mode(socket, std::move(args), std::move(ack));
+  }
   if (name == "tts_preferences") {
     if (speech_ == nullptr) {
       co_return refuse(socket, ack, std::nullopt,
@@ -162,6 +169,7 @@ asio::awaitable<void> ChatEvents::join_room(SocketPtr socket, json::array args, 
     json::object user;
     std::string language;
     json::array missed;
+    chat::ListeningChoice listening;
   };
   auto job = [&deps = deps_, translations = translations_, socket, room_id = *room, language_given,
               language = *language, after_seq]() -> Result<Joined> {
@@ -181,6 +189,9 @@ asio::awaitable<void> ChatEvents::join_room(SocketPtr socket, json::array args, 
                          : deps.chatrooms.listening_language(room_id, user_id);
     if (!listening) return listening.error();
     joined.language = *listening;
+    auto choice = deps.chatrooms.listening_choice(room_id, user_id);
+    if (!choice) return choice.error();
+    joined.listening = *choice;
     if (translations != nullptr) {
       // Joins the channel under the room's delivery lock (see TranslationEvents).
       auto missed = translations->join(socket, room_id, *listening, after_seq);
@@ -197,6 +208,7 @@ asio::awaitable<void> ChatEvents::join_room(SocketPtr socket, json::array args, 
     }
   }
   socket->data()["user"] = joined->user;
+  if (speech_ != nullptr) speech_->room_joined(*socket, *room, joined->listening);
   entered(socket, *room);
   server_->broadcast(channel(*room), "user_joined",
                      json::array{json::object{{"room", *room}, {"user", joined->user}}},
@@ -213,6 +225,7 @@ asio::awaitable<void> ChatEvents::join_room(SocketPtr socket, json::array args, 
     json::object reply{{"ok", true},
                        {"room", *room},
                        {"language", joined->language},
+                       {"voice_mode", chat::to_string(joined->listening.mode)},
                        {"online", std::move(online)}};
     if (after_seq) reply["missed"] = std::move(joined->missed);
     ack(json::array{std::move(reply)});
@@ -265,6 +278,7 @@ void ChatEvents::left_channel(const SocketPtr& socket, std::int64_t room_id) {
   exited(*socket, room_id);
   server_->leave(socket, channel(room_id));
   if (translations_ != nullptr) translations_->left(*socket, room_id);
+  if (speech_ != nullptr) speech_->room_left(*socket, room_id);
 }
 
 void ChatEvents::deliver(const chat::StoredMessage& message, std::string_view request_id) {

@@ -7,13 +7,16 @@
 namespace parley::events {
 
 std::vector<std::string> SpeakerLanguages::spoken(std::int64_t user_id) {
+  std::uint64_t forgets = 0;
   {
     std::lock_guard lock(mutex_);
     if (auto it = spoken_.find(user_id); it != spoken_.end()) return it->second;
+    forgets = forgets_;
   }
   auto stored = chatrooms_.spoken_languages(user_id);
   if (!stored) return {};  // not remembered: read again next time
   std::lock_guard lock(mutex_);
+  if (forgets != forgets_) return *stored;  // a change raced this read: do not keep it
   if (spoken_.size() >= kMaxSpeakers) spoken_.clear();
   spoken_[user_id] = *stored;
   return *stored;
@@ -59,6 +62,7 @@ void SpeakerLanguages::corrected(std::int64_t user_id, std::int64_t room_id,
 
 void SpeakerLanguages::forget(std::int64_t user_id) {
   std::lock_guard lock(mutex_);
+  ++forgets_;
   spoken_.erase(user_id);
   for (auto it = trackers_.lower_bound({user_id, INT64_MIN});
        it != trackers_.end() && it->first.first == user_id;) {

@@ -51,6 +51,7 @@ class SpeakerLanguages {
 
   chat::ChatroomService& chatrooms_;
   std::mutex mutex_;
+  std::uint64_t forgets_ = 0;  ///< a read that raced a forget() is not cached
   std::map<std::int64_t, std::vector<std::string>> spoken_;
   std::map<std::pair<std::int64_t, std::int64_t>, translate::LanguageTracker> trackers_;
 };

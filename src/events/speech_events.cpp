@@ -3,6 +3,8 @@
 #include <boost/asio/post.hpp>
 #include <cctype>
 #include <chrono>
+#include <fstream>
+#include <iterator>
 
 #include "core/random.hpp"
 #include "core/stored_files.hpp"
@@ -214,7 +216,12 @@ asio::awaitable<Result<SpeechEvents::StreamLanguage>> SpeechEvents::stream_langu
     auto listening = deps_.chatrooms.listening_language(room_id, user_id);
     StreamLanguage chosen;
     chosen.listening = listening ? *listening : user->preferred_language;
-    if (spoken.size() >= 2 && deps_.engines.recognizer_for("auto")) {
+    // Detection needs the cloud engine: only for a plan that has it (else the tracked language).
+    const bool may_detect =
+        spoken.size() >= 2 && deps_.engines.recognizer_for("auto") &&
+        (deps_.quotas == nullptr ||
+         deps_.quotas->require(user_id, core::Entitlement::cloud_engines).has_value());
+    if (may_detect) {
       chosen.language = "auto";
       chosen.tracked = true;
     } else {
@@ -285,6 +292,89 @@ void SpeechEvents::on_disconnect(const SocketPtr& socket) {
   if (streams_ != nullptr) streams_->stop_connection(socket->id());
   std::lock_guard lock(mutex_);
   listeners_.erase(socket->id());
+  room_listeners_.erase(socket->id());
+}
+
+void SpeechEvents::room_joined(const realtime::Socket& socket, std::int64_t room_id,
+                               const chat::ListeningChoice& choice) {
+  std::lock_guard lock(mutex_);
+  if (choice.mode == chat::ListeningMode::captions) {
+    if (auto it = room_listeners_.find(socket.id()); it != room_listeners_.end()) {
+      it->second.erase(room_id);
+      if (it->second.empty()) room_listeners_.erase(it);
+    }
+    return;
+  }
+  auto format = speech::tts::parse_audio_format(choice.format);
+  room_listeners_[socket.id()][room_id] = RoomListener{
+      socket.user_id(), choice.mode, format ? *format : speech::tts::AudioFormat::ogg_opus};
+}
+
+void SpeechEvents::room_left(const realtime::Socket& socket, std::int64_t room_id) {
+  room_joined(socket, room_id, chat::ListeningChoice{});
+}
+
+asio::awaitable<void> SpeechEvents::set_voice_mode(SocketPtr socket, json::array args,
+                                                   AckReply ack) {
+  const auto refuse = [&](const Error& error) {
+    if (ack) ack(json::array{json::object{{"error", error_json(error)}}});
+  };
+  if (args.empty() || !args[0].is_object()) {
+    co_return refuse(fail(Errc::validation_failed,
+                          "expected {\"room\": <id>, \"mode\": \"captions\"|\"neutral\"|"
+                          "\"cloned\"|\"original\", \"format\"?}"));
+  }
+  const auto& body = args[0].as_object();
+  const auto* room = body.if_contains("room");
+  if (room == nullptr || !room->is_int64() || room->as_int64() <= 0) {
+    co_return refuse(fail(Errc::validation_failed, "field 'room' (a chat room id) is required"));
+  }
+  const std::int64_t room_id = room->as_int64();
+  if (socket->rooms().count(ChatEvents::channel(room_id)) == 0) {
+    co_return refuse(fail(Errc::forbidden, "join_room first"));
+  }
+  const auto mode_text = string_field(body, "mode");
+  if (!mode_text) co_return refuse(fail(Errc::validation_failed, "field 'mode' is required"));
+  auto mode = chat::parse_listening_mode(*mode_text);
+  if (!mode) co_return refuse(mode.error());
+  chat::ListeningChoice choice{*mode, "ogg"};
+  if (const auto* format = body.if_contains("format"); format != nullptr && !format->is_null()) {
+    auto parsed = format->is_string() ? speech::tts::parse_audio_format(format->as_string())
+                                      : Result<speech::tts::AudioFormat>(fail(
+                                            Errc::validation_failed, "format must be a string"));
+    if (!parsed) co_return refuse(parsed.error());
+    choice.format = std::string(speech::tts::file_extension(*parsed));
+  }
+  // A voice nobody here can speak in the listener's language is refused now, not silent later.
+  if (*mode == chat::ListeningMode::neutral || *mode == chat::ListeningMode::cloned) {
+    const std::string language =
+        language_lookup_ ? language_lookup_(socket->id(), room_id) : std::string();
+    if (language.empty()) {
+      co_return refuse(fail(Errc::unavailable, "speech is not available in this room"));
+    }
+    auto engine = deps_.engines.synthesizer_for(language);
+    if (!engine) co_return refuse(engine.error());
+    if (deps_.quotas != nullptr && (*engine)->name() != "espeak-ng") {
+      auto allowed = co_await deps_.workers.run(
+          [quotas = deps_.quotas, user_id = socket->user_id()]() -> Result<void> {
+            return quotas->require(user_id, core::Entitlement::cloud_engines);
+          });
+      if (!allowed) co_return refuse(allowed.error());
+    }
+  }
+  auto store = [&chatrooms = deps_.chatrooms, room_id, user_id = socket->user_id(),
+                choice]() -> Result<chat::ListeningChoice> {
+    return chatrooms.set_listening_choice(room_id, user_id, choice);
+  };
+  auto stored = co_await deps_.workers.run(std::move(store));
+  if (!stored) co_return refuse(stored.error());
+  if (socket->rooms().count(ChatEvents::channel(room_id)) != 0) {
+    room_joined(*socket, room_id, *stored);
+  }
+  if (ack) {
+    ack(json::array{json::object{
+        {"room", room_id}, {"mode", chat::to_string(stored->mode)}, {"format", stored->format}}});
+  }
 }
 
 asio::awaitable<void> SpeechEvents::tts_preferences(SocketPtr socket, json::array args,
@@ -352,7 +442,48 @@ std::string primary_subtag(std::string_view tag) {
 }  // namespace
 
 void SpeechEvents::message_delivered(const chat::StoredMessage& message) {
-  queue_speech(message.id, [this, message] { speak(message); });
+  queue_speech(message.id, [this, message] {
+    send_original(message);
+    speak(message);
+  });
+}
+
+bool SpeechEvents::anyone_listens() {
+  std::lock_guard lock(mutex_);
+  return !listeners_.empty() || !room_listeners_.empty();
+}
+
+void SpeechEvents::send_original(const chat::StoredMessage& message) {
+  if (server_ == nullptr || !message.audio_path || !message.sender) return;
+  std::vector<SocketPtr> wanting;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& socket : server_->sockets_in(ChatEvents::channel(message.room_id))) {
+      auto it = room_listeners_.find(socket->id());
+      if (it == room_listeners_.end()) continue;
+      auto room = it->second.find(message.room_id);
+      if (room == it->second.end() || room->second.mode != chat::ListeningMode::original ||
+          room->second.user_id == message.sender->id) {
+        continue;
+      }
+      wanting.push_back(socket);
+    }
+  }
+  if (wanting.empty()) return;
+  std::ifstream in(deps_.audio_folder / *message.audio_path, std::ios::binary);
+  if (!in) {
+    deps_.log.warning("original_audio_missing", {{"message_id", message.id}});
+    return;
+  }
+  std::string recording(std::istreambuf_iterator<char>(in), {});
+  const json::object payload{{"room", message.room_id},
+                             {"message_id", message.id},
+                             {"language", message.language.value_or("")},
+                             {"mime_type", "audio/wav"},
+                             {"synthetic", false},
+                             {"audio", json::object{{"_placeholder", true}, {"num", 0}}}};
+  const realtime::Attachments audio{std::move(recording)};
+  for (const auto& socket : wanting) socket->emit("original_audio", json::array{payload}, audio);
 }
 
 void SpeechEvents::translation_delivered(std::int64_t message_id,
@@ -367,10 +498,7 @@ void SpeechEvents::translation_delivered(std::int64_t message_id,
 }
 
 void SpeechEvents::queue_speech(std::int64_t message_id, std::function<void()> speak_it) {
-  {
-    std::lock_guard lock(mutex_);
-    if (listeners_.empty()) return;
-  }
+  if (!anyone_listens()) return;
   if (pending_speech_.fetch_add(1) >= deps_.max_pending_speech) {
     pending_speech_.fetch_sub(1);
     deps_.log.warning("tts_delivery_skipped",
@@ -385,37 +513,63 @@ void SpeechEvents::queue_speech(std::int64_t message_id, std::function<void()> s
 
 void SpeechEvents::speak(const chat::StoredMessage& message) {
   if (server_ == nullptr || !message.sender) return;
-  // Who wants it: listeners in the room other than the sender, grouped by what they need.
-  std::map<std::pair<std::string, speech::tts::AudioFormat>, std::vector<SocketPtr>> groups;
+  // Who wants it: listeners in the room other than the sender, grouped by what they need: the
+  // audio format, and the speaker's voice or a neutral one.
+  struct Group {
+    speech::tts::AudioFormat format;
+    bool speaker_voice = true;
+    auto operator<=>(const Group&) const = default;
+  };
+  std::map<Group, std::vector<SocketPtr>> groups;
   std::string language = message.language.value_or("");
   if (language.empty()) {
     auto sender = deps_.accounts.profile(auth::Principal{message.sender->id, {}, false});
     language = sender ? sender->preferred_language : "en";
   }
+  const auto sockets_in_room = server_->sockets_in(ChatEvents::channel(message.room_id));
+  // The room's languages are read before the lock (the lookup takes the translation side's).
+  std::map<std::string, std::string> room_languages;
+  if (language_lookup_) {
+    for (const auto& socket : sockets_in_room) {
+      room_languages[socket->id()] = language_lookup_(socket->id(), message.room_id);
+    }
+  }
   {
     std::lock_guard lock(mutex_);
-    for (const auto& socket : server_->sockets_in(ChatEvents::channel(message.room_id))) {
-      auto it = listeners_.find(socket->id());
-      if (it == listeners_.end() || it->second.user_id == message.sender->id) continue;
-      if (primary_subtag(it->second.language) != primary_subtag(language)) continue;
-      groups[{language, it->second.format}].push_back(socket);
+    for (const auto& socket : sockets_in_room) {
+      if (socket->user_id() == message.sender->id) continue;
+      if (auto it = listeners_.find(socket->id()); it != listeners_.end()) {
+        if (primary_subtag(it->second.language) == primary_subtag(language)) {
+          groups[{it->second.format, true}].push_back(socket);
+        }
+        continue;
+      }
+      auto rooms = room_listeners_.find(socket->id());
+      if (rooms == room_listeners_.end()) continue;
+      auto room = rooms->second.find(message.room_id);
+      if (room == rooms->second.end()) continue;
+      const auto mode = room->second.mode;
+      if (mode != chat::ListeningMode::neutral && mode != chat::ListeningMode::cloned) continue;
+      if (primary_subtag(room_languages[socket->id()]) != primary_subtag(language)) continue;
+      groups[{room->second.format, mode == chat::ListeningMode::cloned}].push_back(socket);
     }
   }
   if (groups.empty()) return;
   auto voice = deps_.voices.find(message.sender->id);
   const std::optional<speech::StoredVoice> sender_voice =
       voice && voice->has_value() ? std::optional(**voice) : std::nullopt;
-  for (const auto& [key, sockets] : groups) {
-    const auto& [lang, format] = key;
+  const std::string& lang = language;
+  for (const auto& [group, sockets] : groups) {
+    const auto format = group.format;
     speech::tts::SynthesisRequest request{message.text, lang, std::nullopt, std::nullopt};
     speech::tts::SpeechSynthesizer* engine = nullptr;
     std::string voice_mode = "default";
-    if (sender_voice && sender_voice->mode == speech::VoiceMode::clone &&
+    if (group.speaker_voice && sender_voice && sender_voice->mode == speech::VoiceMode::clone &&
         deps_.engines.cloud_synthesizer() && deps_.engines.cloud_synthesizer()->supports(lang)) {
       engine = deps_.engines.cloud_synthesizer();
       request.voice = sender_voice->provider_voice_id;
       voice_mode = "clone";
-    } else if (sender_voice && deps_.engines.embedded_synthesizer() &&
+    } else if (group.speaker_voice && sender_voice && deps_.engines.embedded_synthesizer() &&
                deps_.engines.embedded_synthesizer()->supports(lang)) {
       engine = deps_.engines.embedded_synthesizer();
       request.profile = sender_voice->profile;
@@ -437,15 +591,21 @@ void SpeechEvents::speak(const chat::StoredMessage& message) {
                                std::string(speech::tts::file_extension(format));
       (void)core::write_file_atomically(deps_.cloned_voice_folder, name, spoken->audio);
     }
-    const json::object payload{{"room", message.room_id},
-                               {"message_id", message.id},
-                               {"language", lang},
-                               {"format", speech::tts::file_extension(format)},
-                               {"mime_type", speech::tts::mime_type(format)},
-                               {"engine", engine->name()},
-                               {"voice", voice_mode},
-                               {"duration_ms", spoken->duration.count()},
-                               {"audio", json::object{{"_placeholder", true}, {"num", 0}}}};
+    json::object payload{{"room", message.room_id},
+                         {"message_id", message.id},
+                         {"language", lang},
+                         {"format", speech::tts::file_extension(format)},
+                         {"mime_type", speech::tts::mime_type(format)},
+                         {"engine", engine->name()},
+                         {"voice", voice_mode},
+                         {"synthetic", true},
+                         {"duration_ms", spoken->duration.count()},
+                         {"audio", json::object{{"_placeholder", true}, {"num", 0}}}};
+    // The speaker's voice was wanted but is not to be had: say why the voice is neutral.
+    if (group.speaker_voice && voice_mode == "default") {
+      payload["voice_fallback"] =
+          sender_voice ? "voice_unavailable_in_language" : "no_consented_voice";
+    }
     const realtime::Attachments audio{spoken->audio};
     for (const auto& socket : sockets) socket->emit("tts_audio", json::array{payload}, audio);
   }
@@ -475,10 +635,6 @@ void SpeechEvents::on_transcription(speech::Transcription result) {
       listening = it->second.listening;
     }
   }
-  if (tracked && deps_.speakers != nullptr && result.is_final && !result.text.empty() &&
-      result.audio) {
-    track(result, listening);  // on the stream's strand: blocking is allowed here
-  }
   json::object event{{"room", result.room_id},      {"stream_id", result.key.stream_id},
                      {"speaker", speaker},          {"text", result.text},
                      {"is_final", result.is_final}, {"language", result.language},
@@ -503,6 +659,14 @@ void SpeechEvents::on_transcription(speech::Transcription result) {
       if (streams_ != nullptr) (void)streams_->stop(result.key);
       return on_stream_error(result.key, result.room_id, counted.error());
     }
+  }
+  // The speaker's tracker labels the utterance (and may have it heard again): after the quota,
+  // so that an utterance past it costs nothing more.
+  if (tracked && deps_.speakers != nullptr) {
+    track(result, listening);  // on the stream's strand: blocking is allowed here
+    event["text"] = result.text;
+    event["language"] = result.language;
+    event["engine"] = result.engine;
   }
   // A final result becomes a message, with its recording kept.
   const std::string file = core::random_hex(16) + ".wav";

@@ -26,6 +26,17 @@
 //     used when they keep a voice reference (a provider clone, or the embedded approximation).
 //   Messages in other languages are spoken in the listener's language once translated.
 //
+// Listening modes per room (issue 11), chosen by each listener and kept with their membership:
+//   set_voice_mode {room, mode: "captions"|"neutral"|"cloned"|"original", format?}
+//     -> ack {room, mode, format} | {error}; join_room's ack carries voice_mode too.
+//   captions: text only. neutral: tts_audio in a neutral synthesized voice for others' messages in
+//   (or translated into) the listener's language of the room. cloned: the same in the speaker's
+//   own voice when the speaker keeps a consented voice reference, else neutral with
+//   `voice_fallback: "no_consented_voice"`. original: the speaker's recording of each spoken
+//   message, as
+//     original_audio {room, message_id, language, mime_type, synthetic: false, audio: <binary>}
+//   Every tts_audio says `synthetic: true`: synthesized speech is labelled as such.
+//
 // Speakers who declared the languages they speak (issue 11) and start a stream without
 // `language`: with two or more declared and an engine that detects ("auto", the OpenAI-compatible
 // one), each utterance's detected language goes through the speaker's tracker, and an utterance
@@ -91,6 +102,19 @@ class SpeechEvents final : public speech::SpeechStreamSink {
                                             realtime::AckReply ack);
   boost::asio::awaitable<void> tts_preferences(realtime::SocketPtr socket, boost::json::array args,
                                                realtime::AckReply ack);
+  boost::asio::awaitable<void> set_voice_mode(realtime::SocketPtr socket, boost::json::array args,
+                                              realtime::AckReply ack);
+  /// The socket joined the room's channel with this listening choice (join_room).
+  void room_joined(const realtime::Socket& socket, std::int64_t room_id,
+                   const chat::ListeningChoice& choice);
+  /// The socket left the room's channel.
+  void room_left(const realtime::Socket& socket, std::int64_t room_id);
+  /// How to learn a socket's language in a room (set once at start-up, before the first
+  /// connection; without it, room listening modes speak nothing).
+  void set_language_lookup(
+      std::function<std::string(const std::string& socket_id, std::int64_t room_id)> lookup) {
+    language_lookup_ = std::move(lookup);
+  }
   void on_disconnect(const realtime::SocketPtr& socket);
   /// A message reached its room: speak it to the listeners who asked for speech. Returns at
   /// once; synthesis runs on this object's own thread.
@@ -135,6 +159,15 @@ class SpeechEvents final : public speech::SpeechStreamSink {
     std::string language;
     speech::tts::AudioFormat format = speech::tts::AudioFormat::ogg_opus;
   };
+  struct RoomListener {
+    std::int64_t user_id = 0;
+    chat::ListeningMode mode = chat::ListeningMode::captions;
+    speech::tts::AudioFormat format = speech::tts::AudioFormat::ogg_opus;
+  };
+  /// Sends the recording of a spoken message to the room's listeners in original mode.
+  void send_original(const chat::StoredMessage& message);
+  bool anyone_listens();
+
   struct Speaker {
     std::int64_t user_id = 0;
     boost::json::value profile;  ///< {id, username, avatar_url}, as in user_joined
@@ -151,6 +184,9 @@ class SpeechEvents final : public speech::SpeechStreamSink {
   std::map<speech::StreamKey, Speaker> speakers_;
   /// Connections that asked for speech, by socket id.
   std::map<std::string, Listener> listeners_;
+  /// Connections' listening modes in the rooms they joined (captions are not kept).
+  std::map<std::string, std::map<std::int64_t, RoomListener>> room_listeners_;
+  std::function<std::string(const std::string&, std::int64_t)> language_lookup_;
   std::atomic<std::size_t> pending_speech_{0};
   // Declared last: destroyed (joined) first, while everything its jobs use still exists.
   boost::asio::thread_pool speaker_pool_{1};

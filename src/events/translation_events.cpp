@@ -171,7 +171,7 @@ std::string TranslationEvents::language_of_text(std::string_view text,
 }
 
 void TranslationEvents::deliver(const chat::StoredMessage& message, std::string_view request_id,
-                                std::string_view event) {
+                                std::string_view event, std::optional<std::int64_t> payer) {
   const bool update = event != "new_message";
   const std::string channel = ChatEvents::channel(message.room_id);
   std::string source = listener_language(message.language.value_or(""));
@@ -230,24 +230,26 @@ void TranslationEvents::deliver(const chat::StoredMessage& message, std::string_
   }
   if (source == "und") return;  // nothing to translate from
   queue_translations(message, std::move(source), std::move(online), std::move(announced),
-                     std::string(request_id));
+                     std::string(request_id), payer);
 }
 
 void TranslationEvents::queue_translations(chat::StoredMessage message, std::string source,
                                            std::set<std::string> online,
-                                           std::set<std::string> announced,
-                                           std::string request_id) {
+                                           std::set<std::string> announced, std::string request_id,
+                                           std::optional<std::int64_t> payer_override) {
   auto job = [this, message = std::move(message), source = std::move(source),
               online = std::move(online), announced = std::move(announced),
-              request_id = std::move(request_id)]() -> Result<void> {
+              request_id = std::move(request_id), payer_override]() -> Result<void> {
     // Members who are not online read it later in the history: translate for them too.
     std::set<std::string> targets = online;
     auto members = deps_.chatrooms.listening_languages(message.room_id);
     if (!members) return members.error();
     for (const auto& language : *members) targets.insert(listener_language(language));
-    // The sender's plan pays for the translations of their message.
-    const auto payer =
-        message.sender ? std::optional<std::int64_t>(message.sender->id) : std::nullopt;
+    // The sender's plan pays for the translations of their message (a correction's, whoever
+    // made it).
+    const auto payer = payer_override   ? payer_override
+                       : message.sender ? std::optional<std::int64_t>(message.sender->id)
+                                        : std::nullopt;
     auto queued = deps_.translator.translate_message({message.id, message.room_id}, message.text,
                                                      source, targets, announced, payer, request_id);
     if (!queued) {
@@ -327,13 +329,22 @@ bool TranslationEvents::is_stale(std::int64_t message_id, std::string_view sourc
   return it != corrected_sources_.end() && translate::normalize_language_tag(source) != it->second;
 }
 
-void TranslationEvents::message_corrected(const chat::StoredMessage& message,
+void TranslationEvents::message_corrected(const chat::StoredMessage& message, std::int64_t actor_id,
                                           std::string_view request_id) {
-  const std::string source = listener_language(message.language.value_or(""));
+  // One correction at a time per room, against the message as stored now: of two corrections
+  // that race, the room ends with the later one, and no result from an older language that
+  // waits on this lock can follow the update.
+  std::lock_guard lock(room_lock(message.room_id));
+  auto latest = deps_.chatrooms.find_message(message.id);
+  if (!latest) return;  // deleted meanwhile
+  if (latest->corrected && message.corrected && latest->corrected->at > message.corrected->at) {
+    return;  // a later correction is (or was) told
+  }
+  const std::string source = listener_language(latest->language.value_or(""));
   {
-    std::lock_guard lock(corrections_mutex_);
-    if (corrected_sources_.insert_or_assign(message.id, source).second) {
-      corrected_order_.push_back(message.id);
+    std::lock_guard corrections(corrections_mutex_);
+    if (corrected_sources_.insert_or_assign(latest->id, source).second) {
+      corrected_order_.push_back(latest->id);
     }
     while (corrected_order_.size() > kMaxRememberedCorrections) {
       corrected_sources_.erase(corrected_order_.front());
@@ -341,8 +352,8 @@ void TranslationEvents::message_corrected(const chat::StoredMessage& message,
     }
   }
   // A person said what the speaker speaks now: their tracker in the room follows at once.
-  if (message.sender) deps_.speakers.corrected(message.sender->id, message.room_id, source);
-  if (server_ != nullptr) deliver(message, request_id, "message_updated");
+  if (latest->sender) deps_.speakers.corrected(latest->sender->id, latest->room_id, source);
+  if (server_ != nullptr) deliver(*latest, request_id, "message_updated", actor_id);
 }
 
 asio::awaitable<void> TranslationEvents::mark_language(SocketPtr socket, json::array args,

@@ -108,8 +108,10 @@ class TranslationEvents final : public translate::TranslationSink,
   /// are not known yet are queued (on a worker). Non-blocking.
   /// `request_id`: what caused the message (see Socket::event_id), for the jobs' log lines.
   /// `event`: "new_message", or "message_updated" for a corrected message (not spoken again).
+  /// `payer`: who pays for its translations (default: the sender).
   void deliver(const chat::StoredMessage& message, std::string_view request_id = {},
-               std::string_view event = "new_message");
+               std::string_view event = "new_message",
+               std::optional<std::int64_t> payer = std::nullopt);
 
   boost::asio::awaitable<void> request_translation(realtime::SocketPtr socket,
                                                    boost::json::array args, realtime::AckReply ack);
@@ -119,7 +121,8 @@ class TranslationEvents final : public translate::TranslationSink,
                                              realtime::AckReply ack);
 
   // CorrectionSink
-  void message_corrected(const chat::StoredMessage& message, std::string_view request_id) override;
+  void message_corrected(const chat::StoredMessage& message, std::int64_t actor_id,
+                         std::string_view request_id) override;
 
   // TranslationSink
   void translation_ready(const translate::MessageRef& message,
@@ -146,7 +149,7 @@ class TranslationEvents final : public translate::TranslationSink,
   bool is_stale(std::int64_t message_id, std::string_view source) const;
   void queue_translations(chat::StoredMessage message, std::string source,
                           std::set<std::string> online, std::set<std::string> announced,
-                          std::string request_id);
+                          std::string request_id, std::optional<std::int64_t> payer);
 
   TranslationEventsDeps deps_;
   realtime::SocketIoServer* server_ = nullptr;

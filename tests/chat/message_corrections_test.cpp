@@ -147,6 +147,39 @@ TEST_P(MessageCorrectionsTest, OnlyMembersCorrectAndBadCorrectionsChangeNothing)
   EXPECT_FALSE(unchanged->corrected);
 }
 
+TEST_P(MessageCorrectionsTest, WorkDoneInTheCorrectionsTransactionCommitsOrUndoesItAll) {
+  const auto message = post("Hola", "en");
+  auto failed = rooms_->correct_language(message.id, bob_, "es", std::nullopt,
+                                         [](store::Connection&) -> Result<void> {
+                                           return fail(Errc::unavailable, "the other half failed");
+                                         });
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(failed.error().code, Errc::unavailable);
+  EXPECT_EQ(corrections_of(message.id), 0);
+  EXPECT_EQ(rooms_->find_message(message.id)->language, "en") << "undone";
+  bool ran = false;
+  auto done = rooms_->correct_language(
+      message.id, bob_, "es", std::nullopt, [&ran](store::Connection& connection) -> Result<void> {
+        ran = true;
+        auto seen = connection.query("SELECT original_language FROM messages");
+        if (!seen) return seen.error();
+        return {};
+      });
+  ASSERT_TRUE(done) << done.error().message;
+  EXPECT_TRUE(ran);
+  EXPECT_EQ(done->language, "es");
+}
+
+TEST_P(MessageCorrectionsTest, TheChecksCanBeAskedWithoutChangingAnything) {
+  const auto message = post("Hola", "en");
+  auto fine = rooms_->check_correction(message.id, bob_, "es");
+  ASSERT_TRUE(fine) << fine.error().message;
+  EXPECT_EQ(fine->language, "en");
+  EXPECT_EQ(rooms_->check_correction(message.id, bob_, "en").error().code, Errc::conflict);
+  EXPECT_EQ(rooms_->check_correction(message.id, eve_, "es").error().code, Errc::not_found);
+  EXPECT_EQ(corrections_of(message.id), 0);
+}
+
 TEST_P(MessageCorrectionsTest, AMessageTakesALimitedNumberOfCorrections) {
   const auto message = post("Hola", "en");
   for (std::size_t i = 0; i < kMaxCorrectionsPerMessage; ++i) {
@@ -169,6 +202,28 @@ TEST_P(MessageCorrectionsTest, ADeletedCorrectorLeavesTheCorrectionWithoutAName)
   EXPECT_FALSE(found->corrected->by_id);
   EXPECT_TRUE(to_json(*found, "").at("corrected").at("by").is_null());
   EXPECT_EQ(corrections_of(message.id), 1) << "the log stays";
+}
+
+// Not a correction, but the same room and members: how a member listens is kept per room.
+TEST_P(MessageCorrectionsTest, AMembersListeningChoiceIsKeptPerRoom) {
+  auto none = rooms_->listening_choice(room_, bob_);
+  ASSERT_TRUE(none) << none.error().message;
+  EXPECT_EQ(none->mode, ListeningMode::captions);
+  EXPECT_EQ(none->format, "ogg");
+  auto set = rooms_->set_listening_choice(room_, bob_, {ListeningMode::cloned, "mp3"});
+  ASSERT_TRUE(set) << set.error().message;
+  auto got = rooms_->listening_choice(room_, bob_);
+  EXPECT_EQ(got->mode, ListeningMode::cloned);
+  EXPECT_EQ(got->format, "mp3");
+  EXPECT_EQ(rooms_->listening_choice(room_, ana_)->mode, ListeningMode::captions);
+  EXPECT_EQ(
+      rooms_->set_listening_choice(room_, bob_, {ListeningMode::neutral, "flac"}).error().code,
+      Errc::validation_failed);
+  EXPECT_EQ(rooms_->set_listening_choice(room_, eve_, {ListeningMode::neutral, "ogg"}).error().code,
+            Errc::forbidden);
+  EXPECT_EQ(rooms_->listening_choice(room_, eve_).error().code, Errc::forbidden);
+  EXPECT_EQ(parse_listening_mode("karaoke").error().code, Errc::validation_failed);
+  EXPECT_EQ(*parse_listening_mode("original"), ListeningMode::original);
 }
 
 TEST_P(MessageCorrectionsTest, DeclaredSpokenLanguagesRoundTrip) {

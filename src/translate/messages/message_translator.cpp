@@ -186,17 +186,13 @@ Result<void> MessageTranslator::translate_message(const MessageRef& message, std
     if (!request_id.empty()) job.request_id = std::string(request_id);
     if (auto id = queue_.enqueue(job); !id) {
       refund(payer, text);
+      // Corrected meanwhile: the correction translates it from its new language.
+      if (id.error().code == Errc::conflict) return {};
       return id.error();
     }
     queued = true;
   }
   if (queued && worker_) worker_->wake();
-  return {};
-}
-
-Result<void> MessageTranslator::forget_message(std::int64_t message_id) {
-  auto forgotten = queue_.forget_message(message_id);
-  if (!forgotten) return forgotten.error();
   return {};
 }
 

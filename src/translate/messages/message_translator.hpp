@@ -123,10 +123,6 @@ class MessageTranslator {
                                  std::optional<std::int64_t> payer = std::nullopt,
                                  std::string_view request_id = {});
 
-  /// BLOCKING. Forgets every translation of the message, stored or queued (its language or text
-  /// was corrected): translate_message() then translates it afresh. Errors: storage.
-  Result<void> forget_message(std::int64_t message_id);
-
   /// BLOCKING. One message's translation into `target` on request: the settled translation when
   /// there is one, else the job is queued (once) and the sink will deliver it.
   /// Errors: validation_failed (target is the source), unsupported (no engine for the pair),

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "translate/queue/job_rows.hpp"
+#include "translate/queue/translation_queue.hpp"
 
 namespace parley::translate {
 
@@ -54,6 +55,20 @@ Result<bool> MessageTranslations::put(std::int64_t message_id, const Translation
   }
   auto lease = database_.acquire();
   if (!lease) return lease.error();
+  auto tx = store::Transaction::begin(**lease);
+  if (!tx) return tx.error();
+  // A translation from the language the message had before a correction is not kept.
+  if (!translation.source.empty()) {
+    auto current = message_is_in(**lease, message_id, translation.source);
+    if (!current) {
+      if (current.error().code == Errc::not_found) {
+        return fail(Errc::validation_failed,
+                    "the message to store a translation for does not exist");
+      }
+      return current.error();
+    }
+    if (!*current) return false;
+  }
   auto stored = (*lease)->execute(
       "INSERT INTO message_translations (message_id, language, text, source_language, engine, "
       "via, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) "
@@ -68,6 +83,7 @@ Result<bool> MessageTranslations::put(std::int64_t message_id, const Translation
     }
     return stored.error();
   }
+  if (auto done = tx->commit(); !done) return done.error();
   return *stored == 1;
 }
 

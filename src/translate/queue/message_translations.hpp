@@ -33,7 +33,8 @@ class MessageTranslations {
       : database_(database), clock_(clock) {}
 
   /// Stores the translation of `message_id` into `translation.target`. The first one stored for
-  /// a (message, language) is kept: returns false (and changes nothing) when one exists.
+  /// a (message, language) is kept: returns false (and changes nothing) when one exists, or when
+  /// the translation is from a language the message is no longer in (it was corrected).
   /// Errors: validation_failed (no such message, empty text, engine or target), storage errors.
   Result<bool> put(std::int64_t message_id, const Translation& translation);
 

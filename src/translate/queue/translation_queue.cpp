@@ -4,6 +4,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "translate/langid/language_detector.hpp"
 #include "translate/queue/job_rows.hpp"
 
 namespace parley::translate {
@@ -123,6 +124,21 @@ Result<std::int64_t> TranslationQueue::enqueue(const NewJob& job) {
   const std::int64_t now = clock_.now_ms();
   auto lease = database_.acquire();
   if (!lease) return lease.error();
+  auto tx = store::Transaction::begin(**lease);
+  if (!tx) return tx.error();
+  if (job.message_id && job.source) {
+    auto current = message_is_in(**lease, *job.message_id, *job.source);
+    if (!current) {
+      if (current.error().code == Errc::not_found) {
+        return fail(Errc::validation_failed, "the message or room to translate does not exist");
+      }
+      return current.error();
+    }
+    if (!*current) {
+      return fail(Errc::conflict,
+                  "the message's language was corrected: it is translated from its new language");
+    }
+  }
   auto inserted = (*lease)->query(
       "INSERT INTO translation_jobs (message_id, room_id, text, source_language, "
       "target_language, engine, state, attempts, max_attempts, run_after, created_at, "
@@ -138,16 +154,26 @@ Result<std::int64_t> TranslationQueue::enqueue(const NewJob& job) {
     }
     return inserted.error();
   }
-  if (!inserted->empty()) return (*inserted)[0].get<std::int64_t>(std::size_t{0});
-  // The (message, target) pair is already queued (a NULL message id never conflicts).
-  auto existing = (*lease)->query(
-      "SELECT id FROM translation_jobs WHERE message_id = $1 AND target_language = $2",
-      {store::nullable(job.message_id), job.target});
-  if (!existing) return existing.error();
-  if (existing->empty()) {
-    return fail(Errc::conflict, "the translation job was removed while it was being queued");
+  std::optional<std::int64_t> id;
+  if (!inserted->empty()) {
+    auto value = (*inserted)[0].get<std::int64_t>(std::size_t{0});
+    if (!value) return value.error();
+    id = *value;
+  } else {
+    // The (message, target) pair is already queued (a NULL message id never conflicts).
+    auto existing = (*lease)->query(
+        "SELECT id FROM translation_jobs WHERE message_id = $1 AND target_language = $2",
+        {store::nullable(job.message_id), job.target});
+    if (!existing) return existing.error();
+    if (existing->empty()) {
+      return fail(Errc::conflict, "the translation job was removed while it was being queued");
+    }
+    auto value = (*existing)[0].get<std::int64_t>(std::size_t{0});
+    if (!value) return value.error();
+    id = *value;
   }
-  return (*existing)[0].get<std::int64_t>(std::size_t{0});
+  if (auto done = tx->commit(); !done) return done.error();
+  return *id;
 }
 
 Result<std::vector<Job>> TranslationQueue::claim(std::string_view worker, std::size_t max,
@@ -300,9 +326,16 @@ Result<RetryOutcome> TranslationQueue::retry_later(std::int64_t job, std::string
 Result<std::int64_t> TranslationQueue::forget_message(std::int64_t message_id) {
   auto lease = database_.acquire();
   if (!lease) return lease.error();
-  store::Connection& connection = **lease;
-  auto tx = store::Transaction::begin(connection);
+  auto tx = store::Transaction::begin(**lease);
   if (!tx) return tx.error();
+  auto forgotten = forget_message(**lease, message_id);
+  if (!forgotten) return forgotten.error();
+  if (auto done = tx->commit(); !done) return done.error();
+  return forgotten;
+}
+
+Result<std::int64_t> TranslationQueue::forget_message(store::Connection& connection,
+                                                      std::int64_t message_id) {
   auto jobs =
       connection.execute("DELETE FROM translation_jobs WHERE message_id = $1", {message_id});
   if (!jobs) return jobs.error();
@@ -311,8 +344,21 @@ Result<std::int64_t> TranslationQueue::forget_message(std::int64_t message_id) {
       !stored) {
     return stored.error();
   }
-  if (auto done = tx->commit(); !done) return done.error();
   return static_cast<std::int64_t>(*jobs);
+}
+
+Result<bool> message_is_in(store::Connection& connection, std::int64_t message_id,
+                           std::string_view source) {
+  const bool postgres = connection.dialect() == store::Dialect::postgres;
+  auto rows = connection.query(std::string("SELECT original_language FROM messages WHERE id = $1") +
+                                   (postgres ? " FOR SHARE" : ""),
+                               {message_id});
+  if (!rows) return rows.error();
+  if (rows->empty()) return fail(Errc::not_found, "no such message");
+  auto language = (*rows)[0].get<std::optional<std::string>>("original_language");
+  if (!language) return language.error();
+  if (!*language || (*language)->empty()) return true;
+  return normalize_language_tag(**language) == normalize_language_tag(source);
 }
 
 Result<bool> TranslationQueue::mark_delivered(std::int64_t job) {

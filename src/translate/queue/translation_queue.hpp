@@ -121,6 +121,13 @@ struct QueueOptions {
 /// credentials and quota are not (they dead-letter at once).
 bool is_retryable(Errc code) noexcept;
 
+/// Whether message `message_id` is (still) in `source`, read on `connection` (on PostgreSQL the
+/// row is share-locked until the caller's transaction ends, so a correction waits for it): a
+/// translation from another language is stale. A message without a language matches anything.
+/// Errors: not_found (no such message), storage errors.
+Result<bool> message_is_in(store::Connection& connection, std::int64_t message_id,
+                           std::string_view source);
+
 class TranslationQueue {
  public:
   /// `database` (migrated to at least 0004) and `clock` must outlive the queue.
@@ -129,7 +136,8 @@ class TranslationQueue {
 
   /// Queues a job, or returns the existing job's id when (message_id, target) is already queued
   /// (in any state). Errors: validation_failed (empty or too long text, bad language code,
-  /// unknown message or room), and storage errors.
+  /// unknown message or room), conflict (a message job whose source is no longer the message's
+  /// language: it was corrected meanwhile), and storage errors.
   Result<std::int64_t> enqueue(const NewJob& job);
 
   /// Claims up to `max` jobs for `worker` for `lease`: queued jobs whose run_after has come, and
@@ -166,6 +174,10 @@ class TranslationQueue {
   /// worker still running one of the deleted jobs finds it gone: complete() answers false and
   /// the stale result is neither stored nor delivered. Returns how many jobs went.
   Result<std::int64_t> forget_message(std::int64_t message_id);
+  /// The same on `connection`, inside the caller's transaction (the correction's own, so that
+  /// a message is never corrected without its old translations going with it).
+  static Result<std::int64_t> forget_message(store::Connection& connection,
+                                             std::int64_t message_id);
 
   /// One job as stored, or nullopt.
   Result<std::optional<JobRecord>> find(std::int64_t job);

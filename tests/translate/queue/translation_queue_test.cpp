@@ -583,6 +583,36 @@ TEST_P(TranslationQueueTest, ForgettingAMessageDropsItsJobsAndTranslationsAndStr
   EXPECT_EQ(*queue.forget_message(987654), 0);
 }
 
+// After a correction, work that still carries the old language is refused: a job queued from it
+// and a translation stored from it (they would take the slot of the fresh translation).
+TEST_P(TranslationQueueTest, AJobOrTranslationFromALanguageTheMessageNoLongerHasIsRefused) {
+  TranslationQueue queue(*db_, clock_, options());
+  MessageTranslations stored(*db_, clock_);
+  const auto message = add_message("Hola amigos");
+  sql("UPDATE messages SET original_language = 'es-MX' WHERE id = $1", {message});
+  NewJob stale = for_message(message, "ca");
+  stale.source = "en";
+  auto refused = queue.enqueue(stale);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, Errc::conflict);
+  EXPECT_FALSE(*queue.job_for(message, "ca"));
+  NewJob fresh = for_message(message, "ca");
+  fresh.source = "es";  // the primary subtag of es-MX
+  EXPECT_TRUE(queue.enqueue(fresh));
+
+  Translation from_english = translated("Hola amics");
+  from_english.source = "en";
+  EXPECT_FALSE(*stored.put(message, from_english)) << "not kept";
+  Translation from_spanish = translated("Hola amics");
+  from_spanish.source = "es";
+  EXPECT_TRUE(*stored.put(message, from_spanish));
+  // A message of unknown language takes any source (it was detected for the job).
+  const auto unknown = add_message("Hello");
+  NewJob any = for_message(unknown, "es");
+  any.source = "en";
+  EXPECT_TRUE(queue.enqueue(any));
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, TranslationQueueTest,
                          ::testing::Values(testing::DatabaseKind::sqlite,
                                            testing::DatabaseKind::postgres),
