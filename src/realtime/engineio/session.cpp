@@ -317,7 +317,12 @@ void EngineIoSession::write_batch() {
     }
   }
   if (finished) {
-    ws->async_close(websocket::close_code::normal, [ws](beast::error_code) {});
+    websocket::close_code code = websocket::close_code::normal;
+    {
+      std::lock_guard lock(mutex_);
+      code = close_code_;
+    }
+    ws->async_close(code, [ws](beast::error_code) {});
     return;
   }
   if (options_.permessage_deflate) {
@@ -404,6 +409,7 @@ void EngineIoSession::write_packet(std::shared_ptr<WebSocket> ws,
 asio::awaitable<void> EngineIoSession::run_websocket(std::shared_ptr<WebSocket> ws,
                                                      bool upgrading) {
   beast::flat_buffer buffer;
+  // Beast bounds the probe's frames; read_frame() bounds the messages after it.
   ws->read_message_max(options_.max_payload);
   if (upgrading) {
     // Probe: 2probe -> 3probe, then wait for 5 (upgrade) within upgrade_timeout.
@@ -461,6 +467,10 @@ asio::awaitable<void> EngineIoSession::run_websocket(std::shared_ptr<WebSocket> 
   }
   // Reader and writer share one strand (Beast allows one read and one write in flight, from
   // the same strand): the WebSocket's own, on which this coroutine runs and the writer posts.
+  // An oversized message is refused by read_frame() itself, not by Beast: Beast's refusal
+  // closes the socket while the rest of the message is still arriving, and the peer then gets
+  // a reset instead of the 1009 close frame (seen under load).
+  ws->read_message_max(0);
   read_frame();
 }
 
@@ -479,6 +489,18 @@ void EngineIoSession::read_frame() {
       read_buffer_, kReadChunk, [self = shared_from_this(), ws](beast::error_code ec, std::size_t) {
         if (ec) {
           self->close(ec == websocket::error::closed ? "transport close" : "transport error");
+          return;
+        }
+        if (self->read_buffer_.size() > self->options_.max_payload) {
+          // Over maxPayload: a 1009 close frame, then Beast's closing handshake reads (and
+          // drops) the rest of the message until the peer's close.
+          self->read_buffer_.clear();
+          self->read_buffer_.shrink_to_fit();
+          {
+            std::lock_guard lock(self->mutex_);
+            self->close_code_ = websocket::close_code::too_big;
+          }
+          self->close("message too big");
           return;
         }
         if (ws->is_message_done()) {

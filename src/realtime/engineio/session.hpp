@@ -131,6 +131,8 @@ class EngineIoSession : public std::enable_shared_from_this<EngineIoSession> {
   bool awaiting_pong_ = false;
   std::shared_ptr<boost::asio::steady_timer> poll_waiter_;  // wakes the pending GET
   bool writer_busy_ = false;  // a WebSocket write batch is scheduled or in flight
+  // The code of the WebSocket close frame the writer sends once the session is closed.
+  boost::beast::websocket::close_code close_code_ = boost::beast::websocket::close_code::normal;
   std::shared_ptr<WebSocket> ws_;
   boost::asio::steady_timer heartbeat_timer_;
   // The WebSocket's strand only: reading, and the batch being written with its frame headers
