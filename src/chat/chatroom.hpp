@@ -65,6 +65,9 @@ Result<ListeningMode> parse_listening_mode(std::string_view text);
 struct ListeningChoice {
   ListeningMode mode = ListeningMode::captions;
   std::string format = "ogg";  ///< the listener's audio format: "ogg", "mp3" or "wav"
+  /// The member chose it (false: never chose, captions by default, and a connection's
+  /// tts_preferences decide what it hears).
+  bool chosen = false;
 };
 
 /// A member as listed with a room.

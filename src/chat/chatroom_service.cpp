@@ -693,6 +693,7 @@ Result<ListeningChoice> ChatroomService::listening_choice(std::int64_t room_id,
     auto parsed = parse_listening_mode(**mode);
     if (!parsed) return fail(Errc::internal, "a membership has an unknown listening mode");
     choice.mode = *parsed;
+    choice.chosen = true;
   }
   if (auto format = (*rows)[0].get<std::optional<std::string>>("listening_format");
       format && *format) {
@@ -715,7 +716,9 @@ Result<ListeningChoice> ChatroomService::set_listening_choice(std::int64_t room_
       {room_id, user_id, std::string(to_string(choice.mode)), choice.format});
   if (!changed) return changed.error();
   if (*changed == 0) return fail(Errc::forbidden, "you are not a member of this chat room");
-  return choice;
+  ListeningChoice stored = choice;
+  stored.chosen = true;
+  return stored;
 }
 
 Result<std::vector<std::string>> ChatroomService::spoken_languages(std::int64_t user_id) {

@@ -386,6 +386,7 @@ void ChatEvents::on_recovered(const SocketPtr& socket) {
                        socket.get());
   }
   if (translations_ != nullptr) translations_->refresh_languages(socket);
+  if (speech_ != nullptr) speech_->refresh_choices(socket);
 }
 
 void ChatEvents::member_removed(std::int64_t room_id, std::int64_t user_id,

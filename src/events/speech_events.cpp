@@ -298,7 +298,10 @@ void SpeechEvents::on_disconnect(const SocketPtr& socket) {
 void SpeechEvents::room_joined(const realtime::Socket& socket, std::int64_t room_id,
                                const chat::ListeningChoice& choice) {
   std::lock_guard lock(mutex_);
-  if (choice.mode == chat::ListeningMode::captions) {
+  // A connection that went away meanwhile leaves nothing behind (its on_disconnect, which
+  // takes this lock, runs after it is marked closed).
+  if (socket.closed()) return;
+  if (!choice.chosen) {
     if (auto it = room_listeners_.find(socket.id()); it != room_listeners_.end()) {
       it->second.erase(room_id);
       if (it->second.empty()) room_listeners_.erase(it);
@@ -311,7 +314,29 @@ void SpeechEvents::room_joined(const realtime::Socket& socket, std::int64_t room
 }
 
 void SpeechEvents::room_left(const realtime::Socket& socket, std::int64_t room_id) {
-  room_joined(socket, room_id, chat::ListeningChoice{});
+  std::lock_guard lock(mutex_);
+  if (auto it = room_listeners_.find(socket.id()); it != room_listeners_.end()) {
+    it->second.erase(room_id);
+    if (it->second.empty()) room_listeners_.erase(it);
+  }
+}
+
+void SpeechEvents::refresh_choices(const SocketPtr& socket) {
+  std::vector<std::int64_t> rooms;
+  for (const auto& name : socket->rooms()) {
+    if (name.starts_with("room:")) rooms.push_back(std::stoll(name.substr(5)));
+  }
+  if (rooms.empty()) return;
+  deps_.workers.post([this, socket, rooms]() -> Result<void> {
+    for (const auto room : rooms) {
+      auto choice = deps_.chatrooms.listening_choice(room, socket->user_id());
+      if (!choice) continue;  // no longer a member: nothing to hear
+      if (socket->rooms().count(ChatEvents::channel(room)) != 0) {
+        room_joined(*socket, room, *choice);
+      }
+    }
+    return {};
+  });
 }
 
 asio::awaitable<void> SpeechEvents::set_voice_mode(SocketPtr socket, json::array args,
@@ -421,7 +446,7 @@ asio::awaitable<void> SpeechEvents::tts_preferences(SocketPtr socket, json::arra
   }
   {
     std::lock_guard lock(mutex_);
-    listeners_[socket->id()] = listener;
+    if (!socket->closed()) listeners_[socket->id()] = listener;
   }
   if (ack) {
     ack(json::array{json::object{{"enabled", true},
@@ -450,15 +475,23 @@ void SpeechEvents::message_delivered(const chat::StoredMessage& message) {
 
 bool SpeechEvents::anyone_listens() {
   std::lock_guard lock(mutex_);
-  return !listeners_.empty() || !room_listeners_.empty();
+  if (!listeners_.empty()) return true;
+  for (const auto& [socket, rooms] : room_listeners_) {
+    for (const auto& [room, listener] : rooms) {
+      if (listener.mode != chat::ListeningMode::captions) return true;
+    }
+  }
+  return false;
 }
 
 void SpeechEvents::send_original(const chat::StoredMessage& message) {
   if (server_ == nullptr || !message.audio_path || !message.sender) return;
   std::vector<SocketPtr> wanting;
+  const std::string channel = ChatEvents::channel(message.room_id);
+  const auto sockets_in_room = server_->sockets_in(channel);
   {
     std::lock_guard lock(mutex_);
-    for (const auto& socket : server_->sockets_in(ChatEvents::channel(message.room_id))) {
+    for (const auto& socket : sockets_in_room) {
       auto it = room_listeners_.find(socket->id());
       if (it == room_listeners_.end()) continue;
       auto room = it->second.find(message.room_id);
@@ -483,7 +516,11 @@ void SpeechEvents::send_original(const chat::StoredMessage& message) {
                              {"synthetic", false},
                              {"audio", json::object{{"_placeholder", true}, {"num", 0}}}};
   const realtime::Attachments audio{std::move(recording)};
-  for (const auto& socket : wanting) socket->emit("original_audio", json::array{payload}, audio);
+  for (const auto& socket : wanting) {
+    // Still in the room (a kick or ban may have come while the file was read).
+    if (socket->rooms().count(channel) == 0) continue;
+    socket->emit("original_audio", json::array{payload}, audio);
+  }
 }
 
 void SpeechEvents::translation_delivered(std::int64_t message_id,
@@ -518,6 +555,7 @@ void SpeechEvents::speak(const chat::StoredMessage& message) {
   struct Group {
     speech::tts::AudioFormat format;
     bool speaker_voice = true;
+    bool chosen = false;  ///< from a room choice (else a connection's tts_preferences)
     auto operator<=>(const Group&) const = default;
   };
   std::map<Group, std::vector<SocketPtr>> groups;
@@ -538,20 +576,27 @@ void SpeechEvents::speak(const chat::StoredMessage& message) {
     std::lock_guard lock(mutex_);
     for (const auto& socket : sockets_in_room) {
       if (socket->user_id() == message.sender->id) continue;
-      if (auto it = listeners_.find(socket->id()); it != listeners_.end()) {
-        if (primary_subtag(it->second.language) == primary_subtag(language)) {
-          groups[{it->second.format, true}].push_back(socket);
+      // The room choice first; without one, the connection's tts_preferences.
+      const RoomListener* chosen = nullptr;
+      if (auto rooms = room_listeners_.find(socket->id()); rooms != room_listeners_.end()) {
+        if (auto room = rooms->second.find(message.room_id); room != rooms->second.end()) {
+          chosen = &room->second;
+        }
+      }
+      if (chosen == nullptr) {
+        if (auto it = listeners_.find(socket->id());
+            it != listeners_.end() &&
+            primary_subtag(it->second.language) == primary_subtag(language)) {
+          groups[{it->second.format, true, false}].push_back(socket);
         }
         continue;
       }
-      auto rooms = room_listeners_.find(socket->id());
-      if (rooms == room_listeners_.end()) continue;
-      auto room = rooms->second.find(message.room_id);
-      if (room == rooms->second.end()) continue;
-      const auto mode = room->second.mode;
-      if (mode != chat::ListeningMode::neutral && mode != chat::ListeningMode::cloned) continue;
+      if (chosen->mode != chat::ListeningMode::neutral &&
+          chosen->mode != chat::ListeningMode::cloned) {
+        continue;
+      }
       if (primary_subtag(room_languages[socket->id()]) != primary_subtag(language)) continue;
-      groups[{room->second.format, mode == chat::ListeningMode::cloned}].push_back(socket);
+      groups[{chosen->format, chosen->mode == chat::ListeningMode::cloned, true}].push_back(socket);
     }
   }
   if (groups.empty()) return;
@@ -559,6 +604,7 @@ void SpeechEvents::speak(const chat::StoredMessage& message) {
   const std::optional<speech::StoredVoice> sender_voice =
       voice && voice->has_value() ? std::optional(**voice) : std::nullopt;
   const std::string& lang = language;
+  std::map<std::int64_t, bool> entitled;  // listener -> may hear the cloud voice
   for (const auto& [group, sockets] : groups) {
     const auto format = group.format;
     speech::tts::SynthesisRequest request{message.text, lang, std::nullopt, std::nullopt};
@@ -578,6 +624,25 @@ void SpeechEvents::speak(const chat::StoredMessage& message) {
       engine = *chosen;
     }
     if (engine == nullptr) continue;  // refused at opt-in; the engine set never shrinks
+    // A room choice outlives connections and plan changes: a neutral cloud voice is checked
+    // against each listener's plan every time (tts_preferences checks once, at opt-in).
+    std::vector<SocketPtr> hearing = sockets;
+    if (group.chosen && deps_.quotas != nullptr && voice_mode == "default" &&
+        engine->name() != "espeak-ng") {
+      std::erase_if(hearing, [&](const SocketPtr& socket) {
+        auto known = entitled.find(socket->user_id());
+        if (known == entitled.end()) {
+          known = entitled
+                      .emplace(
+                          socket->user_id(),
+                          deps_.quotas->require(socket->user_id(), core::Entitlement::cloud_engines)
+                              .has_value())
+                      .first;
+        }
+        return !known->second;
+      });
+      if (hearing.empty()) continue;
+    }
     auto spoken = engine->synthesize(request, format);
     if (!spoken) {
       deps_.log.warning("tts_delivery_failed",
@@ -601,13 +666,17 @@ void SpeechEvents::speak(const chat::StoredMessage& message) {
                          {"synthetic", true},
                          {"duration_ms", spoken->duration.count()},
                          {"audio", json::object{{"_placeholder", true}, {"num", 0}}}};
-    // The speaker's voice was wanted but is not to be had: say why the voice is neutral.
-    if (group.speaker_voice && voice_mode == "default") {
+    // The speaker's voice was chosen but is not to be had: say why the voice is neutral.
+    if (group.chosen && group.speaker_voice && voice_mode == "default") {
       payload["voice_fallback"] =
           sender_voice ? "voice_unavailable_in_language" : "no_consented_voice";
     }
     const realtime::Attachments audio{spoken->audio};
-    for (const auto& socket : sockets) socket->emit("tts_audio", json::array{payload}, audio);
+    for (const auto& socket : hearing) {
+      // Still in the room (a kick or ban may have come during synthesis).
+      if (socket->rooms().count(ChatEvents::channel(message.room_id)) == 0) continue;
+      socket->emit("tts_audio", json::array{payload}, audio);
+    }
   }
 }
 

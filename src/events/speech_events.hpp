@@ -36,6 +36,8 @@
 //   message, as
 //     original_audio {room, message_id, language, mime_type, synthetic: false, audio: <binary>}
 //   Every tts_audio says `synthetic: true`: synthesized speech is labelled as such.
+//   A room choice wins over the connection's tts_preferences; without one, tts_preferences
+//   decides as before.
 //
 // Speakers who declared the languages they speak (issue 11) and start a stream without
 // `language`: with two or more declared and an engine that detects ("auto", the OpenAI-compatible
@@ -109,6 +111,9 @@ class SpeechEvents final : public speech::SpeechStreamSink {
                    const chat::ListeningChoice& choice);
   /// The socket left the room's channel.
   void room_left(const realtime::Socket& socket, std::int64_t room_id);
+  /// Learns the socket's listening choices in its rooms again (posts a worker job): after a
+  /// connection state recovery, which brings rooms back without join_room.
+  void refresh_choices(const realtime::SocketPtr& socket);
   /// How to learn a socket's language in a room (set once at start-up, before the first
   /// connection; without it, room listening modes speak nothing).
   void set_language_lookup(
@@ -161,7 +166,7 @@ class SpeechEvents final : public speech::SpeechStreamSink {
   };
   struct RoomListener {
     std::int64_t user_id = 0;
-    chat::ListeningMode mode = chat::ListeningMode::captions;
+    chat::ListeningMode mode = chat::ListeningMode::captions;  ///< chosen (captions included)
     speech::tts::AudioFormat format = speech::tts::AudioFormat::ogg_opus;
   };
   /// Sends the recording of a spoken message to the room's listeners in original mode.
@@ -184,7 +189,7 @@ class SpeechEvents final : public speech::SpeechStreamSink {
   std::map<speech::StreamKey, Speaker> speakers_;
   /// Connections that asked for speech, by socket id.
   std::map<std::string, Listener> listeners_;
-  /// Connections' listening modes in the rooms they joined (captions are not kept).
+  /// Connections' chosen listening modes in the rooms they joined (none: never chosen).
   std::map<std::string, std::map<std::int64_t, RoomListener>> room_listeners_;
   std::function<std::string(const std::string&, std::int64_t)> language_lookup_;
   std::atomic<std::size_t> pending_speech_{0};

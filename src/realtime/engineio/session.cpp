@@ -409,8 +409,9 @@ void EngineIoSession::write_packet(std::shared_ptr<WebSocket> ws,
 asio::awaitable<void> EngineIoSession::run_websocket(std::shared_ptr<WebSocket> ws,
                                                      bool upgrading) {
   beast::flat_buffer buffer;
-  // Beast bounds the probe's frames; read_frame() bounds the messages after it.
-  ws->read_message_max(options_.max_payload);
+  // Beast bounds the probe's frames ("2probe", "5"); read_frame() bounds the messages after it.
+  constexpr std::size_t kMaxProbeFrame = 16;
+  ws->read_message_max(kMaxProbeFrame);
   if (upgrading) {
     // Probe: 2probe -> 3probe, then wait for 5 (upgrade) within upgrade_timeout.
     // A probe that stalls is cut off: the socket closes, the pending read fails.

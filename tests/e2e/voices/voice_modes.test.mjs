@@ -163,6 +163,23 @@ test('without a consented voice, the speaker-voice listener hears a neutral voic
   assert.equal(heard.ori.original.some((a) => a.message_id === ack.id), false, 'a typed message has no recording');
 });
 
+test('a room choice wins over a connection tts_preferences; without one, tts_preferences decides as before', async () => {
+  // cap chose captions for this room; tom never chose.
+  assert.equal((await call(sockets.cap, 'tts_preferences', { enabled: true, language: 'es' })).enabled, true);
+  assert.equal((await call(sockets.tom, 'tts_preferences', { enabled: true, language: 'en' })).enabled, true);
+  const ack = await call(sockets.sam, 'send_message', { room, text: 'Good evening, everybody, the meeting starts soon.' });
+  await until(() => heard.tom.tts.some((a) => a.message_id === ack.id) && heard.neu.tts.some((a) => a.message_id === ack.id), 'speech for tom and neu');
+  const legacy = heard.tom.tts.find((a) => a.message_id === ack.id);
+  assert.equal(legacy.language, 'en');
+  assert.equal(legacy.voice, 'approximate', 'tts_preferences: the speaker voice, as before');
+  assert.equal(legacy.voice_fallback, undefined);
+  assert.equal(legacy.synthetic, true);
+  await new Promise((r) => setTimeout(r, 1000));
+  assert.equal(heard.cap.tts.length, 0, 'captions chosen for the room: silent despite tts_preferences');
+  assert.equal((await call(sockets.cap, 'tts_preferences', { enabled: false })).enabled, false);
+  assert.equal((await call(sockets.tom, 'tts_preferences', { enabled: false })).enabled, false);
+});
+
 test('the choice is kept with the membership: a new connection gets it back on join_room', async () => {
   sockets.clo.disconnect();
   const socket = await connect('clo');
