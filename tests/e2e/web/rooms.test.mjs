@@ -251,6 +251,21 @@ test('a line read in the wrong language: the reader marks it Spanish, and both s
   await sent.locator('p.text', { hasText: english }).waitFor();
 });
 
+test('the reader chooses to hear the room in a neutral voice: the next message is played, labelled synthetic', async () => {
+  await reader.locator('#hear-as').selectOption('neutral');
+  await speaker.locator('#message-input').fill('The train leaves at nine.');
+  await speaker.keyboard.press('Enter');
+  await reader.locator('#voice-status', { hasText: "Playing ellen's message in a synthetic voice" }).waitFor();
+  // The choice is the membership's: a reload keeps it.
+  await reader.reload();
+  await reader.locator('#room-title', { hasText: 'Team sync' }).waitFor();
+  await reader.locator('#hear-as').evaluate((select) => new Promise((resolve) => {
+    const check = () => (select.value === 'neutral' ? resolve() : setTimeout(check, 50));
+    check();
+  }));
+  await reader.locator('#hear-as').selectOption('captions');
+});
+
 test('the owner renames the room (everyone sees it), then bans the reader, who is taken out at once', async () => {
   await speaker.locator('#rename-room').fill('Team sync (en/es)');
   await speaker.getByRole('button', { name: 'Rename' }).click();

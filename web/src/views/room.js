@@ -81,6 +81,8 @@ class RoomView {
       const ack = await this.app.realtime.request('join_room', payload);
       this.language = ack.language ?? this.language;
       this.languagePicker.value = this.language;
+      this.voiceMode = ack.voice_mode ?? 'captions';
+      this.voicePicker.value = this.voiceMode;
       this.online = new Map((ack.online ?? []).map((user) => [user.id, user]));
       for (const message of ack.missed ?? []) this.#upsert(message);
       this.#renderMembers();
@@ -165,11 +167,29 @@ class RoomView {
       }
     });
 
+    // How this member hears the room: the server keeps the choice with the membership and sends
+    // tts_audio (synthetic) or original_audio accordingly.
+    this.voicePicker = h('select', { id: 'hear-as' }, ['captions', 'neutral', 'cloned', 'original'].map((mode) =>
+      h('option', { value: mode }, t(`room.mode_${mode}`))));
+    this.voicePicker.addEventListener('change', async () => {
+      const wanted = this.voicePicker.value;
+      try {
+        const ack = await this.app.realtime.request('set_voice_mode', { room: this.roomId, mode: wanted });
+        this.voiceMode = ack.mode;
+      } catch (error) {
+        this.voicePicker.value = this.voiceMode;
+        this.app.notify(this.app.i18n.error(error));
+      }
+    });
+    this.voiceStatus = h('p', { class: 'muted', id: 'voice-status', role: 'status' });
+
     this.members = h('ul', { class: 'plain members', id: 'members' });
     this.manage = h('div', { id: 'manage' });
     this.roleLine = h('p', { class: 'muted', id: 'my-role' });
     replace(this.view,
-      h('div', { class: 'room-header' }, this.title, h('div', { class: 'row' }, field(t('room.read_in'), this.languagePicker))),
+      h('div', { class: 'room-header' }, this.title, h('div', { class: 'row' },
+        field(t('room.read_in'), this.languagePicker), field(t('room.hear_as'), this.voicePicker))),
+      this.voiceStatus,
       this.roleLine,
       h('div', { class: 'room' },
         h('section', { 'aria-label': t('room.conversation') },
@@ -300,6 +320,16 @@ class RoomView {
       entry.fixing = false;
       this.#renderMessage(entry);
     });
+    // Audio the chosen voice mode brings: played one after another, and said in the status line
+    // (synthesized speech is labelled as such).
+    const hear = (payload, kind) => {
+      const entry = this.entries.get(payload.message_id);
+      const name = entry?.message.sender?.username ?? this.t('room.deleted_user');
+      replace(this.voiceStatus, this.t(kind === 'original' ? 'room.voice_original' : 'room.voice_synthetic', { name }));
+      this.#enqueueAudio(new Blob([payload.audio], { type: payload.mime_type }));
+    };
+    on('tts_audio', (payload) => hear(payload, 'synthetic'));
+    on('original_audio', (payload) => hear(payload, 'original'));
     on('translation_result', (result) => {
       const entry = this.entries.get(result.message_id);
       if (!entry) return;
@@ -548,6 +578,25 @@ class RoomView {
       const path = new URL(audioUrl, location.href).pathname;
       this.#play(await this.app.api.blob('GET', path));
     }, { class: 'link recording' });
+  }
+
+  #enqueueAudio(blob) {
+    this.audioQueue = this.audioQueue ?? [];
+    this.audioQueue.push(blob);
+    if (this.audioQueue.length === 1) this.#playQueued();
+  }
+
+  #playQueued() {
+    const blob = this.audioQueue?.[0];
+    if (!blob || this.closed) return;
+    const player = new Audio(URL.createObjectURL(blob));
+    const next = () => {
+      URL.revokeObjectURL(player.src);
+      this.audioQueue.shift();
+      this.#playQueued();
+    };
+    player.addEventListener('ended', next, { once: true });
+    player.play().catch(next);  // a browser that may not play yet skips it; the text is there
   }
 
   #play(blob) {
