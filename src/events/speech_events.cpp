@@ -339,6 +339,17 @@ void SpeechEvents::refresh_choices(const SocketPtr& socket) {
   });
 }
 
+asio::awaitable<Result<void>> SpeechEvents::can_hear_in(std::int64_t user_id,
+                                                        const std::string& language) {
+  auto engine = deps_.engines.synthesizer_for(language);
+  if (!engine) co_return engine.error();
+  if (deps_.quotas == nullptr || (*engine)->name() == "espeak-ng") co_return Result<void>{};
+  auto entitled = [quotas = deps_.quotas, user_id]() -> Result<void> {
+    return quotas->require(user_id, core::Entitlement::cloud_engines);
+  };
+  co_return co_await deps_.workers.run(std::move(entitled));
+}
+
 asio::awaitable<void> SpeechEvents::set_voice_mode(SocketPtr socket, json::array args,
                                                    AckReply ack) {
   const auto refuse = [&](const Error& error) {
@@ -377,15 +388,8 @@ asio::awaitable<void> SpeechEvents::set_voice_mode(SocketPtr socket, json::array
     if (language.empty()) {
       co_return refuse(fail(Errc::unavailable, "speech is not available in this room"));
     }
-    auto engine = deps_.engines.synthesizer_for(language);
-    if (!engine) co_return refuse(engine.error());
-    if (deps_.quotas != nullptr && (*engine)->name() != "espeak-ng") {
-      auto allowed = co_await deps_.workers.run(
-          [quotas = deps_.quotas, user_id = socket->user_id()]() -> Result<void> {
-            return quotas->require(user_id, core::Entitlement::cloud_engines);
-          });
-      if (!allowed) co_return refuse(allowed.error());
-    }
+    auto speakable = co_await can_hear_in(socket->user_id(), language);
+    if (!speakable) co_return refuse(speakable.error());
   }
   auto store = [&chatrooms = deps_.chatrooms, room_id, user_id = socket->user_id(),
                 choice]() -> Result<chat::ListeningChoice> {
@@ -435,15 +439,8 @@ asio::awaitable<void> SpeechEvents::tts_preferences(SocketPtr socket, json::arra
   if (!language) co_return refuse(language.error());
   listener.language = std::move(*language);
   // Refuse at once what could never be spoken, rather than staying silent later.
-  auto engine = deps_.engines.synthesizer_for(listener.language);
-  if (!engine) co_return refuse(engine.error());
-  if (deps_.quotas != nullptr && (*engine)->name() != "espeak-ng") {
-    auto allowed = co_await deps_.workers.run(
-        [quotas = deps_.quotas, user_id = socket->user_id()]() -> Result<void> {
-          return quotas->require(user_id, core::Entitlement::cloud_engines);
-        });
-    if (!allowed) co_return refuse(allowed.error());
-  }
+  auto speakable = co_await can_hear_in(socket->user_id(), listener.language);
+  if (!speakable) co_return refuse(speakable.error());
   {
     std::lock_guard lock(mutex_);
     if (!socket->closed()) listeners_[socket->id()] = listener;

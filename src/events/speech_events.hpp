@@ -169,6 +169,10 @@ class SpeechEvents final : public speech::SpeechStreamSink {
     chat::ListeningMode mode = chat::ListeningMode::captions;  ///< chosen (captions included)
     speech::tts::AudioFormat format = speech::tts::AudioFormat::ogg_opus;
   };
+  /// Whether `user_id` can be spoken to in `language`: an engine speaks it, and a cloud one is in
+  /// their plan. Errors: unsupported, quota_exceeded.
+  boost::asio::awaitable<Result<void>> can_hear_in(std::int64_t user_id,
+                                                   const std::string& language);
   /// Sends the recording of a spoken message to the room's listeners in original mode.
   void send_original(const chat::StoredMessage& message);
   bool anyone_listens();

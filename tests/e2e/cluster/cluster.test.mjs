@@ -15,7 +15,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { io } from 'socket.io-client';
-import { startParley, next, call } from '../realtime/harness.mjs';
+import { startParley, next, call, nextWhere } from '../realtime/harness.mjs';
 
 const PG_BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin';
 const folder = mkdtempSync(join(tmpdir(), 'parley-cluster-'));
@@ -126,19 +126,6 @@ function connect(base, token, options = {}) {
   const socket = io(base, { auth: { token }, reconnection: false, forceNew: true, transports: ['websocket'], ...options });
   sockets.push(socket);
   return socket;
-}
-/** The next `event` whose first argument passes `match`. */
-function nextWhere(socket, event, match, ms = 5000) {
-  return new Promise((resolve, reject) => {
-    const handler = (value) => {
-      if (!match(value)) return;
-      clearTimeout(timer);
-      socket.off(event, handler);
-      resolve(value);
-    };
-    const timer = setTimeout(() => { socket.off(event, handler); reject(new Error(`timed out waiting for ${event}`)); }, ms);
-    socket.on(event, handler);
-  });
 }
 async function connected(socket) {
   if (!socket.connected) await next(socket, 'connect', 10000);

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startParley, next, call } from '../realtime/harness.mjs';
+import { startParley, next, nextWhere, call } from '../realtime/harness.mjs';
 import { startFake } from '../fake_services.mjs';
 import { makeSpeech, chunksOf } from '../speech/speech_tools.mjs';
 
@@ -20,27 +20,7 @@ let room;
 let ana; let bob; let carl; let dave;
 const sockets = {};
 
-async function register(name, language) {
-  const res = await parley.api('/api/register', {
-    body: { email: `${name}@example.test`, username: name, password: 'a long e2e passphrase', preferred_language: language },
-  });
-  assert.equal(res.status, 201, JSON.stringify(res.body));
-  return { id: res.body.user.id, token: res.body.access_token, name };
-}
 
-/** Resolves with the first `event` whose payload satisfies `match`. */
-function nextWhere(socket, event, match, ms = 15000) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { socket.off(event, handler); reject(new Error(`timed out waiting for ${event}`)); }, ms);
-    function handler(payload) {
-      if (!match(payload)) return;
-      clearTimeout(timer);
-      socket.off(event, handler);
-      resolve(payload);
-    }
-    socket.on(event, handler);
-  });
-}
 
 async function send(user, text) {
   const ack = await call(sockets[user.name], 'send_message', { room, text });
@@ -54,10 +34,10 @@ before(async () => {
   twoSentences = makeSpeech(mkdtempSync(join(work, 'two-')), ['hello how are you doing today', 'see you tomorrow']);
   openai = await startFake('tests/fakes/openai.mjs');
   parley = await startParley({ OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: `${openai.base}/v1` });
-  ana = await register('ana', 'en');
-  bob = await register('bob', 'es');
-  carl = await register('carl', 'en');
-  dave = await register('dave', 'en');
+  ana = await parley.register('ana', 'en');
+  bob = await parley.register('bob', 'es');
+  carl = await parley.register('carl', 'en');
+  dave = await parley.register('dave', 'en');
   const created = await parley.api('/api/create-chatroom', { token: ana.token, body: { name: 'bilingüe', is_private: false } });
   room = created.body.chatroom.id;
   for (const user of [bob, carl]) {
@@ -228,7 +208,7 @@ test('a recording cannot be heard again in a language no engine here recognizes'
 });
 
 test('a bilingual speaker streaming without a language: one utterance detected as Spanish is heard again in her language, two in a row switch', async () => {
-  const eva = await register('eva', 'en');
+  const eva = await parley.register('eva', 'en');
   assert.equal((await parley.api('/api/update-spoken-languages', { token: eva.token, body: { spoken_languages: ['en', 'es'] } })).status, 200);
   assert.equal((await parley.api('/api/join-chatroom', { token: eva.token, body: { chatroom_id: room } })).status, 200);
   const socket = parley.connect(eva.token, { transports: ['websocket'] });

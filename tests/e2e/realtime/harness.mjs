@@ -92,8 +92,11 @@ export async function startParley(extraEnv = {}, options = {}) {
       const text = await res.text();
       return { status: res.status, body: text ? JSON.parse(text) : null };
     },
-    async register(name) {
-      const res = await this.api('/api/register', { body: { email: `${name}@example.test`, username: name, password: 'a long e2e passphrase' } });
+    /** A new account (`language`: its preferred language, else the server's default). */
+    async register(name, language) {
+      const body = { email: `${name}@example.test`, username: name, password: 'a long e2e passphrase' };
+      if (language !== undefined) body.preferred_language = language;
+      const res = await this.api('/api/register', { body });
       if (res.status !== 201) throw new Error(`register ${name}: ${res.status} ${JSON.stringify(res.body)}`);
       return { id: res.body.user.id, token: res.body.access_token, name };
     },
@@ -112,6 +115,20 @@ export function next(socket, event, ms = 5000) {
     // The first argument: with connection state recovery the server appends an offset to room
     // events, which socket.io-client passes on as an extra trailing argument.
     socket.once(event, (...args) => { clearTimeout(timer); resolve(args[0]); });
+  });
+}
+
+/** Resolves with the first `event` on `socket` whose payload satisfies `match` (rejects after `ms`). */
+export function nextWhere(socket, event, match, ms = 15000) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { socket.off(event, handler); reject(new Error(`timed out waiting for ${event}`)); }, ms);
+    function handler(payload) {
+      if (!match(payload)) return;
+      clearTimeout(timer);
+      socket.off(event, handler);
+      resolve(payload);
+    }
+    socket.on(event, handler);
   });
 }
 

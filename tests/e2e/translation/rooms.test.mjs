@@ -4,7 +4,7 @@
 // cache, request_translation, per-room languages, and the refusals.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startParley, next, call, silent } from '../realtime/harness.mjs';
+import { startParley, next, call, silent, nextWhere } from '../realtime/harness.mjs';
 
 let parley;
 let alice; let bob; let carme;
@@ -32,18 +32,16 @@ function record(socket, event) {
   return seen;
 }
 
-/** Resolves with the first `event` whose payload satisfies `match`. */
-function nextWhere(socket, event, match, ms = 15000) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { socket.off(event, handler); reject(new Error(`timed out waiting for ${event}`)); }, ms);
-    function handler(payload) {
-      if (!match(payload)) return;
-      clearTimeout(timer);
-      socket.off(event, handler);
-      resolve(payload);
-    }
-    socket.on(event, handler);
-  });
+
+/** The translation_result of `messageId` among those `record` collects (waits up to `ms`). */
+async function resultFor(results, messageId, ms = 15000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const found = results.find((r) => r.message_id === messageId);
+    if (found) return found;
+    if (Date.now() > deadline) throw new Error(`no translation_result for message ${messageId}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 before(async () => {
@@ -198,9 +196,10 @@ test('request_translation refusals are clear errors', async () => {
 test('set_language changes what one reads in this room, and null goes back to the preference', async () => {
   const set = await call(sockets.carme, 'set_language', { room, language: 'es' });
   assert.deepEqual(set, { room, language: 'es' });
-  const result = nextWhere(sockets.carme, 'translation_result', () => true);
-  await call(sockets.alice, 'send_message', { room, text: 'The children play in the park every afternoon.' });
-  const es = await result;
+  // Results of earlier messages may still be on their way: this message's is the one to see.
+  const results = record(sockets.carme, 'translation_result');
+  const sent = await call(sockets.alice, 'send_message', { room, text: 'The children play in the park every afternoon.' });
+  const es = await resultFor(results, sent.id);
   assert.equal(es.language, 'es');
   assert.match(es.text, /parque/i);
   assert.deepEqual(await call(sockets.carme, 'set_language', { room, language: null }), { room, language: 'ca' });
@@ -216,9 +215,9 @@ test('changing one\'s preferred language takes effect on live connections at onc
   // The change is applied on a worker right after the reply: the next message finds it.
   let es;
   for (let attempt = 0; attempt < 20 && !es; attempt += 1) {
-    const result = nextWhere(sockets.carme, 'translation_result', () => true);
-    await call(sockets.alice, 'send_message', { room, text: `The cat sleeps on the red sofa number ${attempt}.` });
-    const got = await result;
+    const results = record(sockets.carme, 'translation_result');
+    const sent = await call(sockets.alice, 'send_message', { room, text: `The cat sleeps on the red sofa number ${attempt}.` });
+    const got = await resultFor(results, sent.id);
     if (got.language === 'es') es = got;
   }
   assert.ok(es, 'translations now come in Spanish');

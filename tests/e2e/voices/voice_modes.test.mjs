@@ -19,13 +19,6 @@ const users = {};
 const sockets = {};
 const heard = {};  // name -> {tts: [], original: [], messages: [], translations: []}
 
-async function register(name, language) {
-  const res = await parley.api('/api/register', {
-    body: { email: `${name}@example.test`, username: name, password: 'a long e2e passphrase', preferred_language: language },
-  });
-  assert.equal(res.status, 201, JSON.stringify(res.body));
-  return { id: res.body.user.id, token: res.body.access_token, name };
-}
 
 async function connect(name) {
   const socket = parley.connect(users[name].token, { transports: ['websocket'] });
@@ -63,12 +56,12 @@ before(async () => {
   work = mkdtempSync(join(tmpdir(), 'parley-voices-e2e-'));
   speech = makeSpeech(work, ['hello how are you doing today']);
   parley = await startParley();
-  users.sam = await register('sam', 'en');     // speaks, with a consented voice reference
-  users.tom = await register('tom', 'en');     // speaks, without one
-  users.cap = await register('cap', 'es');     // captions only
-  users.neu = await register('neu', 'es');     // neutral voice
-  users.clo = await register('clo', 'es');     // the speaker's voice
-  users.ori = await register('ori', 'es');     // the original recording
+  users.sam = await parley.register('sam', 'en');     // speaks, with a consented voice reference
+  users.tom = await parley.register('tom', 'en');     // speaks, without one
+  users.cap = await parley.register('cap', 'es');     // captions only
+  users.neu = await parley.register('neu', 'es');     // neutral voice
+  users.clo = await parley.register('clo', 'es');     // the speaker's voice
+  users.ori = await parley.register('ori', 'es');     // the original recording
   const created = await parley.api('/api/create-chatroom', { token: users.sam.token, body: { name: 'voices', is_private: false } });
   room = created.body.chatroom.id;
   for (const name of Object.keys(users)) {
