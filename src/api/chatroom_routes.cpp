@@ -556,6 +556,7 @@ asio::awaitable<Response> do_details(const ChatroomRoutesDeps& deps, RequestCont
     for (const auto& m : details->banned) banned.push_back(to_json(m, deps.public_base_url));
     reply["banned"] = std::move(banned);
   }
+  if (deps.live) reply["live"] = deps.live(*room_id);
   co_return ok_json(ctx, std::move(reply));
 }
 

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <functional>
 #include <string>
 
 #include "api/account_routes.hpp"
@@ -39,6 +40,9 @@ struct ChatroomRoutesDeps {
   transcript::RoomTranscripts* transcripts = nullptr;
   /// POST /api/chatrooms/{id}/messages/{message_id}/language (unset: 503).
   corrections::LanguageCorrections* corrections = nullptr;
+  /// The room's live service on this process, shown as `live` in GET /api/chatrooms/{id}
+  /// (service level, caption lag per listening language); unset: omitted.
+  std::function<boost::json::object(std::int64_t room_id)> live = nullptr;
 };
 
 /// Registers every chat-room route. `deps` must outlive the router (the composition root owns

@@ -304,6 +304,7 @@ Result<std::unique_ptr<ServerApp>> ServerApp::create(core::Config config, core::
   app->chat_events_->attach(*app->socketio_);
   if (auto speech = app->start_speech(); !speech) return speech.error();
   if (auto translation = app->start_translation(); !translation) return translation.error();
+  app->start_service_level();
   app->chatrooms_->set_observer(app->chat_events_.get());
   if (app->cluster_) {
     app->socketio_->attach_bus(*app->cluster_);
@@ -452,6 +453,11 @@ Result<void> ServerApp::start_speech() {
                                        *voices_,
                                        uploads / "clonedTranslatedVoice"};
   speech_deps.quotas = quotas_.get();
+  caption_lag_ = std::make_unique<service_level::CaptionLag>();
+  service_level_ = std::make_unique<service_level::LevelController>(
+      service_level::ControllerOptions{cfg.degrade_after, cfg.recover_after});
+  speech_deps.caption_lag = caption_lag_.get();
+  speech_deps.service_level = service_level_.get();
   speaker_languages_ = std::make_unique<events::SpeakerLanguages>(*chatrooms_);
   chat_events_->attach_speakers(*speaker_languages_);
   speech_deps.speakers = speaker_languages_.get();
@@ -506,8 +512,10 @@ Result<void> ServerApp::start_translation() {
   translation_routes_ = std::make_unique<api::TranslationRoutesDeps>(api::TranslationRoutesDeps{
       *account_routes_, *translation_engines_, *message_translator_, *workers_, log_});
   api::add_translation_routes(router_, *translation_routes_);
-  translation_events_ = std::make_unique<events::TranslationEvents>(events::TranslationEventsDeps{
-      *chatrooms_, *workers_, log_, cfg.backend_url, *message_translator_, *speaker_languages_});
+  events::TranslationEventsDeps translation_deps{
+      *chatrooms_, *workers_, log_, cfg.backend_url, *message_translator_, *speaker_languages_};
+  translation_deps.caption_lag = caption_lag_.get();
+  translation_events_ = std::make_unique<events::TranslationEvents>(std::move(translation_deps));
   translation_events_->attach(*socketio_, speech_events_.get());
   speech_events_->set_language_lookup(
       [events = translation_events_.get()](const std::string& socket_id, std::int64_t room_id) {
@@ -538,7 +546,20 @@ Result<void> ServerApp::start_translation() {
   return {};
 }
 
+void ServerApp::start_service_level() {
+  service_monitor_ = std::make_unique<events::ServiceLevelMonitor>(events::ServiceLevelMonitorDeps{
+      *caption_lag_, *service_level_, *socketio_, log_, config_.caption_lag_target,
+      speech_events_.get(), message_translator_.get()});
+  chat_events_->attach_service_level(*service_level_);
+  chatroom_routes_->live = [monitor = service_monitor_.get()](std::int64_t room_id) {
+    return monitor->room_status(room_id);
+  };
+}
+
 void ServerApp::request_shutdown() {
+  if (service_level_timer_) {
+    asio::post(service_level_timer_->get_executor(), [this] { service_level_timer_->cancel(); });
+  }
   if (maintenance_timer_) {
     asio::post(maintenance_timer_->get_executor(), [this] { maintenance_timer_->cancel(); });
   }
@@ -625,6 +646,7 @@ void ServerApp::add_metrics() {
   if (translation_queue_) {
     metrics::register_queue_metrics(registry, *translation_queue_, *database_, clock_);
   }
+  if (service_monitor_) add_service_level_metrics();
 
   metrics_routes_ = std::make_unique<api::MetricsRoutesDeps>(
       api::MetricsRoutesDeps{*account_routes_, registry, *workers_, *database_, log_, clock_,
@@ -646,9 +668,57 @@ void ServerApp::add_metrics() {
       std::make_unique<metrics::MetricsSampler>(registry, *database_, clock_, std::move(sampler));
 }
 
+void ServerApp::add_service_level_metrics() {
+  auto& registry = *metrics_;
+  registry.callback_gauge(
+      "parley_service_level",
+      "This process's level of service: 0 full, 1 neutral_voice, 2 captions, 3 original_text.",
+      [level = service_level_.get()] { return static_cast<double>(level->level()); });
+  auto& changes =
+      registry.counter_family("parley_service_level_changes_total",
+                              "Changes of the level of service, by the level reached.", {"level"});
+  service_monitor_->on_change([&changes](const service_level::LevelChange& change) {
+    changes.with({service_level::to_string(change.to)}).inc();
+  });
+  static constexpr double kLagBuckets[] = {0.25, 0.5, 0.75, 1,   1.5, 2,  2.5,
+                                           3,    4,   5,    7.5, 10,  20, 60};
+  auto& lag = registry.histogram_family(
+      "parley_caption_lag_seconds",
+      "Time from the end of an utterance to its caption reaching the listeners of a language.",
+      {"language"}, kLagBuckets);
+  caption_lag_->on_sample([&lag](const std::string& language, std::chrono::milliseconds value) {
+    lag.with({language}).observe(static_cast<double>(value.count()) / 1000.0);
+  });
+  for (const auto& [name, pct] : {std::pair{"parley_caption_lag_p50_seconds", 50},
+                                  std::pair{"parley_caption_lag_p95_seconds", 95}}) {
+    registry.callback(
+        name,
+        std::string("Caption lag ") + (pct == 50 ? "median" : "95th percentile") +
+            " per room and listening language, over the rooms captioned in the window.",
+        metrics::Type::gauge, {"room", "language"}, [lag = caption_lag_.get(), pct = pct] {
+          std::vector<metrics::Sample> out;
+          for (const auto& series : lag->all()) {
+            const auto ms = pct == 50 ? series.lag.p50_ms : series.lag.p95_ms;
+            out.push_back({{std::to_string(series.room_id), series.language},
+                           static_cast<double>(ms) / 1000.0});
+          }
+          return out;
+        });
+  }
+}
+
 void ServerApp::run() {
   http_->start();
   start_maintenance();
+  // A target of 0 measures caption lag but never degrades: no readings are taken.
+  if (service_monitor_ && config_.caption_lag_target.count() > 0) {
+    service_level_timer_ = std::make_unique<asio::steady_timer>(asio::make_strand(io_));
+    // Readings a few times per degrade period, at most every second.
+    const auto interval = std::clamp(config_.degrade_after / 4, std::chrono::milliseconds(50),
+                                     std::chrono::milliseconds(1000));
+    asio::co_spawn(service_level_timer_->get_executor(),
+                   service_monitor_->run(*service_level_timer_, interval), asio::detached);
+  }
   // The sampler's timer has its own strand, like the maintenance timer; the samples are taken
   // on the worker pool.
   metrics_timer_ = std::make_unique<asio::steady_timer>(asio::make_strand(io_));

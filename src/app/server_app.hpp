@@ -32,6 +32,7 @@
 #include "core/worker_pool.hpp"
 #include "corrections/language_corrections.hpp"
 #include "events/chat_events.hpp"
+#include "events/service_level_monitor.hpp"
 #include "events/speaker_languages.hpp"
 #include "events/speech_events.hpp"
 #include "events/translation_events.hpp"
@@ -84,9 +85,12 @@ class ServerApp {
   /// Builds the translation engines, their routes, the queue and the per-listener delivery, and
   /// starts the queue's workers (delivering first what a crash left undelivered).
   Result<void> start_translation();
+  /// The service-level monitor over speech and translation (after both started).
+  void start_service_level();
   /// Registers the metrics of the process, pool, queue and Socket.IO, the /metrics and admin
   /// routes, and the HTTP observer; call after every other route is registered.
   void add_metrics();
+  void add_service_level_metrics();
 
   core::Config config_;
   core::Logger& log_;
@@ -155,6 +159,9 @@ class ServerApp {
   // What each speaker speaks now (declared languages, trackers): used by speech and translation.
   std::unique_ptr<events::SpeakerLanguages> speaker_languages_;
   std::unique_ptr<api::SpeechRoutesDeps> speech_routes_;
+  // Caption lag and the level of service (issue 11): read by the events declared after them.
+  std::unique_ptr<service_level::CaptionLag> caption_lag_;
+  std::unique_ptr<service_level::LevelController> service_level_;
   std::unique_ptr<events::SpeechEvents> speech_events_;
   std::unique_ptr<speech::SpeechStreams> speech_streams_;
   // Translation: engines and their routes, the durable queue, the cache, the stored
@@ -170,6 +177,9 @@ class ServerApp {
   std::unique_ptr<translate::MessageTranslator> message_translator_;
   // Uses the translator and tells translation_events_; used by the routes and the events.
   std::unique_ptr<corrections::LanguageCorrections> language_corrections_;
+  // Moves the level of service on its timer (uses the speech events and the translator).
+  std::unique_ptr<events::ServiceLevelMonitor> service_monitor_;
+  std::unique_ptr<boost::asio::steady_timer> service_level_timer_;
   std::unique_ptr<boost::asio::steady_timer> maintenance_timer_;
   net::Router router_;
   std::unique_ptr<net::CorsPolicy> cors_;

@@ -583,6 +583,18 @@ Result<Config> load_config(const Environment& env) {
     if (!v) return v.error();
     c.max_stream_backlog = *v;
   }
+  {
+    auto v = integer<std::int64_t>(env, "PARLEY_CAPTION_LAG_TARGET_MS",
+                                   c.caption_lag_target.count(), 0, 3600LL * 1000);
+    if (!v) return v.error();
+    c.caption_lag_target = std::chrono::milliseconds(*v);
+  }
+  for (auto [name, field] : {std::pair{"PARLEY_DEGRADE_AFTER_MS", &c.degrade_after},
+                             std::pair{"PARLEY_RECOVER_AFTER_MS", &c.recover_after}}) {
+    auto v = millis(env, name, *field);
+    if (!v) return v.error();
+    *field = *v;
+  }
 
   c.translation_engine = text(env, "PARLEY_TRANSLATION_ENGINE", c.translation_engine);
   if (c.translation_engine != "auto" && c.translation_engine != "apertium" &&
@@ -719,6 +731,7 @@ boost::json::object describe(const Config& c) {
       {"tts_engine", c.tts_engine},
       {"speech_threads", c.speech_threads},
       {"max_speech_streams", c.max_speech_streams},
+      {"caption_lag_target_ms", c.caption_lag_target.count()},
       {"translation_engine", c.translation_engine},
       {"translation_threads", c.translation_threads},
       {"node_id", c.node_id},

@@ -150,6 +150,13 @@ struct Config {
   /// Audio a stream may have queued ahead of recognition before chunks are refused.
   std::chrono::milliseconds max_stream_backlog{5000};  ///< PARLEY_MAX_STREAM_BACKLOG_MS
 
+  // Caption lag as a service level (issue 11).
+  /// Caption lag p95 at which the server counts as at capacity and starts shedding work; 0
+  /// measures lag but never degrades.
+  std::chrono::milliseconds caption_lag_target{2500};  ///< PARLEY_CAPTION_LAG_TARGET_MS
+  std::chrono::milliseconds degrade_after{5000};       ///< PARLEY_DEGRADE_AFTER_MS
+  std::chrono::milliseconds recover_after{20000};      ///< PARLEY_RECOVER_AFTER_MS
+
   // Translation (issue 6).
   std::string translation_engine = "auto";  ///< PARLEY_TRANSLATION_ENGINE: auto|apertium|openai
   std::string openai_translation_model = "gpt-4o-mini";          ///< OPENAI_TRANSLATION_MODEL

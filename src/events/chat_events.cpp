@@ -227,6 +227,7 @@ asio::awaitable<void> ChatEvents::join_room(SocketPtr socket, json::array args, 
                        {"language", joined->language},
                        {"voice_mode", chat::to_string(joined->listening.mode)},
                        {"online", std::move(online)}};
+    if (level_ != nullptr) reply["service_level"] = service_level::to_string(level_->level());
     if (after_seq) reply["missed"] = std::move(joined->missed);
     ack(json::array{std::move(reply)});
   }

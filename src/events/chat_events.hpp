@@ -18,6 +18,7 @@
 #include "core/rate_limiter.hpp"
 #include "core/worker_pool.hpp"
 #include "realtime/socketio/server.hpp"
+#include "service_level/service_level.hpp"
 
 namespace parley::events {
 
@@ -41,6 +42,8 @@ class ChatEvents final : public realtime::SocketApplication, public chat::Chatro
   void attach(realtime::SocketIoServer& server) { server_ = &server; }
   /// Speech events (audio_stream) are handled by `speech` when set (once, at start-up).
   void attach_speech(SpeechEvents& speech) { speech_ = &speech; }
+  /// join_room's ack then says the process's level of service (issue 11).
+  void attach_service_level(const service_level::LevelController& level) { level_ = &level; }
   /// Messages are delivered per listener language by `translations` when set (once, at
   /// start-up); request_translation and set_language are its events.
   void attach_translations(TranslationEvents& translations) { translations_ = &translations; }
@@ -103,6 +106,7 @@ class ChatEvents final : public realtime::SocketApplication, public chat::Chatro
   ChatEventsDeps deps_;
   realtime::SocketIoServer* server_ = nullptr;
   SpeechEvents* speech_ = nullptr;
+  const service_level::LevelController* level_ = nullptr;
   TranslationEvents* translations_ = nullptr;
   SpeakerLanguages* speakers_ = nullptr;
   core::ClusterBus* bus_ = nullptr;

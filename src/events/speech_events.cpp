@@ -140,6 +140,15 @@ asio::awaitable<void> SpeechEvents::start(SocketPtr socket, const json::object& 
   } else if (*codec == speech::StreamCodec::pcm16) {
     co_return refuse(fail(Errc::validation_failed, "pcm16 streams must declare sample_rate"));
   }
+  // Admission control: while captions are late and degrading did not bring them back, a new
+  // stream would make every room slower still.
+  if (deps_.service_level != nullptr && deps_.service_level->overloaded() &&
+      deps_.service_level->level() != service_level::Level::full) {
+    co_return refuse(Error(Errc::busy,
+                           "the server is at capacity (captions are running late); new audio "
+                           "streams are refused until it recovers, try again shortly",
+                           std::chrono::seconds(10)));
+  }
   auto chosen = co_await stream_language(socket->user_id(), *room, body);
   if (!chosen) co_return refuse(chosen.error());
   const std::string* language = &chosen->language;
@@ -466,8 +475,14 @@ std::string primary_subtag(std::string_view tag) {
 void SpeechEvents::message_delivered(const chat::StoredMessage& message) {
   queue_speech(message.id, [this, message] {
     send_original(message);
-    speak(message);
+    if (level() < service_level::Level::captions) speak(message);
   });
+}
+
+double SpeechEvents::synthesis_backlog() const {
+  if (deps_.max_pending_speech == 0) return 0.0;
+  return static_cast<double>(pending_speech_.load()) /
+         static_cast<double>(deps_.max_pending_speech);
 }
 
 bool SpeechEvents::anyone_listens() {
@@ -522,6 +537,7 @@ void SpeechEvents::send_original(const chat::StoredMessage& message) {
 
 void SpeechEvents::translation_delivered(std::int64_t message_id,
                                          const translate::Translation& translation) {
+  if (level() >= service_level::Level::captions) return;  // only captions are affordable now
   queue_speech(message_id, [this, message_id, translation] {
     auto message = deps_.chatrooms.find_message(message_id);
     if (!message) return;  // deleted meanwhile
@@ -600,6 +616,9 @@ void SpeechEvents::speak(const chat::StoredMessage& message) {
   auto voice = deps_.voices.find(message.sender->id);
   const std::optional<speech::StoredVoice> sender_voice =
       voice && voice->has_value() ? std::optional(**voice) : std::nullopt;
+  // Past full service the speaker's voice (a provider clone, or the embedded approximation) is
+  // not made: a neutral one costs less.
+  const bool voices_shed = level() >= service_level::Level::neutral_voice;
   const std::string& lang = language;
   std::map<std::int64_t, bool> entitled;  // listener -> may hear the cloud voice
   for (const auto& [group, sockets] : groups) {
@@ -607,12 +626,13 @@ void SpeechEvents::speak(const chat::StoredMessage& message) {
     speech::tts::SynthesisRequest request{message.text, lang, std::nullopt, std::nullopt};
     speech::tts::SpeechSynthesizer* engine = nullptr;
     std::string voice_mode = "default";
-    if (group.speaker_voice && sender_voice && sender_voice->mode == speech::VoiceMode::clone &&
+    const bool speaker_voice = group.speaker_voice && !voices_shed;
+    if (speaker_voice && sender_voice && sender_voice->mode == speech::VoiceMode::clone &&
         deps_.engines.cloud_synthesizer() && deps_.engines.cloud_synthesizer()->supports(lang)) {
       engine = deps_.engines.cloud_synthesizer();
       request.voice = sender_voice->provider_voice_id;
       voice_mode = "clone";
-    } else if (group.speaker_voice && sender_voice && deps_.engines.embedded_synthesizer() &&
+    } else if (speaker_voice && sender_voice && deps_.engines.embedded_synthesizer() &&
                deps_.engines.embedded_synthesizer()->supports(lang)) {
       engine = deps_.engines.embedded_synthesizer();
       request.profile = sender_voice->profile;
@@ -665,8 +685,11 @@ void SpeechEvents::speak(const chat::StoredMessage& message) {
                          {"audio", json::object{{"_placeholder", true}, {"num", 0}}}};
     // The speaker's voice was chosen but is not to be had: say why the voice is neutral.
     if (group.chosen && group.speaker_voice && voice_mode == "default") {
-      payload["voice_fallback"] =
-          sender_voice ? "voice_unavailable_in_language" : "no_consented_voice";
+      payload["voice_fallback"] = voices_shed && sender_voice ? "server_busy"
+                                  : sender_voice              ? "voice_unavailable_in_language"
+                                                              : "no_consented_voice";
+    } else if (group.speaker_voice && voices_shed && sender_voice) {
+      payload["voice_fallback"] = "server_busy";
     }
     const realtime::Attachments audio{spoken->audio};
     for (const auto& socket : hearing) {
@@ -752,6 +775,9 @@ void SpeechEvents::on_transcription(speech::Transcription result) {
     return on_stream_error(result.key, result.room_id, stored.error());
   }
   event["message_id"] = stored->id;
+  if (deps_.caption_lag != nullptr) {
+    deps_.caption_lag->spoken(stored->id, result.room_id, result.ended_at);
+  }
   server_->broadcast(ChatEvents::channel(result.room_id), "audio_transcription",
                      json::array{std::move(event)});
   // Delivered like every message: per listener language, translations queued, spoken.

@@ -39,6 +39,12 @@
 //   A room choice wins over the connection's tts_preferences; without one, tts_preferences
 //   decides as before.
 //
+// When the process runs out of capacity (issue 11, see service_level/service_level.hpp):
+//   neutral_voice: voices that would be the speaker's are neutral, with
+//     `voice_fallback: "server_busy"`; captions (and below): nothing is synthesized (recordings
+//     for "original" listeners are still forwarded: they cost no computation). New streams
+//     are refused with `busy` while the server is overloaded and already degraded.
+//
 // Speakers who declared the languages they speak (issue 11) and start a stream without
 // `language`: with two or more declared and an engine that detects ("auto", the OpenAI-compatible
 // one), each utterance's detected language goes through the speaker's tracker, and an utterance
@@ -60,6 +66,8 @@
 #include "core/quotas.hpp"
 #include "core/worker_pool.hpp"
 #include "realtime/socketio/server.hpp"
+#include "service_level/caption_lag.hpp"
+#include "service_level/service_level.hpp"
 #include "speech/speech_engines.hpp"
 #include "speech/speech_streams.hpp"
 #include "speech/voice_profiles.hpp"
@@ -87,6 +95,10 @@ struct SpeechEventsDeps {
   /// Speakers' declared languages and trackers (shared with typed messages); null: streams are
   /// recognized in the language asked for, or the speaker's preferred one.
   SpeakerLanguages* speakers = nullptr;
+  /// Caption lag of spoken messages (issue 11); null: not measured.
+  service_level::CaptionLag* caption_lag = nullptr;
+  /// The level of service this process affords (issue 11); null: always full.
+  const service_level::LevelController* service_level = nullptr;
 };
 
 class SpeechEvents final : public speech::SpeechStreamSink {
@@ -127,6 +139,8 @@ class SpeechEvents final : public speech::SpeechStreamSink {
   /// A message's translation reached its listeners: speak it to those who listen in that
   /// language. Returns at once.
   void translation_delivered(std::int64_t message_id, const translate::Translation& translation);
+  /// Messages waiting to be spoken, over the most that may wait (a load signal): 1 is full.
+  double synthesis_backlog() const;
 
   // SpeechStreamSink
   void on_transcription(speech::Transcription result) override;
@@ -176,6 +190,10 @@ class SpeechEvents final : public speech::SpeechStreamSink {
   /// Sends the recording of a spoken message to the room's listeners in original mode.
   void send_original(const chat::StoredMessage& message);
   bool anyone_listens();
+  service_level::Level level() const {
+    return deps_.service_level != nullptr ? deps_.service_level->level()
+                                          : service_level::Level::full;
+  }
 
   struct Speaker {
     std::int64_t user_id = 0;

@@ -217,6 +217,20 @@ void TranslationEvents::deliver(const chat::StoredMessage& message, std::string_
   keyed.fallback = &plain;
   keyed.for_recovery = &plain;
   server_->broadcast_keyed(channel, std::string(event), keyed);
+  if (deps_.caption_lag != nullptr && !update) {
+    // Its own language and the cached translations went out with it; the rest follow.
+    // Languages no engine serves get no caption: they are not waited for.
+    std::set<std::string> captioned = announced;
+    captioned.insert(source);
+    std::set<std::string> listening;
+    for (const auto& language : online) {
+      auto it = preview.find(language);
+      if (it == preview.end() || it->second.state != translate::TargetPreview::State::refused) {
+        listening.insert(language);
+      }
+    }
+    deps_.caption_lag->delivered(message.id, listening, captioned);
+  }
   if (speech_ != nullptr && !update) {
     speech_->message_delivered(message);
     // Translations that went out with the message are spoken now too.
@@ -300,6 +314,9 @@ void TranslationEvents::translation_ready(const translate::MessageRef& message,
     if (server_ != nullptr) {
       auto payload = message_result(message.room_id, message.message_id, translation);
       send_result(message.room_id, message.message_id, translation.target, payload);
+      if (deps_.caption_lag != nullptr) {
+        deps_.caption_lag->captioned(message.message_id, translation.target);
+      }
       settle();
       relay_result(message.room_id, message.message_id, translation.target, payload);
     } else {
@@ -441,6 +458,9 @@ void TranslationEvents::on_relayed_result(std::string_view text) {
               result = payload->as_object()]() -> Result<void> {
     std::lock_guard lock(room_lock(room_id));
     send_result(room_id, message_id, target, result);
+    if (deps_.caption_lag != nullptr && !result.contains("error")) {
+      deps_.caption_lag->captioned(message_id, target);
+    }
     return {};
   };
   deps_.workers.post(std::move(job));

@@ -45,6 +45,7 @@
 #include "corrections/language_corrections.hpp"
 #include "events/speaker_languages.hpp"
 #include "realtime/socketio/server.hpp"
+#include "service_level/caption_lag.hpp"
 #include "translate/messages/message_translator.hpp"
 
 namespace parley::events {
@@ -59,6 +60,8 @@ struct TranslationEventsDeps {
   translate::MessageTranslator& translator;
   /// Senders' declared languages and trackers (shared with speech); must outlive the events.
   SpeakerLanguages& speakers;
+  /// Caption lag of spoken messages (issue 11); null: not measured.
+  service_level::CaptionLag* caption_lag = nullptr;
 };
 
 class TranslationEvents final : public translate::TranslationSink,

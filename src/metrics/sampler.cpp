@@ -17,6 +17,7 @@ std::vector<std::string> default_sampled_series() {
           "parley_socketio_events_sent_total",
           "parley_http_requests_total",
           "parley_translation_queue_jobs",
+          "parley_service_level",
           "process_resident_memory_bytes",
           "process_cpu_seconds_total"};
 }

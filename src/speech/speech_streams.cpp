@@ -2,6 +2,7 @@
 
 #include <boost/asio/post.hpp>
 #include <cstring>
+#include <deque>
 #include <functional>
 
 #include "speech/audio/resampler.hpp"
@@ -149,6 +150,8 @@ class SpeechStreams::Stream : public std::enable_shared_from_this<Stream> {
   void handle_pcm(std::span<const std::int16_t> pcm) {
     if (pcm.empty()) return;
     decoded_samples_ += static_cast<std::int64_t>(pcm.size());
+    arrivals_.emplace_back(samples_to_ms(decoded_samples_), std::chrono::steady_clock::now());
+    if (arrivals_.size() > kMaxArrivals) arrivals_.pop_front();
     if (samples_to_ms(decoded_samples_) >
         std::chrono::duration_cast<std::chrono::milliseconds>(options_.max_duration).count()) {
       return fail_stream(
@@ -206,10 +209,27 @@ class SpeechStreams::Stream : public std::enable_shared_from_this<Stream> {
     recording.sample_rate = kRate;
     recording.samples = std::move(utterance_);
     utterance_.clear();
-    deliver(Transcription{spec.key, spec.room_id, spec.user_id, std::move(transcript->text), true,
-                          reported_language(spec.language, transcript->language),
-                          utterance_start_ms_, end_ms, std::string(engine_.name()),
-                          std::move(recording), audio_origin_});
+    Transcription result{spec.key,
+                         spec.room_id,
+                         spec.user_id,
+                         std::move(transcript->text),
+                         true,
+                         reported_language(spec.language, transcript->language),
+                         utterance_start_ms_,
+                         end_ms,
+                         std::string(engine_.name()),
+                         std::move(recording),
+                         audio_origin_};
+    result.ended_at = speech_ended_at(end_ms);
+    deliver(std::move(result));
+  }
+
+  // The earlier of when the audio up to `end_ms` arrived and when it was spoken (live audio).
+  std::chrono::steady_clock::time_point speech_ended_at(std::int64_t end_ms) {
+    auto arrived = std::chrono::steady_clock::now();
+    while (!arrivals_.empty() && arrivals_.front().first < end_ms) arrivals_.pop_front();
+    if (!arrivals_.empty()) arrived = arrivals_.front().second;
+    return std::min(arrived, audio_origin_ + std::chrono::milliseconds(end_ms));
   }
 
   void deliver(Transcription result) {
@@ -247,6 +267,9 @@ class SpeechStreams::Stream : public std::enable_shared_from_this<Stream> {
   // When the stream opened: live audio (a microphone) arrives in real time from there.
   std::chrono::steady_clock::time_point audio_origin_;
   std::int64_t decoded_samples_ = 0;
+  // When audio reached the segmenter: (stream time decoded so far in ms, arrival), oldest first.
+  static constexpr std::size_t kMaxArrivals = 1024;
+  std::deque<std::pair<std::int64_t, std::chrono::steady_clock::time_point>> arrivals_;
   std::size_t bytes_fed_ = 0;
   bool failed_ = false;
   bool finished_ = false;

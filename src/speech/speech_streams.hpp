@@ -73,6 +73,10 @@ struct Transcription {
   /// When the stream opened, the moment its audio time 0 stands for when the audio comes live
   /// (a microphone sends in real time): start_ms and end_ms after it are when it was spoken.
   std::chrono::steady_clock::time_point audio_origin{};
+  /// When the speech ended, as the server can know it: the moment the audio up to end_ms
+  /// reached recognition, or audio_origin + end_ms for live audio that came in real time
+  /// (whichever is earlier). Caption lag is measured from here.
+  std::chrono::steady_clock::time_point ended_at{};
 };
 
 /// Receives a stream's results. Called on the stream's strand (a speech pool thread): blocking

@@ -716,6 +716,16 @@ std::vector<SocketPtr> SocketIoServer::sockets_in(const std::string& room) const
   return {it->second.begin(), it->second.end()};
 }
 
+std::vector<std::string> SocketIoServer::room_names() const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::string> out;
+  out.reserve(rooms_.size());
+  for (const auto& [name, members] : rooms_) {
+    if (!members.empty()) out.push_back(name);
+  }
+  return out;
+}
+
 std::vector<SocketPtr> SocketIoServer::sockets_of(std::int64_t user_id) const {
   std::vector<SocketPtr> out;
   std::lock_guard lock(mutex_);

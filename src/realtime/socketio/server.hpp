@@ -212,7 +212,10 @@ class SocketIoServer final : public EngineIoListener {
                       const Socket* except = nullptr);
   /// The sockets of a user, in every namespace (for kicks, bans, account deletion).
   std::vector<SocketPtr> sockets_of(std::int64_t user_id) const;
+  /// This process's sockets in `room`.
   std::vector<SocketPtr> sockets_in(const std::string& room) const;
+  /// The rooms with a member on this process.
+  std::vector<std::string> room_names() const;
   std::size_t socket_count() const;
 
   // EngineIoListener

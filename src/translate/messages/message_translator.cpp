@@ -73,6 +73,11 @@ void MessageTranslator::log_warning(std::string_view event, boost::json::object 
   if (options_.logger != nullptr) options_.logger->warning(event, std::move(fields));
 }
 
+void MessageTranslator::set_paused(bool paused) {
+  paused_.store(paused);
+  if (worker_) worker_->set_paused(paused);
+}
+
 Result<void> MessageTranslator::start(TranslationSink& sink) {
   if (worker_) return fail(Errc::conflict, "the translator is already running");
   sink_ = &sink;
@@ -106,6 +111,7 @@ Result<void> MessageTranslator::start(TranslationSink& sink) {
       queue_, [this](const Job& job) { return run_job(job); },
       [this](const Job& job, const Translation& translation) { job_done(job, translation); },
       std::move(worker), [this](const Job& job, const Error& error) { job_dead(job, error); });
+  if (paused_.load()) worker_->set_paused(true);
   return {};
 }
 

@@ -14,6 +14,7 @@
 // Thread-safety: every method is thread-safe. Methods marked BLOCKING use the database or an
 // engine: call them on workers.
 
+#include <atomic>
 #include <boost/json/object.hpp>
 #include <chrono>
 #include <cstdint>
@@ -147,6 +148,10 @@ class MessageTranslator {
 
   [[nodiscard]] TranslationEngines& engines() noexcept { return engines_; }
 
+  /// Pauses or resumes this process's queue workers (the server is overloaded): queued jobs
+  /// wait, durably, and run when resumed (or on another process). Thread-safe.
+  void set_paused(bool paused);
+
  private:
   Result<Translation> run_job(const Job& job);
   /// Charges `payer` for translating `text` with `engine` (nothing without quotas or payer).
@@ -163,6 +168,7 @@ class MessageTranslator {
   MessageTranslations& stored_;
   MessageTranslatorOptions options_;
   TranslationSink* sink_ = nullptr;
+  std::atomic<bool> paused_{false};
   std::unique_ptr<QueueWorker> worker_;  // last: stopped before the rest goes
 };
 

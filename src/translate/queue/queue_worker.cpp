@@ -89,6 +89,10 @@ void QueueWorker::idle(std::uint64_t seen_generation, std::chrono::milliseconds 
   wake_.wait_for(lock, how_long, [&] { return stopping_ || generation_ != seen_generation; });
 }
 
+void QueueWorker::set_paused(bool paused) {
+  if (paused_.exchange(paused) && !paused) wake();
+}
+
 void QueueWorker::log_warning(std::string_view event, boost::json::object fields) {
   if (options_.logger != nullptr) options_.logger->warning(event, std::move(fields));
 }
@@ -100,6 +104,10 @@ void QueueWorker::run(std::size_t index) {
     {
       std::lock_guard lock(mutex_);
       seen = generation_;  // read before claiming, so a wake() during the claim is not lost
+    }
+    if (paused_.load()) {
+      idle(seen, options_.idle_sleep);
+      continue;
     }
     // One job per claim: a thread never holds leases on jobs it is not running.
     auto jobs = queue_.claim(owner, 1, options_.lease, options_.scope);

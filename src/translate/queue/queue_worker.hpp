@@ -69,6 +69,11 @@ class QueueWorker {
   /// Ends the idle sleep of every thread now (a job was just queued). Thread-safe, non-blocking.
   void wake();
 
+  /// While paused the threads claim nothing (jobs wait in the queue); a job already running
+  /// finishes. Resuming wakes them. Thread-safe, non-blocking.
+  void set_paused(bool paused);
+  [[nodiscard]] bool paused() const noexcept { return paused_.load(); }
+
   /// Asks the threads to stop, without waiting. Thread-safe.
   void request_stop();
 
@@ -101,6 +106,7 @@ class QueueWorker {
   std::uint64_t generation_ = 0;  // bumped by wake(), under mutex_
   bool stopping_ = false;         // under mutex_
   std::atomic<bool> stop_flag_{false};
+  std::atomic<bool> paused_{false};
 
   std::atomic<std::uint64_t> completed_{0};
   std::atomic<std::uint64_t> retried_{0};

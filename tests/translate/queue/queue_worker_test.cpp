@@ -262,6 +262,29 @@ TEST_P(QueueWorkerTest, WakeSkipsTheIdleSleepAndBadOptionsAreRefused) {
   EXPECT_THROW(QueueWorker(queue, translate, on_done, worker_options("")), std::invalid_argument);
 }
 
+// Issue 11: an overloaded server pauses its workers; queued jobs wait in the queue (nothing is
+// lost) and run once resumed.
+TEST_P(QueueWorkerTest, APausedWorkerLeavesJobsQueuedAndRunsThemWhenResumed) {
+  TranslationQueue queue(*db_, clock_, fast_retries());
+  const auto translate = [](const Job& j) { return fake_translation(j); };
+  const auto on_done = [&](const Job& j, const Translation& t) { deliveries_.done(j, t); };
+  QueueWorker worker(queue, translate, on_done, worker_options("paused", 2));
+  worker.set_paused(true);
+  EXPECT_TRUE(worker.paused());
+  std::this_thread::sleep_for(50ms);  // every thread is past its last claim
+  ASSERT_TRUE(queue.enqueue(job("wait for me")));
+  ASSERT_TRUE(queue.enqueue(job("and me", "fr")));
+  worker.wake();
+  EXPECT_FALSE(deliveries_.wait_for(1, 0, 300ms));
+  auto stats = queue.stats();
+  ASSERT_TRUE(stats);
+  EXPECT_EQ(stats->queued, 2);
+  EXPECT_EQ(stats->running, 0);
+  worker.set_paused(false);
+  ASSERT_TRUE(deliveries_.wait_for(2, 0, 10s));
+  EXPECT_EQ(deliveries_.done_counts().size(), 2u);
+}
+
 // Issue 8: a job remembers the request that queued it, and its runs log that request id (on
 // whichever process claims it), so that GET /api/admin/logs?request_id=... shows them too.
 TEST_P(QueueWorkerTest, JobLogLinesCarryTheRequestIdThatQueuedIt) {

@@ -1,0 +1,96 @@
+#include "events/service_level_monitor.hpp"
+
+#include <algorithm>
+#include <charconv>
+
+#include "events/chat_events.hpp"
+#include "events/speech_events.hpp"
+#include "net/http.hpp"
+#include "translate/messages/message_translator.hpp"
+
+namespace parley::events {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+using service_level::Level;
+
+service_level::Reading ServiceLevelMonitor::read(std::chrono::steady_clock::time_point now) const {
+  service_level::Reading reading{0.0, "caption_lag"};
+  // Only captions of speech that ended at the current level judge it.
+  const auto lag = deps_.lag.since(deps_.controller.changed_at(), now);
+  if (lag.samples >= kMinLagSamples && deps_.lag_target.count() > 0) {
+    reading.pressure =
+        static_cast<double>(lag.p95_ms) / static_cast<double>(deps_.lag_target.count());
+  }
+  if (deps_.speech != nullptr) {
+    if (const double backlog = deps_.speech->synthesis_backlog(); backlog > reading.pressure) {
+      reading = {backlog, "synthesis_backlog"};
+    }
+  }
+  return reading;
+}
+
+void ServiceLevelMonitor::tick(std::chrono::steady_clock::time_point now) {
+  const auto reading = read(now);
+  const auto p95 = deps_.lag.since(deps_.controller.changed_at(), now).p95_ms;
+  auto change = deps_.controller.update(now, reading);
+  if (!change) return;
+  if (deps_.translator != nullptr) {
+    deps_.translator->set_paused(change->to == Level::original_text);
+  }
+  deps_.log.warning("service_level_changed", {{"level", service_level::to_string(change->to)},
+                                              {"previous", service_level::to_string(change->from)},
+                                              {"reason", change->reason},
+                                              {"pressure", change->pressure},
+                                              {"caption_lag_p95_ms", p95}});
+  if (on_change_) on_change_(*change);
+  tell_rooms(*change, p95);
+}
+
+void ServiceLevelMonitor::tell_rooms(const service_level::LevelChange& change,
+                                     std::int64_t p95_ms) {
+  constexpr std::string_view kPrefix = "room:";
+  for (const auto& channel : deps_.server.room_names()) {
+    if (!channel.starts_with(kPrefix)) continue;
+    std::int64_t room_id = 0;
+    const auto* first = channel.data() + kPrefix.size();
+    const auto* last = channel.data() + channel.size();
+    if (auto [end, ec] = std::from_chars(first, last, room_id); ec != std::errc() || end != last) {
+      continue;
+    }
+    const json::array args{json::object{{"room", room_id},
+                                        {"level", service_level::to_string(change.to)},
+                                        {"previous", service_level::to_string(change.from)},
+                                        {"reason", change.reason},
+                                        {"caption_lag_p95_ms", p95_ms},
+                                        {"target_ms", deps_.lag_target.count()}}};
+    // Local sockets only: other processes have levels of their own.
+    for (const auto& socket : deps_.server.sockets_in(channel)) {
+      socket->emit("service_level", args);
+    }
+  }
+}
+
+asio::awaitable<void> ServiceLevelMonitor::run(asio::steady_timer& timer,
+                                               std::chrono::milliseconds interval) {
+  for (;;) {
+    timer.expires_after(interval);
+    auto [ec] = co_await timer.async_wait(net::use_nothrow);
+    if (ec) co_return;  // cancelled: shutting down
+    tick(std::chrono::steady_clock::now());
+  }
+}
+
+json::object ServiceLevelMonitor::room_status(std::int64_t room_id) const {
+  json::object languages;
+  for (const auto& [language, lag] : deps_.lag.room(room_id)) {
+    languages[language] =
+        json::object{{"p50_ms", lag.p50_ms}, {"p95_ms", lag.p95_ms}, {"samples", lag.samples}};
+  }
+  return json::object{{"service_level", service_level::to_string(deps_.controller.level())},
+                      {"caption_lag", std::move(languages)},
+                      {"caption_lag_target_ms", deps_.lag_target.count()},
+                      {"window_seconds", deps_.lag.window().count()}};
+}
+
+}  // namespace parley::events
