@@ -549,7 +549,8 @@ Result<void> ServerApp::start_translation() {
 void ServerApp::start_service_level() {
   service_monitor_ = std::make_unique<events::ServiceLevelMonitor>(events::ServiceLevelMonitorDeps{
       *caption_lag_, *service_level_, *socketio_, log_, config_.caption_lag_target,
-      speech_events_.get(), message_translator_.get()});
+      std::max(2 * config_.degrade_after, std::chrono::milliseconds(10000)), speech_events_.get(),
+      speech_streams_.get(), message_translator_.get()});
   chat_events_->attach_service_level(*service_level_);
   chatroom_routes_->live = [monitor = service_monitor_.get()](std::int64_t room_id) {
     return monitor->room_status(room_id);

@@ -15,34 +15,48 @@ namespace json = boost::json;
 using service_level::Level;
 
 service_level::Reading ServiceLevelMonitor::read(std::chrono::steady_clock::time_point now) const {
-  service_level::Reading reading{0.0, "caption_lag"};
+  service_level::Reading reading{0.0, "caption_lag", true};
   // Only captions of speech that ended at the current level judge it.
-  const auto lag = deps_.lag.since(deps_.controller.changed_at(), now);
-  if (lag.samples >= kMinLagSamples && deps_.lag_target.count() > 0) {
-    reading.pressure =
-        static_cast<double>(lag.p95_ms) / static_cast<double>(deps_.lag_target.count());
+  const auto lag = deps_.lag.since(deps_.controller.changed_at(), deps_.evaluation, now);
+  const auto target = static_cast<double>(std::max<std::int64_t>(1, deps_.lag_target.count()));
+  if (lag.samples > 0) {
+    reading.pressure = static_cast<double>(lag.p95_ms) / target;
+    // A late caption or two is not yet an overload (nor the end of one): wait for more. Timely
+    // ones are good news at once, so a lone speaker does not hold a degraded level forever.
+    if (lag.samples < kMinLagSamples && reading.pressure >= 1.0) reading.known = false;
+  } else if (deps_.lag.since(std::chrono::steady_clock::time_point::min(), deps_.evaluation, now)
+                 .samples > 0) {
+    // Captions still come, all of speech from before the change: too early to judge it.
+    reading.known = false;
   }
-  if (deps_.speech != nullptr) {
-    if (const double backlog = deps_.speech->synthesis_backlog(); backlog > reading.pressure) {
-      reading = {backlog, "synthesis_backlog"};
+  // A backlog is evidence on its own: it replaces an unknown reading once it is an overload.
+  const auto consider = [&reading](double pressure, const char* reason) {
+    if (pressure > reading.pressure || (!reading.known && pressure >= 1.0)) {
+      if (reading.known || pressure >= 1.0) reading = {pressure, reason, true};
     }
+  };
+  // Recognition behind real time: captions will be late whatever they say so far.
+  if (deps_.streams != nullptr) {
+    consider(static_cast<double>(deps_.streams->max_backlog().count()) / target, "speech_backlog");
   }
+  if (deps_.speech != nullptr) consider(deps_.speech->synthesis_backlog(), "synthesis_backlog");
   return reading;
 }
 
 void ServiceLevelMonitor::tick(std::chrono::steady_clock::time_point now) {
   const auto reading = read(now);
-  const auto p95 = deps_.lag.since(deps_.controller.changed_at(), now).p95_ms;
+  const auto p95 = deps_.lag.since(deps_.controller.changed_at(), deps_.evaluation, now).p95_ms;
   auto change = deps_.controller.update(now, reading);
   if (!change) return;
   if (deps_.translator != nullptr) {
     deps_.translator->set_paused(change->to == Level::original_text);
   }
-  deps_.log.warning("service_level_changed", {{"level", service_level::to_string(change->to)},
-                                              {"previous", service_level::to_string(change->from)},
-                                              {"reason", change->reason},
-                                              {"pressure", change->pressure},
-                                              {"caption_lag_p95_ms", p95}});
+  deps_.log.warning("service_level_changed",
+                    {{"service_level", service_level::to_string(change->to)},
+                     {"previous", service_level::to_string(change->from)},
+                     {"reason", change->reason},
+                     {"pressure", change->pressure},
+                     {"caption_lag_p95_ms", p95}});
   if (on_change_) on_change_(*change);
   tell_rooms(*change, p95);
 }

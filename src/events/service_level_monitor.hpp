@@ -7,8 +7,8 @@
 //   service_level {room, level, previous, reason, caption_lag_p95_ms, target_ms}
 //
 // level: "full" | "neutral_voice" | "captions" | "original_text"; reason: the signal that
-// degraded it ("caption_lag", "synthesis_backlog") or "recovered". join_room's ack and the room
-// info carry the current level too.
+// degraded it ("caption_lag", "speech_backlog", "synthesis_backlog") or "recovered". join_room's
+// ack and the room info carry the current level too.
 //
 // Each process has its own level: it sheds the work it does itself.
 
@@ -22,6 +22,7 @@
 #include "realtime/socketio/server.hpp"
 #include "service_level/caption_lag.hpp"
 #include "service_level/service_level.hpp"
+#include "speech/speech_streams.hpp"
 
 namespace parley::translate {
 class MessageTranslator;
@@ -38,18 +39,25 @@ struct ServiceLevelMonitorDeps {
   core::Logger& log;
   /// Caption lag p95 that counts as "at capacity".
   std::chrono::milliseconds lag_target{2500};
-  SpeechEvents* speech = nullptr;                      ///< the synthesis backlog; may be null
+  /// The controller judges the captions of this last period (at the current level); none at
+  /// all in it means nothing is being captioned, which counts as calm.
+  std::chrono::milliseconds evaluation{10000};
+  SpeechEvents* speech = nullptr;  ///< the synthesis backlog; may be null
+  /// The recognition backlog (audio queued ahead of recognition, against the target); may be
+  /// null.
+  speech::SpeechStreams* streams = nullptr;
   translate::MessageTranslator* translator = nullptr;  ///< paused at original_text; may be null
 };
 
 class ServiceLevelMonitor {
  public:
-  /// Fewer captions than this since the last change say nothing about the current level.
+  /// Fewer late captions than this since the last change do not judge the current level.
   static constexpr std::size_t kMinLagSamples = 3;
 
   explicit ServiceLevelMonitor(ServiceLevelMonitorDeps deps) : deps_(std::move(deps)) {}
 
-  /// The load now (1.0: at capacity), from the strongest signal.
+  /// The load now (1.0: at capacity), from the strongest signal. Unknown while captions are
+  /// still coming in but too few of them judge the current level yet.
   service_level::Reading read(std::chrono::steady_clock::time_point now) const;
   /// One reading and its consequences. From one thread at a time (the timer's strand).
   void tick(std::chrono::steady_clock::time_point now);

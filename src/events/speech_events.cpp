@@ -475,7 +475,7 @@ std::string primary_subtag(std::string_view tag) {
 void SpeechEvents::message_delivered(const chat::StoredMessage& message) {
   queue_speech(message.id, [this, message] {
     send_original(message);
-    if (level() < service_level::Level::captions) speak(message);
+    speak(message);
   });
 }
 
@@ -563,6 +563,8 @@ void SpeechEvents::queue_speech(std::int64_t message_id, std::function<void()> s
 
 void SpeechEvents::speak(const chat::StoredMessage& message) {
   if (server_ == nullptr || !message.sender) return;
+  // Queued before the server degraded to captions: not synthesized now either.
+  if (level() >= service_level::Level::captions) return;
   // Who wants it: listeners in the room other than the sender, grouped by what they need: the
   // audio format, and the speaker's voice or a neutral one.
   struct Group {

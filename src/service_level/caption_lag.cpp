@@ -130,10 +130,11 @@ std::vector<RoomLanguageLag> CaptionLag::all(Clock::time_point now) const {
   return out;
 }
 
-LagSummary CaptionLag::since(Clock::time_point since, Clock::time_point now) const {
+LagSummary CaptionLag::since(Clock::time_point since, std::chrono::milliseconds within,
+                             Clock::time_point now) const {
   std::lock_guard lock(mutex_);
   Samples samples;
-  const auto oldest = now - options_.window;
+  const auto oldest = now - std::min<std::chrono::milliseconds>(within, options_.window);
   for (const auto& caption : recent_) {
     if (caption.at >= oldest && caption.ended >= since)
       samples.emplace_back(caption.at, caption.lag_ms);

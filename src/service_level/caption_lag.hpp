@@ -71,9 +71,11 @@ class CaptionLag {
   /// Every room and language with captions within the window.
   std::vector<RoomLanguageLag> all(Clock::time_point now = Clock::now()) const;
   std::chrono::seconds window() const { return options_.window; }
-  /// Captions of speech that ended at or after `since`, within the window (for the
-  /// controller: how the current level of service performs, not what an earlier one left).
-  LagSummary since(Clock::time_point since, Clock::time_point now = Clock::now()) const;
+  /// Captions of speech that ended at or after `since` and were delivered within the last
+  /// `within` (capped by the window): for the controller, how the current level of service
+  /// performs now, not what an earlier one or an earlier burst left behind.
+  LagSummary since(Clock::time_point since, std::chrono::milliseconds within,
+                   Clock::time_point now = Clock::now()) const;
 
  private:
   struct Waiting {

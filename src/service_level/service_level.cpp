@@ -17,6 +17,7 @@ std::string_view to_string(Level level) {
 }
 
 std::optional<LevelChange> LevelController::update(Clock::time_point now, const Reading& reading) {
+  if (!reading.known) return std::nullopt;
   const Level current = level();
   overloaded_.store(reading.pressure >= 1.0, std::memory_order_relaxed);
   if (reading.pressure >= 1.0) {

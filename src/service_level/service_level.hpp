@@ -35,7 +35,10 @@ struct ControllerOptions {
 /// One look at the load: the highest of the signals, with the name of the one that set it.
 struct Reading {
   double pressure = 0;  ///< 1.0: at capacity
-  std::string reason;   ///< "caption_lag", "speech_backlog", ...
+  std::string reason;   ///< "caption_lag", "synthesis_backlog", ...
+  /// False: too little evidence at the current level to judge it (captions are still coming
+  /// in): everything holds, the overloaded flag included.
+  bool known = true;
 };
 
 struct LevelChange {
@@ -51,7 +54,8 @@ class LevelController {
   using Clock = std::chrono::steady_clock;
   explicit LevelController(ControllerOptions options) : options_(options) {}
 
-  /// Takes a reading; returns the change it caused, if any (at most one step).
+  /// Takes a reading; returns the change it caused, if any (at most one step). A reading that
+  /// is not `known` changes nothing, but time keeps counting toward the current period.
   std::optional<LevelChange> update(Clock::time_point now, const Reading& reading);
 
   Level level() const { return level_.load(std::memory_order_relaxed); }

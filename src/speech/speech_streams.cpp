@@ -26,6 +26,13 @@ bool valid_stream_id(std::string_view id) {
   return true;
 }
 
+// Backlog in audio time: exact for pcm16; for opus assume 128 kbit/s, which overestimates the
+// bitrate of browser speech (about 32 kbit/s) and so never refuses a real-time speaker.
+std::size_t bytes_per_second(const StreamSpec& spec) {
+  return spec.codec == StreamCodec::pcm16 ? static_cast<std::size_t>(spec.sample_rate) * 2
+                                          : std::size_t{16'000};
+}
+
 }  // namespace
 
 std::string reported_language(std::string_view declared, std::string_view recognized) {
@@ -351,13 +358,8 @@ Result<PushAccepted> SpeechStreams::push(const StreamKey& key, std::string chunk
     if (it != streams_.end()) stream = it->second;
   }
   if (!stream || stream->closing.load()) return fail(Errc::not_found, "no such open stream");
-  // Backlog in audio time: exact for pcm16; for opus assume 128 kbit/s, which overestimates
-  // the bitrate of browser speech (about 32 kbit/s) and so never refuses a real-time speaker.
-  const auto bytes_per_second = stream->spec.codec == StreamCodec::pcm16
-                                    ? static_cast<std::size_t>(stream->spec.sample_rate) * 2
-                                    : std::size_t{16'000};
   const auto queued = stream->queued_bytes.load(std::memory_order_relaxed) + chunk.size();
-  const std::chrono::milliseconds backlog(queued * 1000 / bytes_per_second);
+  const std::chrono::milliseconds backlog(queued * 1000 / bytes_per_second(stream->spec));
   if (backlog > options_.max_backlog) {
     return Error(Errc::rate_limited,
                  "audio is arriving faster than it can be transcribed; slow down",
@@ -404,6 +406,17 @@ void SpeechStreams::close(const std::shared_ptr<Stream>& stream) {
     }
   }
   if (!shutting_down_.load()) sink_.on_stream_closed(stream->spec.key, stream->spec.room_id);
+}
+
+std::chrono::milliseconds SpeechStreams::max_backlog() const {
+  std::lock_guard lock(mutex_);
+  std::chrono::milliseconds most{0};
+  for (const auto& [key, stream] : streams_) {
+    const auto queued = stream->queued_bytes.load(std::memory_order_relaxed);
+    most =
+        std::max(most, std::chrono::milliseconds(queued * 1000 / bytes_per_second(stream->spec)));
+  }
+  return most;
 }
 
 std::size_t SpeechStreams::active_streams() const {

@@ -132,6 +132,8 @@ class SpeechStreams {
   void stop_connection(const std::string& connection_id);
 
   std::size_t active_streams() const;
+  /// The most audio any open stream has queued ahead of recognition (a load signal).
+  std::chrono::milliseconds max_backlog() const;
 
  private:
   class Stream;

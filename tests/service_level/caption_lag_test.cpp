@@ -70,10 +70,13 @@ TEST(CaptionLag, PercentilesUseNearestRankAndSinceJudgesOnlySpeechAfterAChange) 
   EXPECT_EQ(summary.p50_ms, 1000);  // the 10th of 20
   EXPECT_EQ(summary.p95_ms, 1900);  // the 19th of 20
   // Only the speech that ended after base + 15 s: lags 1500..2000.
-  const auto recent = lag.since(base + 15s);
+  const auto recent = lag.since(base + 15s, 1h);
   EXPECT_EQ(recent.samples, 6u);
   EXPECT_EQ(recent.p95_ms, 2000);
-  EXPECT_EQ(lag.since(Clock::now() + 1h).samples, 0u);
+  EXPECT_EQ(lag.since(Clock::now() + 1h, 1h).samples, 0u);
+  // Delivered within the last 40 s (from base + 19 s): the captions of the speech that ended
+  // at base + 18 s and later (delivered at base + 19.8 s and later).
+  EXPECT_EQ(lag.since(base, 40s, base + 59s).samples, 3u);
   const auto rooms = lag.all();
   ASSERT_EQ(rooms.size(), 1u);
   EXPECT_EQ(rooms[0].room_id, 3);

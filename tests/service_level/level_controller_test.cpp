@@ -90,6 +90,21 @@ TEST(LevelController, AnOverloadBlipShorterThanThePeriodChangesNothing) {
   EXPECT_EQ(controller.level(), Level::full);
 }
 
+TEST(LevelController, AnUnknownReadingHoldsEverythingButTheClock) {
+  LevelController controller(options());
+  const auto t0 = Clock::time_point{} + 1h;
+  ASSERT_FALSE(controller.update(t0, Reading{2.0, "caption_lag"}));
+  ASSERT_TRUE(controller.overloaded());
+  // Too few captions to judge: still overloaded (new streams stay refused), nothing changes.
+  EXPECT_FALSE(controller.update(t0 + 1s, Reading{0.0, "caption_lag", false}));
+  EXPECT_TRUE(controller.overloaded());
+  EXPECT_EQ(controller.level(), Level::full);
+  // The overload period kept counting: the next known reading over capacity steps down.
+  auto change = controller.update(t0 + 2500ms, Reading{2.0, "caption_lag"});
+  ASSERT_TRUE(change);
+  EXPECT_EQ(change->to, Level::neutral_voice);
+}
+
 TEST(LevelController, NamesTheLevelsAsEventsShowThem) {
   EXPECT_EQ(to_string(Level::full), "full");
   EXPECT_EQ(to_string(Level::neutral_voice), "neutral_voice");
