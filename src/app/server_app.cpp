@@ -2,12 +2,14 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/strand.hpp>
 #include <filesystem>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "api/health.hpp"
@@ -697,8 +699,18 @@ void ServerApp::add_service_level_metrics() {
         std::string("Caption lag ") + (pct == 50 ? "median" : "95th percentile") +
             " per room and listening language, over the rooms captioned in the window.",
         metrics::Type::gauge, {"room", "language"}, [lag = caption_lag_.get(), pct = pct] {
+          // The rooms with the latest captions first, at most kMaxLagSeries of them: the
+          // number of series stays bounded however many rooms talk.
+          constexpr std::size_t kMaxLagSeries = 100;
+          auto all = lag->all();
+          std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
+            return a.lag.p95_ms != b.lag.p95_ms
+                       ? a.lag.p95_ms > b.lag.p95_ms
+                       : std::tie(a.room_id, a.language) < std::tie(b.room_id, b.language);
+          });
+          if (all.size() > kMaxLagSeries) all.resize(kMaxLagSeries);
           std::vector<metrics::Sample> out;
-          for (const auto& series : lag->all()) {
+          for (const auto& series : all) {
             const auto ms = pct == 50 ? series.lag.p50_ms : series.lag.p95_ms;
             out.push_back({{std::to_string(series.room_id), series.language},
                            static_cast<double>(ms) / 1000.0});

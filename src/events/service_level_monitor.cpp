@@ -17,10 +17,17 @@ using service_level::Level;
 service_level::Reading ServiceLevelMonitor::read(std::chrono::steady_clock::time_point now) const {
   service_level::Reading reading{0.0, "caption_lag", true};
   // Only captions of speech that ended at the current level judge it.
-  const auto lag = deps_.lag.since(deps_.controller.changed_at(), deps_.evaluation, now);
+  // Captions still owed count as late as they are, except at original_text, where translation
+  // is held back on purpose.
+  const bool held = deps_.controller.level() == Level::original_text;
+  const auto lag = deps_.lag.since(deps_.controller.changed_at(), deps_.evaluation, now,
+                                   held ? std::nullopt : std::optional(deps_.lag_target));
   const auto target = static_cast<double>(std::max<std::int64_t>(1, deps_.lag_target.count()));
   if (lag.samples > 0) {
-    reading.pressure = static_cast<double>(lag.p95_ms) / target;
+    // p95 once there are enough captions for it to mean something; the median before that, so
+    // that one slow caption among a few is not an overload.
+    const auto judged = lag.samples >= kMinSamplesForP95 ? lag.p95_ms : lag.p50_ms;
+    reading.pressure = static_cast<double>(judged) / target;
     // A late caption or two is not yet an overload (nor the end of one): wait for more. Timely
     // ones are good news at once, so a lone speaker does not hold a degraded level forever.
     if (lag.samples < kMinLagSamples && reading.pressure >= 1.0) reading.known = false;
@@ -46,11 +53,12 @@ service_level::Reading ServiceLevelMonitor::read(std::chrono::steady_clock::time
 void ServiceLevelMonitor::tick(std::chrono::steady_clock::time_point now) {
   const auto reading = read(now);
   const auto p95 = deps_.lag.since(deps_.controller.changed_at(), deps_.evaluation, now).p95_ms;
+  // (Read before the change: the captions that judged the level being left.)
   auto change = deps_.controller.update(now, reading);
   if (!change) return;
-  if (deps_.translator != nullptr) {
-    deps_.translator->set_paused(change->to == Level::original_text);
-  }
+  // Paused before the rooms hear of it; resumed after, so results never come before the news.
+  const bool pause = change->to == Level::original_text;
+  if (deps_.translator != nullptr && pause) deps_.translator->set_paused(true);
   deps_.log.warning("service_level_changed",
                     {{"service_level", service_level::to_string(change->to)},
                      {"previous", service_level::to_string(change->from)},
@@ -59,6 +67,7 @@ void ServiceLevelMonitor::tick(std::chrono::steady_clock::time_point now) {
                      {"caption_lag_p95_ms", p95}});
   if (on_change_) on_change_(*change);
   tell_rooms(*change, p95);
+  if (deps_.translator != nullptr && !pause) deps_.translator->set_paused(false);
 }
 
 void ServiceLevelMonitor::tell_rooms(const service_level::LevelChange& change,

@@ -53,6 +53,8 @@ class ServiceLevelMonitor {
  public:
   /// Fewer late captions than this since the last change do not judge the current level.
   static constexpr std::size_t kMinLagSamples = 3;
+  /// Below this many captions the median judges, not the p95.
+  static constexpr std::size_t kMinSamplesForP95 = 20;
 
   explicit ServiceLevelMonitor(ServiceLevelMonitorDeps deps) : deps_(std::move(deps)) {}
 

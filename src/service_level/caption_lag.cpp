@@ -25,9 +25,13 @@ void CaptionLag::spoken(std::int64_t message_id, std::int64_t room_id, Clock::ti
   prune_locked(now);
   if (!waiting_.emplace(message_id, Waiting{room_id, ended, now, std::nullopt}).second) return;
   waiting_order_.push_back(message_id);
-  while (waiting_order_.size() > options_.max_waiting) {
+  // Only messages still waiting count toward the bound (the order also holds finished ones).
+  while (waiting_.size() > options_.max_waiting && !waiting_order_.empty()) {
     waiting_.erase(waiting_order_.front());
     waiting_order_.pop_front();
+  }
+  if (waiting_order_.size() > 2 * options_.max_waiting + 64) {
+    std::erase_if(waiting_order_, [&](std::int64_t id) { return !waiting_.contains(id); });
   }
 }
 
@@ -131,13 +135,25 @@ std::vector<RoomLanguageLag> CaptionLag::all(Clock::time_point now) const {
 }
 
 LagSummary CaptionLag::since(Clock::time_point since, std::chrono::milliseconds within,
-                             Clock::time_point now) const {
+                             Clock::time_point now,
+                             std::optional<std::chrono::milliseconds> owed_after) const {
   std::lock_guard lock(mutex_);
   Samples samples;
   const auto oldest = now - std::min<std::chrono::milliseconds>(within, options_.window);
   for (const auto& caption : recent_) {
-    if (caption.at >= oldest && caption.ended >= since)
+    if (caption.at >= oldest && caption.ended >= since) {
       samples.emplace_back(caption.at, caption.lag_ms);
+    }
+  }
+  if (owed_after) {
+    for (const auto& [id, waiting] : waiting_) {
+      if (!waiting.languages || waiting.ended < since) continue;
+      const auto late = std::chrono::duration_cast<std::chrono::milliseconds>(now - waiting.ended);
+      if (late <= *owed_after) continue;
+      for (std::size_t i = 0; i < waiting.languages->size(); ++i) {
+        samples.emplace_back(now, late.count());
+      }
+    }
   }
   return summarize(samples, oldest);
 }

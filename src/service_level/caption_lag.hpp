@@ -27,7 +27,7 @@ namespace parley::service_level {
 
 struct CaptionLagOptions {
   std::chrono::seconds window{300};          ///< samples older than this are forgotten
-  std::size_t max_samples_per_series = 512;  ///< per room and language
+  std::size_t max_samples_per_series = 512;  ///< per room and language (the newest are kept)
   std::size_t max_waiting = 4096;            ///< spoken messages awaiting captions
   std::chrono::seconds max_wait{600};        ///< a caption later than this is not counted
 };
@@ -74,8 +74,11 @@ class CaptionLag {
   /// Captions of speech that ended at or after `since` and were delivered within the last
   /// `within` (capped by the window): for the controller, how the current level of service
   /// performs now, not what an earlier one or an earlier burst left behind.
+  /// With `owed_after`: a caption still owed (a translation not delivered yet) that is already
+  /// later than that counts too, as late as it is now: a stuck engine is not calm.
   LagSummary since(Clock::time_point since, std::chrono::milliseconds within,
-                   Clock::time_point now = Clock::now()) const;
+                   Clock::time_point now = Clock::now(),
+                   std::optional<std::chrono::milliseconds> owed_after = std::nullopt) const;
 
  private:
   struct Waiting {

@@ -17,7 +17,15 @@ std::string_view to_string(Level level) {
 }
 
 std::optional<LevelChange> LevelController::update(Clock::time_point now, const Reading& reading) {
-  if (!reading.known) return std::nullopt;
+  if (!reading.known) {
+    if (!unknown_since_) unknown_since_ = now;
+    // Not judged for a whole period: stop refusing new streams on an old verdict.
+    if (now - *unknown_since_ >= options_.degrade_after) {
+      overloaded_.store(false, std::memory_order_relaxed);
+    }
+    return std::nullopt;
+  }
+  unknown_since_.reset();
   const Level current = level();
   overloaded_.store(reading.pressure >= 1.0, std::memory_order_relaxed);
   if (reading.pressure >= 1.0) {
@@ -29,8 +37,8 @@ std::optional<LevelChange> LevelController::update(Clock::time_point now, const 
     const auto next = static_cast<Level>(static_cast<int>(current) + 1);
     level_.store(next, std::memory_order_relaxed);
     changed_at_ = now;
-    // The next step needs a full period of overload at the new level: the step may be enough.
-    overloaded_since_ = now;
+    // The next step needs a full period of overload judged at the new level: it may be enough.
+    overloaded_since_.reset();
     return LevelChange{current, next, reading.reason, reading.pressure};
   }
   overloaded_since_.reset();

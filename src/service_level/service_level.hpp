@@ -10,8 +10,11 @@
 //
 // The controller is pure logic over readings (pressure 1.0 = exactly at capacity) taken by its
 // owner on a timer; it has no clock or thread of its own. Hysteresis keeps it from flapping: a
-// step down needs `degrade_after` of continuous overload since the last change, a step up needs
-// `recover_after` of continuous calm (pressure below `calm_below`); in between it holds.
+// step down needs `degrade_after` of continuous overload judged at the current level (from the
+// first overloaded reading after the last change), a step up needs `recover_after` of continuous
+// calm (pressure below `calm_below`); in between it holds. A reading that cannot judge (too few
+// captions yet) holds everything; one that lasts past `degrade_after` no longer counts as
+// overloaded for admission.
 
 #include <atomic>
 #include <chrono>
@@ -29,7 +32,7 @@ std::string_view to_string(Level level);
 struct ControllerOptions {
   std::chrono::milliseconds degrade_after{5000};
   std::chrono::milliseconds recover_after{20000};
-  double calm_below = 0.5;
+  double calm_below = 0.75;
 };
 
 /// One look at the load: the highest of the signals, with the name of the one that set it.
@@ -71,6 +74,7 @@ class LevelController {
   Clock::time_point changed_at_{};
   std::optional<Clock::time_point> overloaded_since_;
   std::optional<Clock::time_point> calm_since_;
+  std::optional<Clock::time_point> unknown_since_;
 };
 
 }  // namespace parley::service_level

@@ -72,6 +72,8 @@ class SpeechStreams::Stream : public std::enable_shared_from_this<Stream> {
   const StreamSpec spec;
   std::atomic<std::size_t> queued_bytes{0};
   std::atomic<bool> closing{false};  ///< stop requested or failed: no more chunks accepted
+  /// Compressed streams: the codec's bytes per second of audio so far (0: not known yet).
+  std::atomic<std::size_t> observed_bytes_per_second{0};
 
   void open() {
     if (spec.codec == StreamCodec::pcm16) {
@@ -90,15 +92,29 @@ class SpeechStreams::Stream : public std::enable_shared_from_this<Stream> {
     arm_idle_timer();
   }
 
-  void process_chunk(const std::string& chunk) {
+  void process_chunk(const std::string& chunk, std::chrono::steady_clock::time_point received) {
     queued_bytes.fetch_sub(chunk.size(), std::memory_order_relaxed);
     if (failed_) return;
     arm_idle_timer();
+    // Live audio starts when its first chunk comes (a client starts recording once the stream
+    // is acknowledged), not when the stream was opened.
+    if (!origin_set_) {
+      origin_set_ = true;
+      audio_origin_ = received;
+    }
+    received_ = received;
     if (decoder_) {
       bytes_fed_ += chunk.size();
       auto pcm = decoder_->feed(chunk);
       if (!pcm) return fail_stream(pcm.error());
       handle_pcm(*pcm);
+      // What the codec really uses, once a second of audio says (the backlog estimate).
+      if (decoded_samples_ >= kRate) {
+        observed_bytes_per_second.store(
+            static_cast<std::size_t>(static_cast<std::int64_t>(bytes_fed_) * kRate /
+                                     decoded_samples_),
+            std::memory_order_relaxed);
+      }
       return;
     }
     if (chunk.size() % 2 != 0) {
@@ -157,7 +173,7 @@ class SpeechStreams::Stream : public std::enable_shared_from_this<Stream> {
   void handle_pcm(std::span<const std::int16_t> pcm) {
     if (pcm.empty()) return;
     decoded_samples_ += static_cast<std::int64_t>(pcm.size());
-    arrivals_.emplace_back(samples_to_ms(decoded_samples_), std::chrono::steady_clock::now());
+    arrivals_.emplace_back(samples_to_ms(decoded_samples_), received_);
     if (arrivals_.size() > kMaxArrivals) arrivals_.pop_front();
     if (samples_to_ms(decoded_samples_) >
         std::chrono::duration_cast<std::chrono::milliseconds>(options_.max_duration).count()) {
@@ -273,6 +289,8 @@ class SpeechStreams::Stream : public std::enable_shared_from_this<Stream> {
   std::int64_t utterance_start_ms_ = 0;
   // When the stream opened: live audio (a microphone) arrives in real time from there.
   std::chrono::steady_clock::time_point audio_origin_;
+  bool origin_set_ = false;
+  std::chrono::steady_clock::time_point received_{};  ///< when the chunk being handled came
   std::int64_t decoded_samples_ = 0;
   // When audio reached the segmenter: (stream time decoded so far in ms, arrival), oldest first.
   static constexpr std::size_t kMaxArrivals = 1024;
@@ -366,7 +384,10 @@ Result<PushAccepted> SpeechStreams::push(const StreamKey& key, std::string chunk
                  std::chrono::milliseconds(500));
   }
   stream->queued_bytes.fetch_add(chunk.size(), std::memory_order_relaxed);
-  asio::post(stream->strand, [stream, chunk = std::move(chunk)] { stream->process_chunk(chunk); });
+  asio::post(stream->strand,
+             [stream, chunk = std::move(chunk), received = std::chrono::steady_clock::now()] {
+               stream->process_chunk(chunk, received);
+             });
   return PushAccepted{backlog};
 }
 
@@ -413,8 +434,11 @@ std::chrono::milliseconds SpeechStreams::max_backlog() const {
   std::chrono::milliseconds most{0};
   for (const auto& [key, stream] : streams_) {
     const auto queued = stream->queued_bytes.load(std::memory_order_relaxed);
-    most =
-        std::max(most, std::chrono::milliseconds(queued * 1000 / bytes_per_second(stream->spec)));
+    // In audio time at the bitrate the stream really uses, once known (browser opus is about a
+    // quarter of what push() assumes).
+    const auto observed = stream->observed_bytes_per_second.load(std::memory_order_relaxed);
+    const auto rate = observed > 0 ? observed : bytes_per_second(stream->spec);
+    most = std::max(most, std::chrono::milliseconds(queued * 1000 / rate));
   }
   return most;
 }

@@ -83,6 +83,20 @@ TEST(CaptionLag, PercentilesUseNearestRankAndSinceJudgesOnlySpeechAfterAChange) 
   EXPECT_EQ(rooms[0].language, "en");
 }
 
+TEST(CaptionLag, ACaptionStillOwedCountsAsLateAsItIsNow) {
+  CaptionLag lag;
+  const auto now = Clock::now();
+  lag.spoken(1, 1, now - 9s);
+  lag.delivered(1, {"en", "es"}, {"en"}, now - 8s);  // English at 1 s; Spanish still owed
+  lag.spoken(2, 1, now - 1s);
+  lag.delivered(2, {"en", "es"}, {"en"}, now - 500ms);  // owed for 1 s only
+  const auto judged = lag.since(now - 1h, 1h, now, 5s);
+  EXPECT_EQ(judged.samples, 3u);  // two English captions, one Spanish owed for 9 s
+  EXPECT_EQ(judged.p95_ms, 9000);
+  EXPECT_EQ(lag.since(now - 1h, 1h, now).samples, 2u);      // without owed_after: delivered only
+  EXPECT_EQ(lag.since(now - 5s, 1h, now, 5s).samples, 1u);  // message 1 ended before `since`
+}
+
 TEST(CaptionLag, ForgetsSamplesOutsideTheWindowAndBoundsWhatWaits) {
   CaptionLagOptions options;
   options.window = 30s;

@@ -29,12 +29,14 @@ TEST(LevelController, StepsDownOneLevelPerPeriodOfOverloadAndNoFurtherThanOrigin
   EXPECT_EQ(first->to, Level::neutral_voice);
   EXPECT_EQ(first->reason, "caption_lag");
   EXPECT_EQ(controller.changed_at(), t0 + 2s);
-  // The next step needs another full period at the new level.
+  // The next step needs another full period of overload judged at the new level.
   EXPECT_FALSE(controller.update(t0 + 3s, hot));
-  auto second = controller.update(t0 + 4s, hot);
+  EXPECT_FALSE(controller.update(t0 + 4s, hot));
+  auto second = controller.update(t0 + 5s, hot);
   ASSERT_TRUE(second);
   EXPECT_EQ(second->to, Level::captions);
-  ASSERT_TRUE(controller.update(t0 + 6s, hot));
+  EXPECT_FALSE(controller.update(t0 + 6s, hot));
+  ASSERT_TRUE(controller.update(t0 + 8s, hot));
   EXPECT_EQ(controller.level(), Level::original_text);
   EXPECT_FALSE(controller.update(t0 + 60s, hot));  // the lowest level: nothing more to shed
   EXPECT_EQ(controller.level(), Level::original_text);
@@ -44,15 +46,15 @@ TEST(LevelController, RecoversOneStepPerCalmPeriodAndHoldsInBetween) {
   LevelController controller(options());
   auto t = Clock::time_point{} + 1h;
   const Reading hot{1.2, "synthesis_backlog"};
-  controller.update(t, hot);
   for (int i = 0; i < 3; ++i) {
+    controller.update(t, hot);
     t += 2s;
     ASSERT_TRUE(controller.update(t, hot));
   }
   ASSERT_EQ(controller.level(), Level::original_text);
 
   // Between calm and overloaded: hold, however long.
-  const Reading warm{0.7, "caption_lag"};
+  const Reading warm{0.9, "caption_lag"};
   for (int i = 0; i < 20; ++i) {
     t += 1s;
     EXPECT_FALSE(controller.update(t, warm));
@@ -103,6 +105,12 @@ TEST(LevelController, AnUnknownReadingHoldsEverythingButTheClock) {
   auto change = controller.update(t0 + 2500ms, Reading{2.0, "caption_lag"});
   ASSERT_TRUE(change);
   EXPECT_EQ(change->to, Level::neutral_voice);
+  // Unknown for a whole period: the old verdict no longer refuses streams.
+  EXPECT_FALSE(controller.update(t0 + 3s, Reading{0.0, "caption_lag", false}));
+  EXPECT_TRUE(controller.overloaded());
+  EXPECT_FALSE(controller.update(t0 + 5s, Reading{0.0, "caption_lag", false}));
+  EXPECT_FALSE(controller.overloaded());
+  EXPECT_EQ(controller.level(), Level::neutral_voice);
 }
 
 TEST(LevelController, NamesTheLevelsAsEventsShowThem) {
