@@ -502,7 +502,13 @@ Result<void> ServerApp::start_translation() {
   room_transcripts_ =
       std::make_unique<transcript::RoomTranscripts>(*chatrooms_, *message_translations_, clock_);
   chatroom_routes_->transcripts = room_transcripts_.get();
+  glossaries_ = std::make_unique<glossary::GlossaryStore>(*database_, *chatrooms_, clock_);
+  if (auto loaded = glossaries_->load_all(); !loaded) return loaded.error();
+  glossary_routes_ = std::make_unique<api::GlossaryRoutesDeps>(
+      api::GlossaryRoutesDeps{*account_routes_, *glossaries_, *workers_, log_});
+  api::add_glossary_routes(router_, *glossary_routes_);
   translate::MessageTranslatorOptions translator;
+  translator.glossary = glossaries_.get();
   translator.threads = cfg.translation_threads;
   translator.lease = cfg.translation_lease;
   translator.worker_name = "parley-" + std::to_string(::getpid());

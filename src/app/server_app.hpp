@@ -11,6 +11,7 @@
 #include "api/admin_log_routes.hpp"
 #include "api/billing_routes.hpp"
 #include "api/chatroom_routes.hpp"
+#include "api/glossary_routes.hpp"
 #include "api/google_routes.hpp"
 #include "api/metrics_routes.hpp"
 #include "api/speech_routes.hpp"
@@ -173,6 +174,9 @@ class ServerApp {
   std::unique_ptr<translate::TranslationCache> translation_cache_;
   std::unique_ptr<translate::MessageTranslations> message_translations_;
   std::unique_ptr<transcript::RoomTranscripts> room_transcripts_;  // reads the two above
+  // Rooms' glossaries (issue 11): read by the translator's workers and by speech synthesis.
+  std::unique_ptr<glossary::GlossaryStore> glossaries_;
+  std::unique_ptr<api::GlossaryRoutesDeps> glossary_routes_;
   std::unique_ptr<events::TranslationEvents> translation_events_;
   std::unique_ptr<translate::MessageTranslator> message_translator_;
   // Uses the translator and tells translation_events_; used by the routes and the events.

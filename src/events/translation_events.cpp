@@ -183,7 +183,7 @@ void TranslationEvents::deliver(const chat::StoredMessage& message, std::string_
       online.insert(std::move(language));
     }
   }
-  const auto preview = deps_.translator.preview(message.text, source, online);
+  const auto preview = deps_.translator.preview(message.text, source, online, message.room_id);
   const json::object original = chat::to_json(message, deps_.public_base_url);
   const json::array plain{original};
   std::map<std::string, json::array> shaped;

@@ -167,6 +167,20 @@ class InstrumentedTranslator final : public translate::Translator {
     }
     return result;
   }
+  Result<translate::Translation> translate_with_terms(
+      std::string_view text, std::string_view source, std::string_view target,
+      std::span<const translate::GlossaryEntry> terms) override {
+    const auto start = Clock::now();
+    auto result = inner_.translate_with_terms(text, source, target, terms);
+    if (result) {
+      engine_.requests->inc();
+      engine_.characters->inc(count_characters(text));
+      engine_.duration->observe(seconds_since(start));
+    } else if (result.error().code != Errc::unsupported) {
+      count_error(errors_, engine_.name, result.error());
+    }
+    return result;
+  }
 
  private:
   translate::Translator& inner_;

@@ -4,6 +4,7 @@
 // An engine that cannot translate a pair says so (Errc::unsupported); it never returns the
 // source text passed off as a translation.
 
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,6 +23,12 @@ struct Translation {
   std::vector<std::string> via;
 };
 
+/// A room glossary's fixed translation of a term into the target language (issue 11).
+struct GlossaryEntry {
+  std::string term;         ///< as it occurs in the source text
+  std::string translation;  ///< what it must become
+};
+
 class Translator {
  public:
   virtual ~Translator() = default;
@@ -32,6 +39,19 @@ class Translator {
   /// rate_limited / unavailable / timeout (engine or service), internal.
   virtual Result<Translation> translate(std::string_view text, std::string_view source,
                                         std::string_view target) = 0;
+  /// BLOCKING. Like translate(), told that each glossary term must become its fixed
+  /// translation: for engines that take instructions (a language model); the caller checks the
+  /// result. Default: Errc::unsupported, and the caller protects and substitutes the terms
+  /// itself (see translate/glossary/glossary_text.hpp).
+  virtual Result<Translation> translate_with_terms(std::string_view text, std::string_view source,
+                                                   std::string_view target,
+                                                   std::span<const GlossaryEntry> terms) {
+    (void)text;
+    (void)source;
+    (void)target;
+    (void)terms;
+    return fail(Errc::unsupported, "this engine takes no instructions");
+  }
 };
 
 /// Longest text one translation request takes (bytes of UTF-8).

@@ -127,15 +127,18 @@ std::string MessageTranslator::detect(std::string_view text, std::string_view de
 }
 
 std::map<std::string, TargetPreview> MessageTranslator::preview(
-    std::string_view text, std::string_view source, const std::set<std::string>& targets) const {
+    std::string_view text, std::string_view source, const std::set<std::string>& targets,
+    std::int64_t room_id) const {
   std::map<std::string, TargetPreview> out;
+  const bool glossary = glossary_applies(room_id, text);
   for (const auto& target : targets) {
     if (target == source) continue;
     TargetPreview item;
     if (auto engine = engines_.translator_for(source, target); !engine) {
       item.state = TargetPreview::State::refused;
       item.error = engine.error();
-    } else if (auto cached = cache_.find_in_memory(text, source, target)) {
+    } else if (auto cached =
+                   glossary ? std::nullopt : cache_.find_in_memory(text, source, target)) {
       item.state = TargetPreview::State::ready;
       item.translation = std::move(*cached);
     }
@@ -151,11 +154,14 @@ Result<void> MessageTranslator::translate_message(const MessageRef& message, std
                                                   std::optional<std::int64_t> payer,
                                                   std::string_view request_id) {
   bool queued = false;
+  // The room's glossary may fix some of its terms: no cached translation then (a job applies it).
+  const bool glossary = glossary_applies(message.room_id, text);
   for (const auto& target : targets) {
     if (target == source) continue;
     auto engine = engines_.translator_for(source, target);
     if (!engine) continue;
-    auto cached = cache_.find(text, source, target);
+    auto cached = glossary ? Result<std::optional<Translation>>(std::nullopt)
+                           : cache_.find(text, source, target);
     if (!cached) return cached.error();
     if (*cached) {
       Translation translation = std::move(**cached);
@@ -280,7 +286,26 @@ Result<Translation> MessageTranslator::run_job(const Job& job) {
   if (source == "und") {
     return fail(Errc::validation_failed, "the language of the text could not be detected");
   }
-  return translate_text(job.text, source, job.target);
+  std::vector<GlossaryEntry> entries;
+  if (options_.glossary != nullptr && job.room_id) {
+    auto terms = options_.glossary->terms(*job.room_id);
+    if (!terms) return terms.error();
+    entries = glossary_entries(*terms, job.text, job.target);
+  }
+  if (entries.empty()) return translate_text(job.text, source, job.target);
+  // Fixed by the room's glossary: made for this room, so neither read from nor kept in the cache.
+  auto engine = engines_.translator_for(source, job.target);
+  if (!engine) return engine.error();
+  auto translation = translate_honouring(**engine, job.text, source, job.target, entries);
+  if (!translation) return translation.error();
+  if (translation->source.empty()) translation->source = source;
+  if (translation->target.empty()) translation->target = job.target;
+  return translation;
+}
+
+bool MessageTranslator::glossary_applies(std::int64_t room_id, std::string_view text) const {
+  return options_.glossary != nullptr && room_id != 0 &&
+         options_.glossary->may_apply(room_id, text);
 }
 
 void MessageTranslator::job_done(const Job& job, const Translation& translation) {

@@ -32,6 +32,7 @@
 #include "core/log.hpp"
 #include "core/quotas.hpp"
 #include "translate/cache/translation_cache.hpp"
+#include "translate/glossary/glossary_text.hpp"
 #include "translate/queue/message_translations.hpp"
 #include "translate/queue/queue_worker.hpp"
 #include "translate/queue/translation_queue.hpp"
@@ -85,6 +86,9 @@ struct MessageTranslatorOptions {
   /// translation an engine makes counts the text's characters (cache hits are free), and the
   /// cloud engine needs Entitlement::cloud_engines.
   core::Quotas* quotas = nullptr;
+  /// Rooms' glossaries (issue 11), honoured by every message translation (nullptr: none). A
+  /// text a glossary applies to is never served from, nor stored in, the shared cache.
+  GlossarySource* glossary = nullptr;
 };
 
 class MessageTranslator {
@@ -108,7 +112,8 @@ class MessageTranslator {
   /// NON-BLOCKING (memory only): for each target other than `source`, whether the translation
   /// is known now (in-memory cache), will follow (pending) or cannot be made (refused).
   std::map<std::string, TargetPreview> preview(std::string_view text, std::string_view source,
-                                               const std::set<std::string>& targets) const;
+                                               const std::set<std::string>& targets,
+                                               std::int64_t room_id = 0) const;
 
   /// BLOCKING. Translates `text` (the message's, in `source`) into every target other than the
   /// source: cached translations are stored with the message at once (and handed to the sink,
@@ -154,6 +159,7 @@ class MessageTranslator {
 
  private:
   Result<Translation> run_job(const Job& job);
+  bool glossary_applies(std::int64_t room_id, std::string_view text) const;
   /// Charges `payer` for translating `text` with `engine` (nothing without quotas or payer).
   Result<void> charge(std::optional<std::int64_t> payer, const Translator& engine,
                       std::string_view text);

@@ -378,8 +378,34 @@ bool OpenAiTranslator::supports(std::string_view source, std::string_view target
   return !from.empty() && !language_name(from).empty() && from != to;
 }
 
+std::string OpenAiTranslator::glossary_instructions(std::span<const GlossaryEntry> terms) {
+  if (terms.empty()) return {};
+  // JSON strings: a term cannot close the quotes or smuggle instructions out of its slot.
+  std::string out =
+      " This chat room's glossary fixes how these terms are translated; use exactly these "
+      "translations wherever the term occurs (adapting only capitalization):";
+  for (const auto& term : terms) {
+    out += " " + boost::json::serialize(boost::json::value(term.term)) + " -> " +
+           boost::json::serialize(boost::json::value(term.translation)) + ";";
+  }
+  return out;
+}
+
 Result<Translation> OpenAiTranslator::translate(std::string_view text, std::string_view source,
                                                 std::string_view target) {
+  return run(text, source, target, {});
+}
+
+Result<Translation> OpenAiTranslator::translate_with_terms(std::string_view text,
+                                                           std::string_view source,
+                                                           std::string_view target,
+                                                           std::span<const GlossaryEntry> terms) {
+  return run(text, source, target, terms);
+}
+
+Result<Translation> OpenAiTranslator::run(std::string_view text, std::string_view source,
+                                          std::string_view target,
+                                          std::span<const GlossaryEntry> terms) {
   const OpenAiTranslatorOptions& options = state_->options;
   if (!supports(source, target)) {
     return fail(Errc::unsupported, "the OpenAI translation engine does not translate '" +
@@ -399,7 +425,7 @@ Result<Translation> OpenAiTranslator::translate(std::string_view text, std::stri
 
   const std::string from = unknown_source(source) ? std::string("und") : primary(source);
   const std::string to = primary(target);
-  const std::string prompt = system_prompt(from, to);
+  const std::string prompt = system_prompt(from, to) + glossary_instructions(terms);
   boost::json::object body;
   body["model"] = options.model;
   body["temperature"] = 0;

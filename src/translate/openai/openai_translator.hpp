@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -75,6 +76,10 @@ class OpenAiTranslator final : public Translator {
   bool supports(std::string_view source, std::string_view target) const override;
   Result<Translation> translate(std::string_view text, std::string_view source,
                                 std::string_view target) override;
+  /// The glossary's fixed translations go into the system prompt (glossary_instructions).
+  Result<Translation> translate_with_terms(std::string_view text, std::string_view source,
+                                           std::string_view target,
+                                           std::span<const GlossaryEntry> terms) override;
 
   /// The rate limiter in use (to share it, or to show how long a request would wait).
   RequestBudget& budget() noexcept { return *budget_; }
@@ -85,11 +90,15 @@ class OpenAiTranslator final : public Translator {
   static std::vector<std::string_view> languages();
   /// The system prompt sent for a pair (exposed for tests and for the docs).
   static std::string system_prompt(std::string_view source, std::string_view target);
+  /// What the system prompt adds for a room glossary (empty without terms).
+  static std::string glossary_instructions(std::span<const GlossaryEntry> terms);
   /// Tokens a request is expected to use before its reply says: bytes/4 for the prompt and for
   /// an answer of about the same size, plus per-message overhead.
   static std::size_t estimate_tokens(std::size_t system_bytes, std::size_t text_bytes) noexcept;
 
  private:
+  Result<Translation> run(std::string_view text, std::string_view source, std::string_view target,
+                          std::span<const GlossaryEntry> terms);
   struct State;
   std::unique_ptr<State> state_;
   std::shared_ptr<RequestBudget> budget_;
