@@ -507,6 +507,7 @@ Result<void> ServerApp::start_translation() {
   glossary_routes_ = std::make_unique<api::GlossaryRoutesDeps>(
       api::GlossaryRoutesDeps{*account_routes_, *glossaries_, *workers_, log_});
   api::add_glossary_routes(router_, *glossary_routes_);
+  speech_events_->attach_glossary(*glossaries_);
   translate::MessageTranslatorOptions translator;
   translator.glossary = glossaries_.get();
   translator.threads = cfg.translation_threads;

@@ -169,6 +169,15 @@ asio::awaitable<void> SpeechEvents::start(SocketPtr socket, const json::object& 
   }
 
   speech::StreamSpec spec;
+  if (glossary_ != nullptr) {
+    // The room's terms, so that an engine that can be told hears them right.
+    auto terms = [this, room_id = *room] {
+      return Result<std::vector<translate::GlossaryTerm>>(glossary_terms(room_id));
+    };
+    if (auto known = co_await deps_.workers.run(std::move(terms)); known) {
+      for (const auto& term : *known) spec.vocabulary.push_back(term.term);
+    }
+  }
   spec.key = speech::StreamKey{socket->id(), *string_field(body, "stream_id")};
   spec.room_id = *room;
   spec.user_id = socket->user_id();
@@ -547,6 +556,17 @@ void SpeechEvents::translation_delivered(std::int64_t message_id,
   });
 }
 
+std::vector<translate::GlossaryTerm> SpeechEvents::glossary_terms(std::int64_t room_id) {
+  if (glossary_ == nullptr) return {};
+  auto terms = glossary_->terms(room_id);
+  if (!terms) {
+    deps_.log.warning("glossary_unavailable",
+                      {{"room", room_id}, {"error", terms.error().message}});
+    return {};
+  }
+  return std::move(*terms);
+}
+
 void SpeechEvents::queue_speech(std::int64_t message_id, std::function<void()> speak_it) {
   if (!anyone_listens()) return;
   if (pending_speech_.fetch_add(1) >= deps_.max_pending_speech) {
@@ -621,11 +641,14 @@ void SpeechEvents::speak(const chat::StoredMessage& message) {
   // Past full service the speaker's voice (a provider clone, or the embedded approximation) is
   // not made: a neutral one costs less.
   const bool voices_shed = level() >= service_level::Level::neutral_voice;
+  // Glossary terms said as the room fixed them (a respelling the engine reads naturally).
+  const std::string spoken_text =
+      translate::apply_pronunciations(message.text, glossary_terms(message.room_id));
   const std::string& lang = language;
   std::map<std::int64_t, bool> entitled;  // listener -> may hear the cloud voice
   for (const auto& [group, sockets] : groups) {
     const auto format = group.format;
-    speech::tts::SynthesisRequest request{message.text, lang, std::nullopt, std::nullopt};
+    speech::tts::SynthesisRequest request{spoken_text, lang, std::nullopt, std::nullopt};
     speech::tts::SpeechSynthesizer* engine = nullptr;
     std::string voice_mode = "default";
     const bool speaker_voice = group.speaker_voice && !voices_shed;

@@ -71,6 +71,7 @@
 #include "speech/speech_engines.hpp"
 #include "speech/speech_streams.hpp"
 #include "speech/voice_profiles.hpp"
+#include "translate/glossary/glossary_text.hpp"
 #include "translate/langid/language_detector.hpp"
 #include "translate/translator.hpp"
 
@@ -128,6 +129,10 @@ class SpeechEvents final : public speech::SpeechStreamSink {
   void refresh_choices(const realtime::SocketPtr& socket);
   /// How to learn a socket's language in a room (set once at start-up, before the first
   /// connection; without it, room listening modes speak nothing).
+  /// Rooms' glossaries (set once at start-up, before the first connection): streams are biased
+  /// toward a room's terms where the engine allows, and synthesis says each term as its
+  /// pronunciation gives.
+  void attach_glossary(translate::GlossarySource& glossary) { glossary_ = &glossary; }
   void set_language_lookup(
       std::function<std::string(const std::string& socket_id, std::int64_t room_id)> lookup) {
     language_lookup_ = std::move(lookup);
@@ -214,6 +219,9 @@ class SpeechEvents final : public speech::SpeechStreamSink {
   /// Connections' chosen listening modes in the rooms they joined (none: never chosen).
   std::map<std::string, std::map<std::int64_t, RoomListener>> room_listeners_;
   std::function<std::string(const std::string&, std::int64_t)> language_lookup_;
+  translate::GlossarySource* glossary_ = nullptr;
+  /// The room's glossary terms (empty without a glossary or on error: logged). BLOCKING.
+  std::vector<translate::GlossaryTerm> glossary_terms(std::int64_t room_id);
   std::atomic<std::size_t> pending_speech_{0};
   // Declared last: destroyed (joined) first, while everything its jobs use still exists.
   boost::asio::thread_pool speaker_pool_{1};

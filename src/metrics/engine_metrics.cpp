@@ -98,7 +98,11 @@ class InstrumentedRecognizer final : public stt::SpeechRecognizer {
   }
   bool gives_partials() const noexcept override { return inner_->gives_partials(); }
   Result<std::unique_ptr<stt::RecognitionStream>> start(std::string_view language) override {
-    auto stream = inner_->start(language);
+    return start_biased(language, {});
+  }
+  Result<std::unique_ptr<stt::RecognitionStream>> start_biased(
+      std::string_view language, std::span<const std::string> vocabulary) override {
+    auto stream = inner_->start_biased(language, vocabulary);
     if (!stream) {
       count_error(errors_, engine_.name, stream.error());
       return stream.error();

@@ -190,7 +190,7 @@ class SpeechStreams::Stream : public std::enable_shared_from_this<Stream> {
       if (failed_) return;
       switch (event.kind) {
         case audio::SegmentEvent::Kind::started: {
-          auto recognition = engine_.start(spec.language);
+          auto recognition = engine_.start_biased(spec.language, spec.vocabulary);
           if (!recognition) return fail_stream(recognition.error());
           recognition_ = std::move(*recognition);
           utterance_.clear();

@@ -51,6 +51,8 @@ struct StreamSpec {
   StreamCodec codec = StreamCodec::webm_opus;
   int sample_rate = 16000;  ///< pcm16 only: 8000..48000
   std::string language;     ///< a language tag, or "auto" where the engine can detect
+  /// Terms recognition is biased toward where the engine allows (the room's glossary).
+  std::vector<std::string> vocabulary;
 };
 
 struct StreamStarted {

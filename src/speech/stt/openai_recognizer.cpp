@@ -116,8 +116,8 @@ using Shared = OpenAiRecognizer::Shared;
 
 class OpenAiStream final : public RecognitionStream {
  public:
-  OpenAiStream(std::shared_ptr<const Shared> shared, std::string language)
-      : shared_(std::move(shared)), language_(std::move(language)) {}
+  OpenAiStream(std::shared_ptr<const Shared> shared, std::string language, std::string prompt)
+      : shared_(std::move(shared)), language_(std::move(language)), prompt_(std::move(prompt)) {}
 
   Result<std::optional<std::string>> accept(std::span<const std::int16_t> pcm16k) override {
     if (finished_) return fail(Errc::validation_failed, "the utterance is already finished");
@@ -154,6 +154,7 @@ class OpenAiStream final : public RecognitionStream {
     body.append(wav).append("\r\n");
     append_field(body, boundary, "model", options.model);
     if (!detect) append_field(body, boundary, "language", language_);
+    if (!prompt_.empty()) append_field(body, boundary, "prompt", prompt_);
     append_field(body, boundary, "response_format", detect ? "verbose_json" : "json");
     body.append("--").append(boundary).append("--\r\n");
 
@@ -243,6 +244,7 @@ class OpenAiStream final : public RecognitionStream {
 
   std::shared_ptr<const Shared> shared_;
   std::string language_;  // primary subtag, or "auto"
+  std::string prompt_;    // Whisper's prompt: the room glossary's terms, or empty
   std::vector<std::int16_t> pcm_;
   bool finished_ = false;
 };
@@ -272,6 +274,11 @@ bool OpenAiRecognizer::supports(std::string_view language) const noexcept {
 }
 
 Result<std::unique_ptr<RecognitionStream>> OpenAiRecognizer::start(std::string_view language) {
+  return start_biased(language, {});
+}
+
+Result<std::unique_ptr<RecognitionStream>> OpenAiRecognizer::start_biased(
+    std::string_view language, std::span<const std::string> vocabulary) {
   if (!supports(language)) {
     return fail(Errc::unsupported, "the OpenAI transcription engine does not support language '" +
                                        displayable_language(language) + "'");
@@ -281,8 +288,18 @@ Result<std::unique_ptr<RecognitionStream>> OpenAiRecognizer::start(std::string_v
                 "OpenAI speech recognition is not configured (OPENAI_API_KEY is empty)");
   }
   std::string code = language == "auto" ? std::string("auto") : primary_language(language);
+  // Whisper reads at most 224 tokens of prompt; about 800 bytes of terms stay well inside that.
+  constexpr std::size_t kMaxPromptBytes = 800;
+  std::string prompt;
+  for (const auto& term : vocabulary) {
+    const std::size_t needed = term.size() + (prompt.empty() ? 10 : 2);
+    if (term.empty() || prompt.size() + needed > kMaxPromptBytes) continue;
+    prompt += prompt.empty() ? "Glossary: " : ", ";
+    prompt += term;
+  }
+  if (!prompt.empty()) prompt += ".";
   return std::unique_ptr<RecognitionStream>(
-      std::make_unique<OpenAiStream>(shared_, std::move(code)));
+      std::make_unique<OpenAiStream>(shared_, std::move(code), std::move(prompt)));
 }
 
 }  // namespace parley::speech::stt

@@ -59,6 +59,9 @@ class OpenAiRecognizer final : public SpeechRecognizer {
   bool gives_partials() const noexcept override { return false; }
   /// Errors: unsupported (not a Whisper language), unavailable (no API key configured).
   Result<std::unique_ptr<RecognitionStream>> start(std::string_view language) override;
+  /// The vocabulary goes into Whisper's `prompt` ("Glossary: term, term, ..."), bounded.
+  Result<std::unique_ptr<RecognitionStream>> start_biased(
+      std::string_view language, std::span<const std::string> vocabulary) override;
 
   struct Shared;
 

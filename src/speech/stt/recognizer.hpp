@@ -10,6 +10,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/error.hpp"
 
@@ -56,6 +57,14 @@ class SpeechRecognizer {
   /// engine), busy (no decoder free: bounded, retry_after set), unavailable (models missing /
   /// service misconfigured).
   virtual Result<std::unique_ptr<RecognitionStream>> start(std::string_view language) = 0;
+  /// Starts one utterance biased toward `vocabulary` (a room glossary's terms) where the engine
+  /// allows: the OpenAI-compatible one puts them in Whisper's `prompt`. Default: start(language),
+  /// unbiased (pocketsphinx here decodes with a fixed dictionary and language model).
+  virtual Result<std::unique_ptr<RecognitionStream>> start_biased(
+      std::string_view language, std::span<const std::string> vocabulary) {
+    (void)vocabulary;
+    return start(language);
+  }
   /// Gets ready for `streams` simultaneous streams ahead of time (an embedded engine loads its
   /// models), so that the first speakers do not wait for it. BLOCKING; a no-op by default.
   virtual Result<void> prepare(std::size_t /*streams*/) { return {}; }

@@ -7,9 +7,15 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startParley, next, nextWhere, call } from '../realtime/harness.mjs';
 import { startFake } from '../fake_services.mjs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeSpeech, chunksOf } from '../speech/speech_tools.mjs';
 
 let parley;
 let openai;
+let elevenlabs;
+let work;
 let room;
 let otherRoom;
 const users = {};
@@ -39,7 +45,14 @@ async function say(name, text) {
 
 before(async () => {
   openai = await startFake('tests/fakes/openai.mjs');
-  parley = await startParley({ OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: `${openai.base}/v1` });
+  elevenlabs = await startFake('tests/fakes/elevenlabs.mjs');
+  parley = await startParley({
+    OPENAI_API_KEY: 'sk-test',
+    OPENAI_BASE_URL: `${openai.base}/v1`,
+    ELEVENLABS_API_KEY: 'el-test',
+    ELEVENLABS_BASE_URL: elevenlabs.base,
+    PARLEY_TTS_ENGINE: 'elevenlabs',
+  });
   users.ana = await parley.register('ana', 'en');    // owner
   users.bob = await parley.register('bob', 'es');    // member, reads Spanish (Apertium)
   users.carl = await parley.register('carl', 'de');  // member, reads German (OpenAI)
@@ -60,6 +73,8 @@ before(async () => {
 after(async () => {
   assert.equal(await parley.stop(), 0);
   openai.stop();
+  elevenlabs.stop();
+  if (work) rmSync(work, { recursive: true, force: true });
 });
 
 test('without a glossary the engines translate freely', async () => {
@@ -210,4 +225,42 @@ test('members propose a fix from a message; owners accept or reject it; the glos
   assert.equal(history.body.changes[0].after, null);
   assert.equal(history.body.changes[0].changed_by, users.ana.id);
   assert.equal((await parley.api(`/api/chatrooms/${otherRoom}/glossary/history`, { method: 'GET', token: users.bob.token })).status, 404);
+});
+
+test('speech is biased toward the glossary where the engine allows, and synthesis says terms as pronounced', async () => {
+  const set = await put(users.ana.token, { term: 'Parley', translations: { es: 'Parley', de: 'Parley' }, pronunciation: 'par lay' });
+  assert.equal(set.status, 200);
+
+  // A Spanish stream goes to the OpenAI-compatible recognizer: the room's terms are its prompt.
+  work = mkdtempSync(join(tmpdir(), 'parley-glossary-e2e-'));
+  const speech = makeSpeech(work, ['hello everybody and welcome']);
+  await openai.reset();
+  await openai.script({ transcript: 'Hola a todos y bienvenidos a Parley' });
+  const started = await call(sockets.bob, 'audio_stream', { action: 'start', stream_id: 'g1', room, codec: 'webm-opus', language: 'es' });
+  assert.equal(started.error, undefined, JSON.stringify(started));
+  assert.equal(started.engine, 'openai');
+  for (const piece of chunksOf(readFileSync(speech.webm), 4096)) {
+    assert.equal((await call(sockets.bob, 'audio_stream', { action: 'chunk', stream_id: 'g1' }, 5000, piece)).error, undefined);
+  }
+  const heard = nextWhere(sockets.ana, 'audio_transcription', (e) => e.is_final && e.stream_id === 'g1', 30000);
+  await call(sockets.bob, 'audio_stream', { action: 'stop', stream_id: 'g1' });
+  assert.equal((await heard).text, 'Hola a todos y bienvenidos a Parley');
+  const transcriptions = (await openai.requests()).filter((r) => r.path === '/v1/audio/transcriptions');
+  assert.ok(transcriptions.length >= 1);
+  const prompt = transcriptions[0].parts.find((p) => p.name === 'prompt');
+  assert.ok(prompt, 'a prompt part');
+  assert.match(prompt.text, /^Glossary: /);
+  for (const term of ['Parley', 'Release notes', 'deadline']) assert.match(prompt.text, new RegExp(term));
+
+  // Synthesis: carl hears Spanish in a neutral voice; "Parley" is said as "par lay".
+  assert.equal((await call(sockets.carl, 'set_language', { room, language: 'es' })).language, 'es');
+  assert.equal((await call(sockets.carl, 'set_voice_mode', { room, mode: 'neutral' })).mode, 'neutral');
+  const spoken = nextWhere(sockets.carl, 'tts_audio', () => true, 30000);
+  const ack = await call(sockets.ana, 'send_message', { room, text: 'Parley is ready for everyone' });
+  assert.equal(ack.error, undefined);
+  const audio = await spoken;
+  assert.equal(audio.engine, 'elevenlabs');
+  const synthesized = (await elevenlabs.requests()).filter((r) => /text-to-speech/.test(r.path));
+  const said = synthesized.map((r) => JSON.parse(r.body).text);
+  assert.ok(said.some((t) => t.includes('par lay') && !t.includes('Parley')), JSON.stringify(said));
 });
