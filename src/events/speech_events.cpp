@@ -175,7 +175,7 @@ asio::awaitable<void> SpeechEvents::start(SocketPtr socket, const json::object& 
       return Result<std::vector<translate::GlossaryTerm>>(glossary_terms(room_id));
     };
     if (auto known = co_await deps_.workers.run(std::move(terms)); known) {
-      for (const auto& term : *known) spec.vocabulary.push_back(term.term);
+      for (const auto& term : *known) spec.vocabulary.push_back({term.term, term.pronunciation});
     }
   }
   spec.key = speech::StreamKey{socket->id(), *string_field(body, "stream_id")};

@@ -101,7 +101,7 @@ class InstrumentedRecognizer final : public stt::SpeechRecognizer {
     return start_biased(language, {});
   }
   Result<std::unique_ptr<stt::RecognitionStream>> start_biased(
-      std::string_view language, std::span<const std::string> vocabulary) override {
+      std::string_view language, std::span<const stt::VocabularyTerm> vocabulary) override {
     auto stream = inner_->start_biased(language, vocabulary);
     if (!stream) {
       count_error(errors_, engine_.name, stream.error());

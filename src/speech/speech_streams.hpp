@@ -52,7 +52,7 @@ struct StreamSpec {
   int sample_rate = 16000;  ///< pcm16 only: 8000..48000
   std::string language;     ///< a language tag, or "auto" where the engine can detect
   /// Terms recognition is biased toward where the engine allows (the room's glossary).
-  std::vector<std::string> vocabulary;
+  std::vector<stt::VocabularyTerm> vocabulary;
 };
 
 struct StreamStarted {

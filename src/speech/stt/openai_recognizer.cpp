@@ -278,7 +278,7 @@ Result<std::unique_ptr<RecognitionStream>> OpenAiRecognizer::start(std::string_v
 }
 
 Result<std::unique_ptr<RecognitionStream>> OpenAiRecognizer::start_biased(
-    std::string_view language, std::span<const std::string> vocabulary) {
+    std::string_view language, std::span<const VocabularyTerm> vocabulary) {
   if (!supports(language)) {
     return fail(Errc::unsupported, "the OpenAI transcription engine does not support language '" +
                                        displayable_language(language) + "'");
@@ -291,7 +291,7 @@ Result<std::unique_ptr<RecognitionStream>> OpenAiRecognizer::start_biased(
   // Whisper reads at most 224 tokens of prompt; about 800 bytes of terms stay well inside that.
   constexpr std::size_t kMaxPromptBytes = 800;
   std::string prompt;
-  for (const auto& term : vocabulary) {
+  for (const auto& [term, pronunciation] : vocabulary) {
     const std::size_t needed = term.size() + (prompt.empty() ? 10 : 2);
     if (term.empty() || prompt.size() + needed > kMaxPromptBytes) continue;
     prompt += prompt.empty() ? "Glossary: " : ", ";

@@ -61,7 +61,7 @@ class OpenAiRecognizer final : public SpeechRecognizer {
   Result<std::unique_ptr<RecognitionStream>> start(std::string_view language) override;
   /// The vocabulary goes into Whisper's `prompt` ("Glossary: term, term, ..."), bounded.
   Result<std::unique_ptr<RecognitionStream>> start_biased(
-      std::string_view language, std::span<const std::string> vocabulary) override;
+      std::string_view language, std::span<const VocabularyTerm> vocabulary) override;
 
   struct Shared;
 

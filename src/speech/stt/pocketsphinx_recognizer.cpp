@@ -1,5 +1,7 @@
 #include "speech/stt/pocketsphinx_recognizer.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <mutex>
 #include <optional>
@@ -12,6 +14,7 @@
 #pragma GCC diagnostic ignored "-Wold-style-cast"
 #pragma GCC diagnostic ignored "-Wshadow"
 #pragma GCC diagnostic ignored "-Wunused-parameter"
+#include <ckd_alloc.h>
 #include <pocketsphinx.h>
 #pragma GCC diagnostic pop
 
@@ -243,8 +246,73 @@ bool PocketsphinxRecognizer::supports(std::string_view language) const noexcept 
   }
 }
 
+namespace {
+
+// Dictionary words are lower-case ASCII letters and apostrophes.
+std::optional<std::string> dictionary_word(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (std::isalpha(u) == 0 && c != '\'') return std::nullopt;
+    out.push_back(static_cast<char>(std::tolower(u)));
+  }
+  if (out.empty()) return std::nullopt;
+  return out;
+}
+
+std::vector<std::string_view> words_of(std::string_view text) {
+  std::vector<std::string_view> out;
+  std::size_t at = 0;
+  while (at < text.size()) {
+    const auto begin = text.find_first_not_of(" \t", at);
+    if (begin == std::string_view::npos) break;
+    const auto end = std::min(text.find_first_of(" \t", begin), text.size());
+    out.push_back(text.substr(begin, end - begin));
+    at = end;
+  }
+  return out;
+}
+
+// The phones of a known word ("" when the dictionary does not have it).
+std::string phones_of(ps_decoder_t* decoder, const std::string& word) {
+  char* phones = ps_lookup_word(decoder, word.c_str());
+  if (phones == nullptr) return {};
+  std::string out(phones);
+  ckd_free(phones);
+  return out;
+}
+
+void add_vocabulary(ps_decoder_t* decoder, std::span<const VocabularyTerm> vocabulary) {
+  for (const auto& [term, pronunciation] : vocabulary) {
+    const auto words = words_of(term);
+    if (words.size() != 1 || !pronunciation) continue;
+    const auto word = dictionary_word(words.front());
+    if (!word || !phones_of(decoder, *word).empty()) continue;  // not a word, or known already
+    std::string phones;
+    bool complete = true;
+    for (const auto said : words_of(*pronunciation)) {
+      const auto part = dictionary_word(said);
+      const std::string part_phones = part ? phones_of(decoder, *part) : std::string();
+      if (part_phones.empty()) {
+        complete = false;
+        break;
+      }
+      phones += (phones.empty() ? "" : " ") + part_phones;
+    }
+    if (complete && !phones.empty())
+      (void)ps_add_word(decoder, word->c_str(), phones.c_str(), TRUE);
+  }
+}
+
+}  // namespace
+
 Result<std::unique_ptr<RecognitionStream>> PocketsphinxRecognizer::start(
     std::string_view language) {
+  return start_biased(language, {});
+}
+
+Result<std::unique_ptr<RecognitionStream>> PocketsphinxRecognizer::start_biased(
+    std::string_view language, std::span<const VocabularyTerm> vocabulary) {
   if (!supports(language)) {
     return fail(Errc::unsupported, "pocketsphinx recognizes English only; language '" +
                                        displayable_language(language) +
@@ -252,6 +320,7 @@ Result<std::unique_ptr<RecognitionStream>> PocketsphinxRecognizer::start(
   }
   auto decoder = pool_->acquire();
   if (!decoder) return decoder.error();
+  if (!vocabulary.empty()) add_vocabulary(decoder->get(), vocabulary);
   auto stream = std::make_unique<PocketsphinxStream>(pool_, std::move(*decoder));
   if (auto begun = stream->begin(); !begun) return begun.error();
   return std::unique_ptr<RecognitionStream>(std::move(stream));

@@ -52,6 +52,12 @@ class PocketsphinxRecognizer final : public SpeechRecognizer {
   /// exist. Errors: unsupported (not English), busy (max_decoders streams are open; retry_after
   /// set), unavailable (model files missing or unreadable), internal.
   Result<std::unique_ptr<RecognitionStream>> start(std::string_view language) override;
+  /// Like start(), after adding to the decoder's dictionary each single-word term it does not
+  /// know, pronounced as its respelling's words are (those must be known words): "Kubrix" as
+  /// "cube ricks". A word added stays in that decoder (every later stream on it knows it too).
+  /// Terms of known words need nothing; others are left out (no guessed pronunciations).
+  Result<std::unique_ptr<RecognitionStream>> start_biased(
+      std::string_view language, std::span<const VocabularyTerm> vocabulary) override;
   /// Creates decoders (about 0.3 s and 94 MB each) until `streams` exist or the pool is full.
   Result<void> prepare(std::size_t streams) override;
 

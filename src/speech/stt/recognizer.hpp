@@ -26,6 +26,13 @@ struct Transcript {
   std::string language;
 };
 
+/// A term recognition should expect (a room glossary's), and how it sounds when its spelling
+/// does not say (a respelling in ordinary words: "Kubrix" -> "cube ricks").
+struct VocabularyTerm {
+  std::string term;
+  std::optional<std::string> pronunciation;
+};
+
 /// One utterance being recognized. Not thread-safe: one thread at a time (the caller serializes
 /// per stream). A stream may outlive the recognizer that started it.
 class RecognitionStream {
@@ -58,10 +65,10 @@ class SpeechRecognizer {
   /// service misconfigured).
   virtual Result<std::unique_ptr<RecognitionStream>> start(std::string_view language) = 0;
   /// Starts one utterance biased toward `vocabulary` (a room glossary's terms) where the engine
-  /// allows: the OpenAI-compatible one puts them in Whisper's `prompt`. Default: start(language),
-  /// unbiased (pocketsphinx here decodes with a fixed dictionary and language model).
+  /// allows (the OpenAI-compatible one puts them in Whisper's `prompt`; pocketsphinx adds words
+  /// it does not know to its dictionary). Default: start(language), unbiased.
   virtual Result<std::unique_ptr<RecognitionStream>> start_biased(
-      std::string_view language, std::span<const std::string> vocabulary) {
+      std::string_view language, std::span<const VocabularyTerm> vocabulary) {
     (void)vocabulary;
     return start(language);
   }

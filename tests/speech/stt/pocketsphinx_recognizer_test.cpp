@@ -177,6 +177,24 @@ TEST_F(PocketsphinxTest, FliteSentencesStayUnderTheWordErrorBound) {
   std::cout << "[ flite WER ] " << wer << details << "\n";
 }
 
+// Issue 11: a room glossary's word the dictionary lacks is added, pronounced as its respelling.
+TEST_F(PocketsphinxTest, AGlossaryWordItDoesNotKnowIsAddedWithItsRespelling) {
+  TempDir dir;
+  const auto pcm = flite_speech("please open kubrix today", dir.path());
+  auto plain = start();
+  ASSERT_TRUE(plain);
+  const auto before = recognize(*plain, pcm).final_text;
+  EXPECT_EQ(before.find("kubrix"), std::string::npos) << before;  // not a word it knows
+
+  const std::vector<VocabularyTerm> vocabulary{{"Kubrix", std::string("cube ricks")},
+                                               {"release notes", std::nullopt},
+                                               {"Zzqx", std::string("zzqx")}};
+  auto biased = recognizer_->start_biased("en", vocabulary);
+  ASSERT_TRUE(biased) << biased.error().message;
+  const auto after = recognize(**biased, pcm).final_text;
+  EXPECT_NE(after.find("kubrix"), std::string::npos) << before << " -> " << after;
+}
+
 TEST_F(PocketsphinxTest, SilenceGivesAnEmptyFinal) {
   const std::vector<std::int16_t> silence(2 * kSampleRate, 0);
   auto stream = start();
