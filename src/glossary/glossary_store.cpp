@@ -531,7 +531,13 @@ Result<Proposal> GlossaryStore::decide(std::int64_t room_id, std::int64_t actor_
       for (const auto& [lang, text] : (*existing)->translations) input.translations[lang] = text;
     }
     input.translations[proposal->language] = proposal->translation;
-    auto written = write_term(**lease, room_id, actor_id, input, "accept", proposal->id);
+    // The merged term obeys the rules a term set directly does (a full glossary: conflict).
+    auto merged = validate(std::move(input));
+    if (!merged) return merged.error();
+    auto written = write_term(**lease, room_id, actor_id, *merged, "accept", proposal->id);
+    if (!written && written.error().code == Errc::validation_failed) {
+      return fail(Errc::conflict, written.error().message);
+    }
     if (!written) return written.error();
     version = *written;
   }
@@ -567,10 +573,11 @@ bool GlossaryStore::may_apply(std::int64_t room_id, std::string_view text) const
     if (it == known_.end()) return false;
     known = it->second;
   }
-  return std::any_of(known->terms.begin(), known->terms.end(),
-                     [&](const translate::GlossaryTerm& term) {
-                       return translate::contains_term(text, term.term);
-                     });
+  // Only terms with a fixed translation change a translation (a pronunciation alone does not).
+  return std::any_of(
+      known->terms.begin(), known->terms.end(), [&](const translate::GlossaryTerm& term) {
+        return !term.translations.empty() && translate::contains_term(text, term.term);
+      });
 }
 
 }  // namespace parley::glossary

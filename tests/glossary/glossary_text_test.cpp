@@ -64,6 +64,27 @@ TEST(GlossaryText, MatchesWholeWordsIgnoringCaseAndSpacing) {
   EXPECT_EQ(glossary_key("  Release \t Notes "), "release notes");
 }
 
+TEST(GlossaryText, WordEdgesFollowUnicodeNotBytes) {
+  EXPECT_TRUE(contains_term("我用API开发", "API"));      // no spaces in Chinese
+  EXPECT_TRUE(contains_term("l’API est prête", "API"));  // a typographic apostrophe
+  EXPECT_TRUE(contains_term("«API»", "API"));            // guillemets
+  EXPECT_TRUE(contains_term("API v2", "API"));           // a no-break space
+  EXPECT_FALSE(contains_term("APIé", "API"));            // a Latin letter continues it
+  EXPECT_FALSE(contains_term("ЖAPI", "API"));            // so does a Cyrillic one
+  EXPECT_TRUE(contains_term("el café abre", "café"));
+  EXPECT_FALSE(contains_term("el cafés abre", "café"));
+  EXPECT_TRUE(contains_term("我们的开发团队", "开发"));
+}
+
+TEST(GlossaryText, TokensNeverCollideWithWhatTheUserWrote) {
+  const std::vector<GlossaryEntry> entries{{"Parley", "Parley"}};
+  const auto protected_text = protect_terms("zq1q is not Parley", entries);
+  EXPECT_EQ(protected_text.text, "zq1q is not QX1Q");
+  auto restored = restore_terms("zq1q no es QX1Q", protected_text);
+  ASSERT_TRUE(restored);
+  EXPECT_EQ(*restored, "zq1q no es Parley");
+}
+
 TEST(GlossaryText, PicksTheTermsOfTheTargetThatOccurLongestFirst) {
   const auto terms = glossary();
   const auto es = glossary_entries(terms, "Parley release notes", "es-ES");
@@ -111,6 +132,26 @@ TEST(GlossaryText, AnInstructedEngineIsBelievedOnlyWhenItsOutputHasTheTerms) {
   EXPECT_EQ(checked->text, "the notas de versión are listas");
   EXPECT_EQ(ignores.instructed_calls, 1);
   EXPECT_EQ(ignores.plain_calls, 1);
+}
+
+// An engine that loses tokens: the translation is not lost with them.
+class TokenEater final : public Translator {
+ public:
+  std::string_view name() const noexcept override { return "eater"; }
+  bool supports(std::string_view, std::string_view) const override { return true; }
+  Result<Translation> translate(std::string_view text, std::string_view,
+                                std::string_view) override {
+    const bool protected_text = std::string(text).find("ZQ1Q") != std::string::npos;
+    return Translation{protected_text ? "lost it" : "plain", "en", "es", "eater", {}};
+  }
+};
+
+TEST(GlossaryText, ALostTokenFallsBackToAPlainTranslation) {
+  TokenEater engine;
+  const std::vector<GlossaryEntry> entries{{"release notes", "notas de versión"}};
+  auto out = translate_honouring(engine, "the release notes", "en", "es", entries);
+  ASSERT_TRUE(out) << out.error().message;
+  EXPECT_EQ(out->text, "plain");
 }
 
 TEST(GlossaryText, PronunciationsReplaceTheirTermsForSpeech) {

@@ -283,6 +283,8 @@ std::string phones_of(ps_decoder_t* decoder, const std::string& word) {
 }
 
 void add_vocabulary(ps_decoder_t* decoder, std::span<const VocabularyTerm> vocabulary) {
+  // Collected first: the search is rebuilt once, after the last word (it costs a moment).
+  std::vector<std::pair<std::string, std::string>> additions;
   for (const auto& [term, pronunciation] : vocabulary) {
     const auto words = words_of(term);
     if (words.size() != 1 || !pronunciation) continue;
@@ -299,8 +301,11 @@ void add_vocabulary(ps_decoder_t* decoder, std::span<const VocabularyTerm> vocab
       }
       phones += (phones.empty() ? "" : " ") + part_phones;
     }
-    if (complete && !phones.empty())
-      (void)ps_add_word(decoder, word->c_str(), phones.c_str(), TRUE);
+    if (complete && !phones.empty()) additions.emplace_back(*word, std::move(phones));
+  }
+  for (std::size_t i = 0; i < additions.size(); ++i) {
+    (void)ps_add_word(decoder, additions[i].first.c_str(), additions[i].second.c_str(),
+                      i + 1 == additions.size() ? TRUE : FALSE);
   }
 }
 

@@ -7,10 +7,42 @@ namespace parley::translate {
 
 namespace {
 
-bool word_byte(char c) {
-  const auto u = static_cast<unsigned char>(c);
-  return u >= 0x80 || std::isalnum(u) != 0;  // UTF-8 letters count as word characters
+// Letters that continue a word in scripts written with spaces: Latin, Greek, Cyrillic,
+// Armenian, Hebrew, Arabic and their extensions. Punctuation (curly quotes, guillemets, dashes,
+// no-break space) and scripts written without spaces (CJK, Thai) do not.
+bool word_code_point(char32_t c) {
+  if (c < 0x80) return std::isalnum(static_cast<int>(c)) != 0;
+  return (c >= 0x00C0 && c <= 0x024F && c != 0x00D7 && c != 0x00F7) ||
+         (c >= 0x0370 && c <= 0x06FF) || (c >= 0x1E00 && c <= 0x1FFF);
 }
+
+// The code point of the UTF-8 sequence starting at `at` (a replacement for malformed input).
+char32_t decode_at(std::string_view text, std::size_t at) {
+  const auto lead = static_cast<unsigned char>(text[at]);
+  if (lead < 0x80) return lead;
+  const int length = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+  if (length == 1 || at + static_cast<std::size_t>(length) > text.size()) return 0xFFFD;
+  char32_t c = lead & (0x7F >> length);
+  for (int i = 1; i < length; ++i) {
+    c = (c << 6) | (static_cast<unsigned char>(text[at + static_cast<std::size_t>(i)]) & 0x3F);
+  }
+  return c;
+}
+
+// Whether the character ending just before `at` continues a word.
+bool word_before(std::string_view text, std::size_t at) {
+  if (at == 0) return false;
+  std::size_t start = at - 1;
+  while (start > 0 && (static_cast<unsigned char>(text[start]) & 0xC0) == 0x80) --start;
+  return word_code_point(decode_at(text, start));
+}
+
+// Whether the character starting at `at` continues a word.
+bool word_after(std::string_view text, std::size_t at) {
+  return at < text.size() && word_code_point(decode_at(text, at));
+}
+
+bool word_byte(char c) { return word_code_point(static_cast<unsigned char>(c)); }
 
 bool space_byte(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
@@ -18,7 +50,12 @@ char fold(char c) { return static_cast<char>(std::tolower(static_cast<unsigned c
 
 // The end of a match of `key` (folded) at `at` in `text`, whole words only.
 std::optional<std::size_t> match_at(std::string_view text, std::size_t at, std::string_view key) {
-  if (at > 0 && word_byte(text[at - 1]) && word_byte(key.front())) return std::nullopt;
+  // A match starts and ends at word edges (for a key that starts or ends with a letter). A key
+  // byte >= 0x80 (a non-ASCII letter) counts as a letter here.
+  const auto letter = [](char c) { return static_cast<unsigned char>(c) >= 0x80 || word_byte(c); };
+  if (letter(key.front()) && word_before(text, at)) return std::nullopt;
+  // Only at the start of a character.
+  if ((static_cast<unsigned char>(text[at]) & 0xC0) == 0x80) return std::nullopt;
   std::size_t i = at;
   for (std::size_t k = 0; k < key.size(); ++k) {
     if (key[k] == ' ') {
@@ -29,7 +66,7 @@ std::optional<std::size_t> match_at(std::string_view text, std::size_t at, std::
     if (i >= text.size() || fold(text[i]) != key[k]) return std::nullopt;
     ++i;
   }
-  if (i < text.size() && word_byte(text[i]) && word_byte(key.back())) return std::nullopt;
+  if (letter(key.back()) && word_after(text, i)) return std::nullopt;
   return i;
 }
 
@@ -117,12 +154,18 @@ ProtectedText protect_terms(std::string_view text, std::span<const GlossaryEntry
   for (const auto& entry : entries) keys.push_back(glossary_key(entry.term));
   ProtectedText out;
   // One token per entry (its every occurrence): ZQ1Q, ZQ2Q... pass through Apertium unknown and
-  // untouched, and language models keep them as names.
+  // untouched, and language models keep them as names. A prefix the text itself never uses, so
+  // that nothing the user wrote is taken for a token.
+  std::string prefix = "ZQ";
+  for (const char* candidate : {"ZQ", "QX", "XJ", "JQZ", "QZXJ"}) {
+    prefix = candidate;
+    if (lowered(text).find(lowered(prefix)) == std::string::npos) break;
+  }
   std::vector<std::string> token_of(entries.size());
   std::size_t copied = 0;
   for (const auto& span : occurrences(text, keys)) {
     if (token_of[span.entry].empty()) {
-      token_of[span.entry] = "ZQ" + std::to_string(out.tokens.size() + 1) + "Q";
+      token_of[span.entry] = prefix + std::to_string(out.tokens.size() + 1) + "Q";
       out.tokens.emplace_back(token_of[span.entry], entries[span.entry].translation);
     }
     out.text.append(text.substr(copied, span.begin - copied));
@@ -175,7 +218,12 @@ Result<Translation> translate_honouring(Translator& engine, std::string_view tex
   auto translated = engine.translate(protected_text.text, source, target);
   if (!translated) return translated.error();
   auto restored = restore_terms(translated->text, protected_text);
-  if (!restored) return restored.error();
+  if (!restored) {
+    // The engine lost a token. Engines answer the same text the same way, so a retry would
+    // fail alike: the instructed translation, else a plain one, rather than none at all.
+    if (instructed) return instructed;
+    return engine.translate(text, source, target);
+  }
   translated->text = std::move(*restored);
   return translated;
 }
