@@ -57,6 +57,10 @@ asio::awaitable<Response> answer(const GlossaryRoutesDeps& deps, RequestContext&
   co_return ok_json(ctx, reply(*result), status);
 }
 
+json::object glossary_reply(const glossary::RoomGlossary& g) {
+  return json::object{{"glossary", to_json(g)}};
+}
+
 asio::awaitable<Response> do_get(const GlossaryRoutesDeps& deps, RequestContext& ctx) {
   auto principal = co_await authenticate(deps.accounts, ctx);
   if (!principal) co_return fail_with(principal.error(), ctx);
@@ -65,10 +69,7 @@ asio::awaitable<Response> do_get(const GlossaryRoutesDeps& deps, RequestContext&
   auto job = [&store = deps.glossaries, room = *room, user = principal->user_id] {
     return store.glossary(room, user);
   };
-  auto reply = [](const glossary::RoomGlossary& g) {
-    return json::object{{"glossary", to_json(g)}};
-  };
-  co_return co_await answer(deps, ctx, std::move(job), reply);
+  co_return co_await answer(deps, ctx, std::move(job), glossary_reply);
 }
 
 asio::awaitable<Response> do_put_term(const GlossaryRoutesDeps& deps, RequestContext& ctx) {
@@ -93,10 +94,7 @@ asio::awaitable<Response> do_put_term(const GlossaryRoutesDeps& deps, RequestCon
               input = std::move(input)]() mutable {
     return store.set_term(room, user, std::move(input));
   };
-  auto reply = [](const glossary::RoomGlossary& g) {
-    return json::object{{"glossary", to_json(g)}};
-  };
-  co_return co_await answer(deps, ctx, std::move(job), reply);
+  co_return co_await answer(deps, ctx, std::move(job), glossary_reply);
 }
 
 asio::awaitable<Response> do_delete_term(const GlossaryRoutesDeps& deps, RequestContext& ctx) {
@@ -109,10 +107,7 @@ asio::awaitable<Response> do_delete_term(const GlossaryRoutesDeps& deps, Request
   auto job = [&store = deps.glossaries, room = *room, user = principal->user_id, term = *term] {
     return store.remove_term(room, user, term);
   };
-  auto reply = [](const glossary::RoomGlossary& g) {
-    return json::object{{"glossary", to_json(g)}};
-  };
-  co_return co_await answer(deps, ctx, std::move(job), reply);
+  co_return co_await answer(deps, ctx, std::move(job), glossary_reply);
 }
 
 asio::awaitable<Response> do_history(const GlossaryRoutesDeps& deps, RequestContext& ctx) {
