@@ -42,4 +42,9 @@ void teardown(boost::beast::role_type role, CorkedStream& stream, boost::beast::
   teardown(role, stream.next_layer(), ec);
 }
 
+void teardown(boost::beast::role_type role, SharedCorkedStream& stream,
+              boost::beast::error_code& ec) {
+  teardown(role, stream.next_layer(), ec);
+}
+
 }  // namespace parley::realtime

@@ -9,21 +9,39 @@
 // operation), are copied into a buffer and complete at once; everything else goes straight
 // through. Not thread-safe: like the WebSocket above it, use it from its strand.
 
+#include <boost/asio/associator.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/error.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/role.hpp>
 #include <boost/beast/websocket/teardown.hpp>
+#include <boost/system/system_error.hpp>
+#include <boost/throw_exception.hpp>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 #include <utility>
 
 namespace parley::realtime {
+
+/// Adds the bytes a read completes with to a counter, then calls the read's handler. Where the
+/// handler runs, its allocator and its cancellation slot are the handler's own (see the
+/// associator below).
+template <class Handler>
+struct CountingReadHandler {
+  Handler handler;
+  std::uint64_t* counter;
+  void operator()(boost::beast::error_code ec, std::size_t bytes) {
+    *counter += bytes;
+    std::move(handler)(ec, bytes);
+  }
+};
 
 class CorkedStream {
  public:
@@ -69,10 +87,21 @@ class CorkedStream {
         token);
   }
 
+  /// Reads, counting what arrives (see bytes_read()).
   template <class MutableBufferSequence, class ReadHandler>
   auto async_read_some(const MutableBufferSequence& buffers, ReadHandler&& handler) {
-    return stream_.async_read_some(buffers, std::forward<ReadHandler>(handler));
+    return boost::asio::async_initiate<ReadHandler, void(boost::beast::error_code, std::size_t)>(
+        [this](auto completion, const MutableBufferSequence& into) {
+          stream_.async_read_some(
+              into, CountingReadHandler<decltype(completion)>{std::move(completion), &bytes_read_});
+        },
+        handler, buffers);
   }
+
+  /// Bytes read from the socket since the count was last reset: what the WebSocket above was
+  /// given. Compared with what it has used, it tells whether the WebSocket still holds some.
+  std::uint64_t bytes_read() const noexcept { return bytes_read_; }
+  void reset_bytes_read() noexcept { bytes_read_ = 0; }
 
   template <class ConstBufferSequence, class WriteHandler>
   auto async_write_some(const ConstBufferSequence& buffers, WriteHandler&& handler) {
@@ -103,6 +132,7 @@ class CorkedStream {
   void finish_flush();
 
   Socket stream_;
+  std::uint64_t bytes_read_ = 0;
   bool corked_ = false;
   bool flushing_ = false;
   std::string pending_;  // bytes held back, in order
@@ -118,4 +148,92 @@ void async_teardown(boost::beast::role_type role, CorkedStream& stream, Teardown
   async_teardown(role, stream.next_layer(), std::forward<TeardownHandler>(handler));
 }
 
+/// The stream under a WebSocket whose state can be dropped while the connection is idle and
+/// made again when it reads (EngineIoSession parks idle WebSockets): a shared reference to a
+/// CorkedStream that outlives any one WebSocket object on it.
+///
+/// Synchronous I/O exists for one purpose: Beast opens a WebSocket object only through a
+/// handshake, and its synchronous accept() writes the handshake response. A WebSocket made
+/// again on an open connection replays the handshake with `replaying_handshake` set, and that
+/// response (the client got it when the connection opened) is discarded. Any other synchronous
+/// read or write is refused.
+class SharedCorkedStream {
+ public:
+  using executor_type = CorkedStream::executor_type;
+
+  explicit SharedCorkedStream(std::shared_ptr<CorkedStream> stream) : stream_(std::move(stream)) {}
+
+  executor_type get_executor() noexcept { return stream_->get_executor(); }
+  CorkedStream& next_layer() noexcept { return *stream_; }
+  const std::shared_ptr<CorkedStream>& shared() const noexcept { return stream_; }
+
+  bool replaying_handshake = false;
+
+  template <class MutableBufferSequence, class ReadHandler>
+  auto async_read_some(const MutableBufferSequence& buffers, ReadHandler&& handler) {
+    return stream_->async_read_some(buffers, std::forward<ReadHandler>(handler));
+  }
+  template <class ConstBufferSequence, class WriteHandler>
+  auto async_write_some(const ConstBufferSequence& buffers, WriteHandler&& handler) {
+    return stream_->async_write_some(buffers, std::forward<WriteHandler>(handler));
+  }
+
+  template <class MutableBufferSequence>
+  std::size_t read_some(const MutableBufferSequence&, boost::beast::error_code& ec) {
+    ec = boost::asio::error::operation_not_supported;
+    return 0;
+  }
+  template <class MutableBufferSequence>
+  std::size_t read_some(const MutableBufferSequence& buffers) {
+    boost::beast::error_code ec;
+    const auto n = read_some(buffers, ec);
+    if (ec) boost::throw_exception(boost::system::system_error(ec));
+    return n;
+  }
+  template <class ConstBufferSequence>
+  std::size_t write_some(const ConstBufferSequence& buffers, boost::beast::error_code& ec) {
+    if (!replaying_handshake) {
+      ec = boost::asio::error::operation_not_supported;
+      return 0;
+    }
+    ec = {};
+    return boost::asio::buffer_size(buffers);
+  }
+  template <class ConstBufferSequence>
+  std::size_t write_some(const ConstBufferSequence& buffers) {
+    boost::beast::error_code ec;
+    const auto n = write_some(buffers, ec);
+    if (ec) boost::throw_exception(boost::system::system_error(ec));
+    return n;
+  }
+
+ private:
+  std::shared_ptr<CorkedStream> stream_;
+};
+
+void teardown(boost::beast::role_type role, SharedCorkedStream& stream,
+              boost::beast::error_code& ec);
+
+template <class TeardownHandler>
+void async_teardown(boost::beast::role_type role, SharedCorkedStream& stream,
+                    TeardownHandler&& handler) {
+  using boost::beast::websocket::async_teardown;
+  async_teardown(role, stream.next_layer().next_layer(), std::forward<TeardownHandler>(handler));
+}
+
 }  // namespace parley::realtime
+
+// A counting handler runs where its handler would, with its allocator and cancellation slot.
+template <template <class, class> class Associator, class Handler, class DefaultCandidate>
+struct boost::asio::associator<Associator, parley::realtime::CountingReadHandler<Handler>,
+                               DefaultCandidate> : Associator<Handler, DefaultCandidate> {
+  static typename Associator<Handler, DefaultCandidate>::type get(
+      const parley::realtime::CountingReadHandler<Handler>& h) noexcept {
+    return Associator<Handler, DefaultCandidate>::get(h.handler);
+  }
+  static auto get(const parley::realtime::CountingReadHandler<Handler>& h,
+                  const DefaultCandidate& c) noexcept
+      -> decltype(Associator<Handler, DefaultCandidate>::get(h.handler, c)) {
+    return Associator<Handler, DefaultCandidate>::get(h.handler, c);
+  }
+};

@@ -178,7 +178,8 @@ void EngineIoServer::handle_upgrade(beast::tcp_stream stream, net::UpgradeReques
   const Query query = parse_query(upgrade.request.target());
   // A plain socket under the WebSocket: Beast's tcp_stream timers would cost memory on every
   // connection for deadlines that Engine.IO's heartbeat already enforces.
-  auto ws = std::make_shared<EngineIoSession::WebSocket>(stream.release_socket());
+  auto ws = std::make_shared<EngineIoSession::WebSocket>(
+      std::make_shared<CorkedStream>(stream.release_socket()));
   auto refuse = [ws]() {
     // A refused upgrade: plain 400 and close (the protocol's rule), then drop the socket.
     beast::error_code ec;
@@ -222,7 +223,7 @@ asio::awaitable<void> EngineIoServer::serve_websocket(
   }
   // A new session's first packet (the Engine.IO open) leaves in the same write as the handshake
   // response: one system call and one wake-up of the client instead of two.
-  auto& stream = ws->next_layer();
+  auto& stream = ws->next_layer().next_layer();
   if (!session) stream.cork();
   auto [ec] = co_await ws->async_accept(request, net::use_nothrow);
   // The upgrade request is not needed again, and this frame lives as long as the connection.

@@ -1,12 +1,17 @@
 #include "realtime/engineio/session.hpp"
 
+#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/socket_base.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/message.hpp>
+#include <cstdint>
 #include <span>
 #include <utility>
 
@@ -30,6 +35,48 @@ SharedPacket control(EioType type, std::string data = {}) {
 }
 
 constexpr std::string_view kClientClose = "client close";
+
+// For the operations an idle connection keeps pending (its heartbeat timer, its parked socket's
+// wait): exactly their size. Asio's default recycles freed operations' memory blocks, and a
+// block left by a larger operation (a WebSocket read: ~600 bytes) would then be held by a
+// 100-byte wait for as long as the connection idles.
+template <class T>
+struct ExactAllocator {
+  using value_type = T;
+  ExactAllocator() = default;
+  template <class U>
+  ExactAllocator(const ExactAllocator<U>&) noexcept {}  // NOLINT: rebinding converts implicitly
+  T* allocate(std::size_t n) { return std::allocator<T>().allocate(n); }
+  void deallocate(T* p, std::size_t n) noexcept { std::allocator<T>().deallocate(p, n); }
+  template <class U>
+  bool operator==(const ExactAllocator<U>&) const noexcept {
+    return true;
+  }
+};
+
+// The bytes a client's message occupies on the wire when it arrives as one frame: a masked
+// header of 6, 8 or 14 bytes (Beast refuses lengths not in their shortest form) and the payload.
+// A message in several frames, or control frames between messages, occupy more: so when all
+// Beast was given adds up to exactly this, it holds nothing else.
+std::uint64_t client_frame_bytes(std::uint64_t payload) {
+  constexpr std::uint64_t kMask = 4;
+  const std::uint64_t length_bytes = payload < 126 ? 0 : (payload <= 0xFFFF ? 2 : 8);
+  return 2 + length_bytes + kMask + payload;
+}
+
+// A WebSocket upgrade request, well formed and as small as Beast accepts.
+const beast::http::request<beast::http::empty_body>& replayed_handshake() {
+  static const auto request = [] {
+    beast::http::request<beast::http::empty_body> r{beast::http::verb::get, "/", 11};
+    r.set(beast::http::field::host, "localhost");
+    r.set(beast::http::field::upgrade, "websocket");
+    r.set(beast::http::field::connection, "upgrade");
+    r.set(beast::http::field::sec_websocket_key, "dGhlIHNhbXBsZSBub25jZQ==");
+    r.set(beast::http::field::sec_websocket_version, "13");
+    return r;
+  }();
+  return request;
+}
 
 void cancel_later(const std::shared_ptr<asio::steady_timer>& timer) {
   if (!timer) return;
@@ -78,14 +125,18 @@ bool EngineIoSession::upgraded() const {
   return websocket_;
 }
 
+bool EngineIoSession::parked() const {
+  std::lock_guard lock(mutex_);
+  return transport_ && !ws_;
+}
+
 void EngineIoSession::wake_poller_locked() {
   // Each waiter is woken once: a burst of sends to one connection posts one wake-up, not one
   // per packet.
   cancel_later(std::exchange(poll_waiter_, nullptr));
-  if (ws_ && !writer_busy_ && (!queue_.empty() || closed_)) {
+  if (transport_ && !writer_busy_ && (!queue_.empty() || closed_)) {
     writer_busy_ = true;
-    asio::post(beast::get_lowest_layer(*ws_).get_executor(),
-               [self = shared_from_this()] { self->write_batch(); });
+    asio::post(transport_->get_executor(), [self = shared_from_this()] { self->write_batch(); });
   }
 }
 
@@ -112,7 +163,7 @@ bool EngineIoSession::send_all(std::span<const SharedPacket> packets) {
     overflow = queued_bytes_ > options_.max_buffered_bytes;
     // On the one network thread, an idle writer starts here and now (its socket write does not
     // block): a post per recipient would cost a queued handler for each of a room's members.
-    write_now = !overflow && ws_ && !writer_busy_ && on_network_thread();
+    write_now = !overflow && transport_ && !writer_busy_ && on_network_thread();
     if (write_now) {
       writer_busy_ = true;
     } else {
@@ -150,14 +201,15 @@ void EngineIoSession::wait_for_ping(Clock::time_point since) {
   // server. A late wake-up (a pong's) just waits out the rest.
   const auto due = since + options_.ping_interval;
   heartbeat_timer_.expires_at(due);
-  heartbeat_timer_.async_wait([self = shared_from_this(), since](beast::error_code) {
-    if (self->closed()) return;
-    if (Clock::now() < since + self->options_.ping_interval) {
-      self->wait_for_ping(since);
-      return;
-    }
-    self->send_ping();
-  });
+  heartbeat_timer_.async_wait(asio::bind_allocator(
+      ExactAllocator<void>(), [self = shared_from_this(), since](beast::error_code) {
+        if (self->closed()) return;
+        if (Clock::now() < since + self->options_.ping_interval) {
+          self->wait_for_ping(since);
+          return;
+        }
+        self->send_ping();
+      }));
 }
 
 void EngineIoSession::send_ping() {
@@ -169,19 +221,20 @@ void EngineIoSession::send_ping() {
   // The client has ping_timeout from when the ping was queued, not from its delivery; its
   // pong cancels the wait.
   heartbeat_timer_.expires_after(options_.ping_timeout);
-  heartbeat_timer_.async_wait([self = shared_from_this()](beast::error_code) {
-    if (self->closed()) return;
-    bool late = false;
-    {
-      std::lock_guard lock(self->mutex_);
-      late = self->awaiting_pong_;
-    }
-    if (late) {
-      self->close("ping timeout");
-      return;
-    }
-    self->wait_for_ping(Clock::now());
-  });
+  heartbeat_timer_.async_wait(
+      asio::bind_allocator(ExactAllocator<void>(), [self = shared_from_this()](beast::error_code) {
+        if (self->closed()) return;
+        bool late = false;
+        {
+          std::lock_guard lock(self->mutex_);
+          late = self->awaiting_pong_;
+        }
+        if (late) {
+          self->close("ping timeout");
+          return;
+        }
+        self->wait_for_ping(Clock::now());
+      }));
 }
 
 asio::awaitable<std::optional<std::string>> EngineIoSession::poll() {
@@ -300,11 +353,11 @@ bool EngineIoSession::receive_payload(std::string_view body) {
 // The writer is callbacks too, started by wake_poller_locked() when packets wait and none is
 // running: idle connections hold nothing for it.
 void EngineIoSession::write_batch() {
-  std::shared_ptr<WebSocket> ws;
+  std::shared_ptr<CorkedStream> transport;
   bool finished = false;
   {
     std::lock_guard lock(mutex_);
-    ws = ws_;
+    transport = transport_;
     if (!queue_.empty()) {
       // Swapped, so that both vectors keep their capacity: no allocation per batch.
       writing_.swap(queue_);
@@ -322,13 +375,20 @@ void EngineIoSession::write_batch() {
       std::lock_guard lock(mutex_);
       code = close_code_;
     }
-    ws->async_close(code, [ws](beast::error_code) {});
+    // The closing handshake is Beast's: a parked WebSocket is made again for it.
+    auto ws = reopen();
+    ws->async_close(code, [self = shared_from_this(), ws](beast::error_code) {});
     return;
   }
   if (options_.permessage_deflate) {
     // Compression may be negotiated: Beast frames (and deflates) each packet into the corked
-    // stream, which then sends them in one write.
-    ws->next_layer().cork();
+    // stream, which then sends them in one write. Such WebSockets are never parked.
+    std::shared_ptr<WebSocket> ws;
+    {
+      std::lock_guard lock(mutex_);
+      ws = ws_;
+    }
+    transport->cork();
     auto batch = std::make_shared<std::vector<SharedPacket>>();
     batch->swap(writing_);
     write_packet(std::move(ws), std::move(batch), 0);
@@ -346,15 +406,13 @@ void EngineIoSession::write_batch() {
     gather_.emplace_back(frame_headers_.data() + offset, frame_headers_.size() - offset);
     gather_.emplace_back(payload.data(), payload.size());
   }
-  auto& stream = ws->next_layer();
-  stream.begin_direct_write();
-  asio::async_write(stream.next_layer(), std::span<const asio::const_buffer>(gather_),
-                    [self = shared_from_this(), ws](beast::error_code ec, std::size_t) mutable {
-                      self->batch_written(std::move(ws), ec);
-                    });
+  transport->begin_direct_write();
+  asio::async_write(
+      transport->next_layer(), std::span<const asio::const_buffer>(gather_),
+      [self = shared_from_this()](beast::error_code ec, std::size_t) { self->batch_written(ec); });
 }
 
-void EngineIoSession::batch_written(std::shared_ptr<WebSocket> ws, beast::error_code ec) {
+void EngineIoSession::batch_written(beast::error_code ec) {
   writing_.clear();
   // A large batch's bookkeeping is not kept by an idle connection.
   if (gather_.capacity() > 64) {
@@ -365,13 +423,13 @@ void EngineIoSession::batch_written(std::shared_ptr<WebSocket> ws, beast::error_
     close("transport error");
     return;
   }
-  auto& stream = ws->next_layer();
-  if (stream.end_direct_write()) {
+  // transport_ is set once, before the first write.
+  if (transport_->end_direct_write()) {
     write_batch();
     return;
   }
   // Beast wrote a control frame meanwhile: it goes out before the next batch.
-  stream.async_flush([self = shared_from_this(), ws](beast::error_code flush_error) {
+  transport_->async_flush([self = shared_from_this()](beast::error_code flush_error) {
     if (flush_error) {
       self->close("transport error");
       return;
@@ -384,7 +442,7 @@ void EngineIoSession::write_packet(std::shared_ptr<WebSocket> ws,
                                    std::shared_ptr<std::vector<SharedPacket>> batch,
                                    std::size_t index) {
   if (!batch || index == batch->size()) {
-    auto& stream = ws->next_layer();
+    auto& stream = ws->next_layer().next_layer();
     stream.async_flush([self = shared_from_this(), ws = std::move(ws)](beast::error_code ec) {
       if (ec) {
         self->close("transport error");
@@ -434,6 +492,7 @@ asio::awaitable<void> EngineIoSession::run_websocket(std::shared_ptr<WebSocket> 
       (void)n;
       if (ec) co_return;  // the probe failed; the polling session carries on
       const std::string frame = beast::buffers_to_string(buffer.data());
+      consumed_ += client_frame_bytes(frame.size());
       if (frame == "2probe") {
         ws->text(true);
         const std::string reply = "3probe";
@@ -457,6 +516,7 @@ asio::awaitable<void> EngineIoSession::run_websocket(std::shared_ptr<WebSocket> 
       if (closed_ || websocket_) co_return;
       websocket_ = true;
       ws_ = ws;
+      transport_ = ws->next_layer().shared();
       // A pending GET answers noop and polling ends; what waited goes over the WebSocket.
       wake_poller_locked();
     }
@@ -464,6 +524,7 @@ asio::awaitable<void> EngineIoSession::run_websocket(std::shared_ptr<WebSocket> 
     std::lock_guard lock(mutex_);
     websocket_ = true;
     ws_ = ws;
+    transport_ = ws->next_layer().shared();
     wake_poller_locked();
   }
   // Reader and writer share one strand (Beast allows one read and one write in flight, from
@@ -508,10 +569,62 @@ void EngineIoSession::read_frame() {
           const std::string frame = beast::buffers_to_string(self->read_buffer_.data());
           self->read_buffer_.clear();
           self->read_buffer_.shrink_to_fit();
+          self->consumed_ += client_frame_bytes(frame.size());
           if (!self->handle_frame(frame, !ws->got_text())) return;
+          if (self->park()) return;
         }
         self->read_frame();
       });
+}
+
+bool EngineIoSession::park() {
+  if (options_.permessage_deflate) return false;
+  // What Beast was given equals the frames it returned exactly when it holds no byte of the
+  // next one (see client_frame_bytes). Otherwise it keeps reading; the next message may park.
+  if (transport_->bytes_read() != consumed_) return false;
+  {
+    std::lock_guard lock(mutex_);
+    if (closed_) return false;
+    ws_.reset();
+  }
+  transport_->next_layer().async_wait(
+      asio::socket_base::wait_read,
+      asio::bind_allocator(
+          ExactAllocator<void>(),
+          [self = shared_from_this()](beast::error_code ec) { self->readable(ec); }));
+  return true;
+}
+
+void EngineIoSession::readable(beast::error_code ec) {
+  // Once closed, the closing handshake does the reading (on a WebSocket made for it).
+  if (closed()) return;
+  if (ec) {
+    close("transport error");
+    return;
+  }
+  reopen();
+  read_frame();
+}
+
+std::shared_ptr<EngineIoSession::WebSocket> EngineIoSession::reopen() {
+  {
+    std::lock_guard lock(mutex_);
+    if (ws_) return ws_;
+  }
+  auto ws = std::make_shared<WebSocket>(transport_);
+  transport_->reset_bytes_read();
+  consumed_ = 0;
+  // Beast opens a WebSocket object only through a handshake: this one replays it against a
+  // sink (the client got the response when the connection opened). It cannot fail on this
+  // request; if it ever did, the WebSocket stays closed and its first read closes the session.
+  ws->next_layer().replaying_handshake = true;
+  beast::error_code ec;
+  ws->accept(replayed_handshake(), ec);
+  ws->next_layer().replaying_handshake = false;
+  ws->read_message_max(0);
+  std::lock_guard lock(mutex_);
+  ws_ = ws;
+  return ws;
 }
 
 }  // namespace parley::realtime

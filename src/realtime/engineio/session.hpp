@@ -2,6 +2,14 @@
 // One Engine.IO v4 session: its transport (HTTP long-polling, then possibly WebSocket), its
 // outgoing queue, heartbeat and close. All state sits behind one mutex: polling requests arrive
 // on other connections' strands, WebSocket reads and timers on the session's own strand.
+//
+// Idle WebSockets are parked: most connections are idle most of the time, and Beast's state for
+// one WebSocket (about 2.6 KB with its read buffer, plus a pending read) would be most of what
+// an idle connection costs. Once a message has been read and Beast holds no further bytes, the
+// WebSocket object is dropped and the socket alone waits to become readable; the object is
+// made again (see reopen()) when the client sends. Server-to-client frames never needed it:
+// uncompressed frames are written directly (websocket_frame.hpp). Connections that negotiate
+// compression keep their WebSocket, whose compression state must persist.
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -10,6 +18,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/websocket/stream.hpp>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -68,7 +77,7 @@ class EngineIoListener {
 
 class EngineIoSession : public std::enable_shared_from_this<EngineIoSession> {
  public:
-  using WebSocket = boost::beast::websocket::stream<CorkedStream>;
+  using WebSocket = boost::beast::websocket::stream<SharedCorkedStream>;
 
   EngineIoSession(std::string id, boost::asio::any_io_executor strand,
                   const EngineIoOptions& options, EngineIoListener& listener);
@@ -99,6 +108,8 @@ class EngineIoSession : public std::enable_shared_from_this<EngineIoSession> {
   /// upgrade, then starts the WebSocket transport, which carries on by itself until it closes.
   boost::asio::awaitable<void> run_websocket(std::shared_ptr<WebSocket> ws, bool upgrading);
   bool upgraded() const;
+  /// True while the session's WebSocket is parked: idle, its WebSocket object dropped.
+  bool parked() const;
 
  private:
   bool handle_packet(EioPacket packet);
@@ -110,8 +121,13 @@ class EngineIoSession : public std::enable_shared_from_this<EngineIoSession> {
   void wait_for_ping(Clock::time_point since);
   void send_ping();
   void read_frame();
+  /// After a message: drops the WebSocket object when it holds nothing unread (see above).
+  bool park();
+  void readable(boost::beast::error_code ec);
+  /// The WebSocket again, on the same open connection (parked or not).
+  std::shared_ptr<WebSocket> reopen();
   void write_batch();
-  void batch_written(std::shared_ptr<WebSocket> ws, boost::beast::error_code ec);
+  void batch_written(boost::beast::error_code ec);
   void write_packet(std::shared_ptr<WebSocket> ws, std::shared_ptr<std::vector<SharedPacket>> batch,
                     std::size_t index);
 
@@ -133,11 +149,13 @@ class EngineIoSession : public std::enable_shared_from_this<EngineIoSession> {
   bool writer_busy_ = false;  // a WebSocket write batch is scheduled or in flight
   // The code of the WebSocket close frame the writer sends once the session is closed.
   boost::beast::websocket::close_code close_code_ = boost::beast::websocket::close_code::normal;
-  std::shared_ptr<WebSocket> ws_;
+  std::shared_ptr<CorkedStream> transport_;  // the WebSocket's connection, parked or not
+  std::shared_ptr<WebSocket> ws_;            // null while parked
   boost::asio::steady_timer heartbeat_timer_;
   // The WebSocket's strand only: reading, and the batch being written with its frame headers
   // and gather list.
   boost::beast::flat_buffer read_buffer_;
+  std::uint64_t consumed_ = 0;  // bytes of the frames Beast has returned since it was (re)opened
   std::vector<SharedPacket> writing_;
   std::string frame_headers_;
   std::vector<boost::asio::const_buffer> gather_;
