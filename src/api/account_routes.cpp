@@ -382,10 +382,17 @@ asio::awaitable<Result<auth::Principal>> authenticate(const AccountRoutesDeps& d
                                                       const RequestContext& ctx) {
   auto token = bearer_token(ctx.request);
   if (!token) co_return fail(Errc::unauthorized, "sign in first: missing bearer token");
+  auto known = deps.accounts.authenticate_cached(*token);
+  if (known && *known) co_return std::move(*known);
   auto job = [&accounts = deps.accounts, token = std::string(*token)]() {
     return accounts.authenticate(token);
   };
-  auto principal = co_await deps.workers.run(std::move(job));
+  Result<auth::Principal> principal = fail(Errc::internal, "unreachable");
+  if (known) {
+    principal = std::move(*known);  // an invalid token: no database needed to say so
+  } else {
+    principal = co_await deps.workers.run(std::move(job));
+  }
   if (!principal && principal.error().code == Errc::unauthorized) {
     deps.log.info("authentication_failed",
                   {{"request_id", ctx.request_id}, {"remote", ctx.remote_address.to_string()}});

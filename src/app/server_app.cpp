@@ -188,6 +188,20 @@ Result<std::unique_ptr<ServerApp>> ServerApp::create(core::Config config, core::
   app->users_ = std::make_unique<auth::UserStore>(*app->database_, app->clock_);
   app->sessions_ = std::make_unique<auth::SessionStore>(
       *app->database_, app->clock_, cfg.refresh_token_ttl, cfg.refresh_token_ttl);
+  app->session_cache_ = std::make_unique<auth::SessionCache>(
+      app->clock_, std::chrono::duration_cast<std::chrono::milliseconds>(cfg.session_cache_ttl));
+  {
+    // Sessions ended on one process are forgotten on every other at once.
+    std::function<void(std::string)> announce;
+    if (app->cluster_) {
+      auto* bus = app->cluster_.get();
+      bus->subscribe("sessions", [cache = app->session_cache_.get()](std::string_view message) {
+        cache->apply(message);
+      });
+      announce = [bus](std::string message) { bus->publish("sessions", std::move(message)); };
+    }
+    app->sessions_->use_cache(*app->session_cache_, std::move(announce));
+  }
   auth::AccountSettings account_settings;
   account_settings.session_lifetime = cfg.refresh_token_ttl;
   account_settings.refresh_lifetime = cfg.refresh_token_ttl;

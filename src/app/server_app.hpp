@@ -127,6 +127,7 @@ class ServerApp {
   std::unique_ptr<auth::PasswordPolicy> policy_;
   std::unique_ptr<auth::AccessTokens> tokens_;
   std::unique_ptr<auth::UserStore> users_;
+  std::unique_ptr<auth::SessionCache> session_cache_;
   std::unique_ptr<auth::SessionStore> sessions_;
   std::unique_ptr<auth::AccountService> accounts_;
   std::unique_ptr<api::AccountRoutesDeps> account_routes_;

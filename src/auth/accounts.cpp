@@ -330,6 +330,14 @@ Result<Principal> AccountService::authenticate(std::string_view access_token) {
   return Principal{claims->user_id, claims->session_id, claims->guest};
 }
 
+std::optional<Result<Principal>> AccountService::authenticate_cached(
+    std::string_view access_token) {
+  auto claims = tokens_.verify(access_token);
+  if (!claims) return Result<Principal>(claims.error());
+  if (!sessions_.known_active(claims->session_id, claims->user_id)) return std::nullopt;
+  return Result<Principal>(Principal{claims->user_id, claims->session_id, claims->guest});
+}
+
 Result<void> AccountService::logout(const Principal& principal) {
   return sessions_.revoke(principal.session_id, "logout");
 }
@@ -421,7 +429,9 @@ Result<std::optional<std::string>> AccountService::delete_account(
       return fail(Errc::forbidden, "sign in again before deleting the account");
     }
   }
-  return users_.remove(user->id);
+  auto removed = users_.remove(user->id);
+  if (removed) sessions_.forget_user(user->id);  // their rows went with the user
+  return removed;
 }
 
 Result<std::optional<std::string>> AccountService::set_avatar(const Principal& principal,
@@ -433,7 +443,10 @@ Result<std::vector<std::string>> AccountService::remove_idle_guests() {
   const auto cutoff =
       clock_.now_ms() -
       std::chrono::duration_cast<std::chrono::milliseconds>(settings_.guest_idle_lifetime).count();
-  return users_.remove_idle_guests(cutoff);
+  auto removed = users_.remove_idle_guests(cutoff);
+  // The count of removed guests is not known here (only their avatars): forget everything.
+  if (removed) sessions_.forget_all();
+  return removed;
 }
 
 }  // namespace parley::auth

@@ -107,6 +107,10 @@ class AccountService {
 
   /// Verifies the bearer token and that its session is active. Errors: unauthorized.
   Result<Principal> authenticate(std::string_view access_token);
+  /// authenticate() without the database, for the network thread: a result when the token is
+  /// invalid or its session is known active (SessionCache), nothing when only the database can
+  /// tell (then call authenticate() on a worker).
+  std::optional<Result<Principal>> authenticate_cached(std::string_view access_token);
 
   Result<void> logout(const Principal& principal);
   Result<User> profile(const Principal& principal);

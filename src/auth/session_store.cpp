@@ -26,6 +26,7 @@ Result<SessionGrant> SessionStore::open(std::int64_t user_id) {
   grant.refresh_expires_at =
       std::min(session_end, now + refresh_lifetime_.count() * kMillisPerSecond);
 
+  const auto generation = cache_ != nullptr ? cache_->generation() : 0;
   auto lease = database_.acquire();
   if (!lease) return lease.error();
   auto tx = store::Transaction::begin(**lease);
@@ -41,7 +42,26 @@ Result<SessionGrant> SessionStore::open(std::int64_t user_id) {
       {hash_token(grant.refresh_token), grant.session_id, now, grant.refresh_expires_at});
   if (!token) return token.error();
   if (auto done = tx->commit(); !done) return done.error();
+  if (cache_ != nullptr) cache_->remember(grant.session_id, user_id, session_end, generation);
   return grant;
+}
+
+void SessionStore::forget(const std::string& session_id) {
+  if (cache_ == nullptr) return;
+  cache_->forget(session_id);
+  if (announce_) announce_(SessionCache::forget_message(session_id));
+}
+
+void SessionStore::forget_user(std::int64_t user_id) {
+  if (cache_ == nullptr) return;
+  cache_->forget_user(user_id);
+  if (announce_) announce_(SessionCache::forget_user_message(user_id));
+}
+
+void SessionStore::forget_all() {
+  if (cache_ == nullptr) return;
+  cache_->forget_all();
+  if (announce_) announce_(SessionCache::forget_all_message());
 }
 
 Result<SessionGrant> SessionStore::rotate(const std::string& refresh_token) {
@@ -68,6 +88,7 @@ Result<SessionGrant> SessionStore::rotate(const std::string& refresh_token) {
         {now, session_id});
     if (!revoked) return revoked.error();
     if (auto done = tx->commit(); !done) return done.error();
+    forget(session_id);
     return invalid_refresh();
   }
   if (row.try_get<std::int64_t>("revoked_at") ||
@@ -101,14 +122,21 @@ Result<SessionGrant> SessionStore::rotate(const std::string& refresh_token) {
 }
 
 Result<bool> SessionStore::is_active(const std::string& session_id, std::int64_t user_id) {
+  if (known_active(session_id, user_id)) return true;
+  const auto generation = cache_ != nullptr ? cache_->generation() : 0;
   auto lease = database_.acquire();
   if (!lease) return lease.error();
   auto rows = (*lease)->query(
-      "SELECT 1 FROM auth_sessions WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL "
+      "SELECT expires_at FROM auth_sessions WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL "
       "AND expires_at > $3",
       {session_id, user_id, clock_.now_ms()});
   if (!rows) return rows.error();
-  return !rows->empty();
+  if (rows->empty()) return false;
+  if (cache_ != nullptr) {
+    cache_->remember(session_id, user_id, (*rows)[0].get<std::int64_t>("expires_at").value(),
+                     generation);
+  }
+  return true;
 }
 
 Result<std::int64_t> SessionStore::started_at(const std::string& session_id) {
@@ -128,6 +156,7 @@ Result<void> SessionStore::revoke(const std::string& session_id, const std::stri
       "WHERE id = $3 AND revoked_at IS NULL",
       {clock_.now_ms(), reason, session_id});
   if (!done) return done.error();
+  forget(session_id);
   return {};
 }
 
@@ -140,6 +169,8 @@ Result<void> SessionStore::revoke_all(std::int64_t user_id, const std::string& r
       "WHERE user_id = $3 AND id <> $4 AND revoked_at IS NULL",
       {clock_.now_ms(), reason, user_id, keep_session_id});
   if (!done) return done.error();
+  // The kept session, if any, is simply checked again next time.
+  forget_user(user_id);
   return {};
 }
 

@@ -4,8 +4,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 
+#include "auth/session_cache.hpp"
 #include "core/clock.hpp"
 #include "core/error.hpp"
 #include "store/database.hpp"
@@ -27,6 +29,21 @@ class SessionStore {
         clock_(clock),
         session_lifetime_(session_lifetime),
         refresh_lifetime_(refresh_lifetime) {}
+
+  /// Keeps active sessions in `cache` (see session_cache.hpp); `announce` is called with the
+  /// announcement of every session this process ends, for the other processes. Before serving.
+  void use_cache(SessionCache& cache, std::function<void(std::string)> announce = {}) {
+    cache_ = &cache;
+    announce_ = std::move(announce);
+  }
+  /// True when the cache alone knows the session active: no database, never blocks.
+  bool known_active(const std::string& session_id, std::int64_t user_id) const {
+    return cache_ != nullptr && cache_->active(session_id, user_id);
+  }
+  /// The user's sessions went with the user (account deleted): none stays cached.
+  void forget_user(std::int64_t user_id);
+  /// Users went in bulk (idle guests): nothing stays cached.
+  void forget_all();
 
   /// Starts a session with its first refresh token.
   Result<SessionGrant> open(std::int64_t user_id);
@@ -57,6 +74,9 @@ class SessionStore {
   const core::Clock& clock_;
   std::chrono::seconds session_lifetime_;
   std::chrono::seconds refresh_lifetime_;
+  SessionCache* cache_ = nullptr;
+  std::function<void(std::string)> announce_;
+  void forget(const std::string& session_id);
 };
 
 }  // namespace parley::auth

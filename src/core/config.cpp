@@ -520,7 +520,8 @@ Result<Config> load_config(const Environment& env) {
   for (auto [name, field, min, max] :
        {std::tuple{"PARLEY_ACCESS_TOKEN_TTL_S", &c.access_token_ttl, 60LL, 24LL * 3600},
         std::tuple{"PARLEY_REFRESH_TOKEN_TTL_S", &c.refresh_token_ttl, 300LL, 365LL * 24 * 3600},
-        std::tuple{"PARLEY_GUEST_IDLE_TTL_S", &c.guest_idle_ttl, 60LL, 365LL * 24 * 3600}}) {
+        std::tuple{"PARLEY_GUEST_IDLE_TTL_S", &c.guest_idle_ttl, 60LL, 365LL * 24 * 3600},
+        std::tuple{"PARLEY_SESSION_CACHE_S", &c.session_cache_ttl, 0LL, 300LL}}) {
     auto v = integer<std::int64_t>(env, name, field->count(), min, max);
     if (!v) return v.error();
     *field = std::chrono::seconds(*v);

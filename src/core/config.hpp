@@ -125,6 +125,9 @@ struct Config {
   std::string password_pepper;                ///< PARLEY_PASSWORD_PEPPER (optional secret)
   std::chrono::seconds access_token_ttl{900};
   std::chrono::seconds refresh_token_ttl{30LL * 24 * 3600};
+  /// How long a session found active is trusted without asking the database again
+  /// (PARLEY_SESSION_CACHE_S; 0: always ask). See auth/session_cache.hpp.
+  std::chrono::seconds session_cache_ttl{5};
   std::chrono::seconds guest_idle_ttl{7LL * 24 * 3600};
   unsigned login_per_minute = 60;   ///< per client address
   unsigned register_per_hour = 20;  ///< per client address

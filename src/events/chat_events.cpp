@@ -60,6 +60,12 @@ asio::awaitable<Result<std::int64_t>> ChatEvents::authenticate(json::value auth)
     }
   }
   if (token.empty()) co_return fail(Errc::unauthorized, "authentication required");
+  // A session checked moments ago (reconnects, several tabs, a client's REST calls just before)
+  // is known without the database, and the network thread answers at once.
+  if (auto known = deps_.accounts.authenticate_cached(token)) {
+    if (!*known) co_return fail(Errc::unauthorized, "invalid or expired token");
+    co_return (*known)->user_id;
+  }
   auto job = [&accounts = deps_.accounts, token]() -> Result<std::int64_t> {
     auto principal = accounts.authenticate(token);
     if (!principal) return principal.error();

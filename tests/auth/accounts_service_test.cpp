@@ -3,7 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <string>
+#include <vector>
 
 #include "auth/accounts.hpp"
 #include "store/migrations/migrator.hpp"
@@ -114,6 +117,110 @@ TEST_F(AccountServiceTest, AccountsWithoutPasswordNeedARecentSignInToBeDeleted) 
   auto other = accounts_->sign_in_external(elsewhere);
   ASSERT_TRUE(other) << other.error().message;
   EXPECT_NE(other->user.id, signed_in->user.id);
+}
+
+// With the session cache: tokens of sessions just checked are answered without the database,
+// and every way this process ends a session is seen at once; an end made elsewhere (another
+// process writing the database) within the cache's ttl.
+class CachedSessionsTest : public AccountServiceTest {
+ protected:
+  void SetUp() override {
+    AccountServiceTest::SetUp();
+    sessions_->use_cache(cache_, [this](std::string message) { announced_.push_back(message); });
+  }
+  Principal signed_in(const SignedIn& who) {
+    auto principal = accounts_->authenticate(who.access_token);
+    EXPECT_TRUE(principal);
+    return *principal;
+  }
+  SessionCache cache_{clock_, 5s};
+  std::vector<std::string> announced_;
+};
+
+TEST_F(CachedSessionsTest, ANewOrCheckedSessionIsKnownWithoutTheDatabase) {
+  auto user = accounts_->register_user({"c@example.test", "cat", "a decent passphrase", {}},
+                                       "127.0.0.1", std::nullopt);
+  ASSERT_TRUE(user) << user.error().message;
+  auto known = accounts_->authenticate_cached(user->access_token);
+  ASSERT_TRUE(known) << "a session this process opened is known at once";
+  ASSERT_TRUE(*known);
+  EXPECT_EQ((*known)->user_id, user->user.id);
+  // A bad token needs no database either.
+  auto forged = accounts_->authenticate_cached(user->access_token + "x");
+  ASSERT_TRUE(forged);
+  EXPECT_EQ(forged->error().code, Errc::unauthorized);
+  // Past the ttl only the database can tell; asking it makes the session known again.
+  clock_.advance(6s);
+  EXPECT_FALSE(accounts_->authenticate_cached(user->access_token));
+  EXPECT_TRUE(accounts_->authenticate(user->access_token));
+  EXPECT_TRUE(accounts_->authenticate_cached(user->access_token));
+}
+
+TEST_F(CachedSessionsTest, LogoutPasswordChangeAndDeletionAreSeenAtOnce) {
+  auto first = accounts_->register_user({"d@example.test", "dee", "a decent passphrase", {}},
+                                        "127.0.0.1", std::nullopt);
+  ASSERT_TRUE(first) << first.error().message;
+  auto second =
+      accounts_->login({"d@example.test", std::nullopt, "a decent passphrase", "127.0.0.1"});
+  ASSERT_TRUE(second) << second.error().message;
+  auto third =
+      accounts_->login({"d@example.test", std::nullopt, "a decent passphrase", "127.0.0.1"});
+  ASSERT_TRUE(third) << third.error().message;
+  ASSERT_TRUE(accounts_->authenticate_cached(second->access_token));
+
+  ASSERT_TRUE(accounts_->logout(signed_in(*second)));
+  EXPECT_FALSE(accounts_->authenticate_cached(second->access_token));
+  EXPECT_EQ(accounts_->authenticate(second->access_token).error().code, Errc::unauthorized);
+
+  auto changed =
+      accounts_->change_password(signed_in(*first), "a decent passphrase", "another passphrase!");
+  ASSERT_TRUE(changed) << changed.error().message;
+  EXPECT_FALSE(accounts_->authenticate_cached(third->access_token));
+  EXPECT_EQ(accounts_->authenticate(third->access_token).error().code, Errc::unauthorized);
+
+  auto fresh = signed_in(*changed);
+  ASSERT_TRUE(accounts_->authenticate_cached(changed->access_token));
+  ASSERT_TRUE(accounts_->delete_account(fresh, "another passphrase!"));
+  EXPECT_FALSE(accounts_->authenticate_cached(changed->access_token));
+  EXPECT_FALSE(accounts_->authenticate(changed->access_token));
+
+  // Each end was announced for the other processes.
+  const auto user = std::to_string(first->user.id);
+  EXPECT_NE(std::find(announced_.begin(), announced_.end(),
+                      SessionCache::forget_message(second->session_id)),
+            announced_.end());
+  EXPECT_EQ(std::count(announced_.begin(), announced_.end(), "user " + user), 2)
+      << "the password change and the deletion";
+}
+
+TEST_F(CachedSessionsTest, ARefreshTokenReplayEndsTheCachedSession) {
+  auto user = accounts_->create_guest(std::nullopt, "127.0.0.1");
+  ASSERT_TRUE(user);
+  ASSERT_TRUE(accounts_->authenticate_cached(user->access_token));
+  ASSERT_TRUE(accounts_->refresh(user->refresh_token));
+  EXPECT_FALSE(accounts_->refresh(user->refresh_token)) << "the replay";
+  EXPECT_FALSE(accounts_->authenticate_cached(user->access_token));
+  EXPECT_FALSE(accounts_->authenticate(user->access_token));
+}
+
+TEST_F(CachedSessionsTest, AnEndWrittenElsewhereIsSeenWithinTheTtl) {
+  auto user = accounts_->create_guest(std::nullopt, "127.0.0.1");
+  ASSERT_TRUE(user);
+  // Another process revokes the session in the database, and its announcement is lost.
+  {
+    auto lease = db_->acquire();
+    ASSERT_TRUE(lease);
+    ASSERT_TRUE((*lease)->execute("UPDATE auth_sessions SET revoked_at = $1 WHERE id = $2",
+                                  {clock_.now_ms(), user->session_id}));
+  }
+  EXPECT_TRUE(accounts_->authenticate(user->access_token)) << "still trusted: within the ttl";
+  clock_.advance(5s);
+  EXPECT_EQ(accounts_->authenticate(user->access_token).error().code, Errc::unauthorized);
+  // An announcement, when it arrives, ends it at once.
+  auto other = accounts_->create_guest(std::nullopt, "127.0.0.1");
+  ASSERT_TRUE(other);
+  EXPECT_TRUE(cache_.apply(SessionCache::forget_user_message(other->user.id)));
+  EXPECT_FALSE(accounts_->authenticate_cached(other->access_token));
 }
 
 }  // namespace

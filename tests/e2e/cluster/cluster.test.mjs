@@ -103,6 +103,9 @@ before(async () => {
     REDIS_URL: `redis://127.0.0.1:${redisPort}/0`,
     PARLEY_LOGIN_PER_MINUTE: '10',
     PARLEY_TRANSLATION_ENGINE: 'apertium',
+    // Longer than this test waits: a session ended on one process must end on the other
+    // because it was announced, not because a cached entry aged out.
+    PARLEY_SESSION_CACHE_S: '120',
   };
   // One after the other: the first applies the migrations.
   one = await startParley({ ...env, PARLEY_NODE_ID: 'node-one' }, { folder: join(folder, 'one') });
@@ -217,6 +220,23 @@ test('/readyz reports Redis; logins share one rate limit across processes', asyn
   }
   assert.deepEqual(statuses.slice(0, 5), [401, 401, 401, 401, 401]);
   assert.equal(statuses[5], 429, JSON.stringify(statuses));
+});
+
+test('a session ended on one process is refused on the other at once (announced over Redis)', async () => {
+  const eve = await one.register('eve');
+  // Process two checks eve's session (and remembers it): REST and a socket both get in.
+  assert.equal((await two.api('/api/me', { method: 'GET', token: eve.token })).status, 200);
+  const before = await connected(connect(two.base, eve.token));
+  before.disconnect();
+  const out = await one.api('/api/logout', { token: eve.token, body: {} });
+  assert.ok(out.status < 300, JSON.stringify(out));
+  const started = Date.now();
+  await until('process two refuses the ended session', async () =>
+    (await two.api('/api/me', { method: 'GET', token: eve.token })).status === 401, 3000);
+  assert.ok(Date.now() - started < 3000);
+  const refused = connect(two.base, eve.token);
+  const error = await next(refused, 'connect_error', 5000);
+  assert.match(error.message, /invalid or expired token/);
 });
 
 test('Redis stopped: each process serves its own clients, /readyz is not ready; then it recovers', async () => {
