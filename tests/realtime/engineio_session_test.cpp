@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "realtime/engineio/session.hpp"
+#include "recording_listener.hpp"
 
 namespace parley::realtime {
 namespace {
@@ -17,18 +18,7 @@ namespace {
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
-class RecordingListener final : public EngineIoListener {
- public:
-  void on_open(const std::shared_ptr<EngineIoSession>&) override {}
-  void on_message(const std::shared_ptr<EngineIoSession>&, std::string data, bool) override {
-    messages.push_back(std::move(data));
-  }
-  void on_close(const std::shared_ptr<EngineIoSession>&, std::string reason) override {
-    closes.push_back(std::move(reason));
-  }
-  std::vector<std::string> messages;
-  std::vector<std::string> closes;
-};
+using testing::RecordingListener;
 
 TEST(EngineIoSession, AClientThatDoesNotReadIsClosedPastItsAllowance) {
   asio::io_context io;

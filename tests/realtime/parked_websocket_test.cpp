@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "realtime/engineio/session.hpp"
+#include "recording_listener.hpp"
 
 namespace parley::realtime {
 namespace {
@@ -34,18 +35,7 @@ namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
 using namespace std::chrono_literals;
 
-class RecordingListener final : public EngineIoListener {
- public:
-  void on_open(const std::shared_ptr<EngineIoSession>&) override {}
-  void on_message(const std::shared_ptr<EngineIoSession>&, std::string data, bool) override {
-    messages.push_back(std::move(data));
-  }
-  void on_close(const std::shared_ptr<EngineIoSession>&, std::string reason) override {
-    closes.push_back(std::move(reason));
-  }
-  std::vector<std::string> messages;
-  std::vector<std::string> closes;
-};
+using testing::RecordingListener;
 
 // A session serving one WebSocket on the io_context's thread; the client is Beast's (it masks
 // its frames, as browsers do) and is used synchronously from the test's thread.
