@@ -145,18 +145,8 @@ wait_listening() { # wait_listening PORT PID WHAT
   return 1
 }
 
-# Parley listens before its start-up work is done (speech recognizers load in the background,
-# seconds of CPU): wait until a server has used at most 2 clock ticks (20 ms) of CPU in half a
-# second, or 30 s, so that this work is not charged to the ladder (as in bench/realtime).
-wait_until_settled() { # pid
-  local pid=$1 previous=-1 now
-  for _ in $(seq 1 60); do
-    now=$(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null) || return 0
-    if ((previous >= 0 && now - previous <= 2)); then return 0; fi
-    previous=$now
-    sleep 0.5
-  done
-}
+# shellcheck source=bench/settle.sh
+source "$ROOT/bench/settle.sh"
 
 stop_all() { # the servers first, newest first, then Redis (it was started first)
   local pid i

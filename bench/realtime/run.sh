@@ -109,18 +109,8 @@ pin() { # pin CPUS cmd... : exec cmd under taskset when CPUS is set
 }
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-# Parley listens before its start-up work is done (it loads speech recognizers in the
-# background, seconds of CPU): measuring then would charge that work to the first scenario. Wait
-# until the server has used at most 2 clock ticks (20 ms) of CPU in half a second, or 30 s.
-wait_until_settled() { # pid
-  local pid=$1 previous=-1 now
-  for _ in $(seq 1 60); do
-    now=$(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null) || return 0
-    if ((previous >= 0 && now - previous <= 2)); then return 0; fi
-    previous=$now
-    sleep 0.5
-  done
-}
+# shellcheck source=bench/settle.sh
+source "$ROOT/bench/settle.sh"
 
 start_server() { # name: starts it fresh on a free port; sets SPID and PORT
   local name=$1
