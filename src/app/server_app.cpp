@@ -587,6 +587,9 @@ void ServerApp::request_shutdown() {
   if (maintenance_timer_) {
     asio::post(maintenance_timer_->get_executor(), [this] { maintenance_timer_->cancel(); });
   }
+  if (search_index_timer_) {
+    asio::post(search_index_timer_->get_executor(), [this] { search_index_timer_->cancel(); });
+  }
   if (metrics_timer_) {
     asio::post(metrics_timer_->get_executor(), [this] { metrics_timer_->cancel(); });
   }
@@ -628,6 +631,24 @@ asio::awaitable<void> maintenance_loop(asio::steady_timer& timer, core::WorkerPo
   }
 }
 
+// On the worker pool: messages stored since the last round are indexed for history search, a
+// few hundred per transaction. Every 100 ms while messages come, so that each round is short
+// (a long one holds a worker and the write lock, and the senders behind it wait); every second
+// when none came. A search indexes what still waits itself, so this only keeps that work small.
+asio::awaitable<void> search_index_loop(asio::steady_timer& timer, core::WorkerPool& workers,
+                                        discovery::HistorySearch& search, core::Logger& log) {
+  bool busy = false;
+  for (;;) {
+    timer.expires_after(busy ? std::chrono::milliseconds(100) : std::chrono::milliseconds(1000));
+    auto [ec] = co_await timer.async_wait(net::use_nothrow);
+    if (ec) co_return;  // cancelled: shutting down
+    auto job = [&search] { return search.index_all_waiting(); };
+    auto indexed = co_await workers.run(std::move(job));
+    if (!indexed) log.warning("search_index_failed", {{"error", indexed.error().message}});
+    busy = indexed && *indexed > 0;
+  }
+}
+
 }  // namespace
 
 void ServerApp::start_maintenance() {
@@ -637,6 +658,12 @@ void ServerApp::start_maintenance() {
                  maintenance_loop(*maintenance_timer_, *workers_, *accounts_, *sessions_,
                                   std::filesystem::path(config_.upload_dir) / "avatars", log_),
                  asio::detached);
+  if (database_->dialect() == store::Dialect::sqlite) {
+    search_index_timer_ = std::make_unique<asio::steady_timer>(asio::make_strand(io_));
+    asio::co_spawn(search_index_timer_->get_executor(),
+                   search_index_loop(*search_index_timer_, *workers_, *history_search_, log_),
+                   asio::detached);
+  }
 }
 
 void ServerApp::add_metrics() {

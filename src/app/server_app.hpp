@@ -186,6 +186,8 @@ class ServerApp {
   std::unique_ptr<events::ServiceLevelMonitor> service_monitor_;
   std::unique_ptr<boost::asio::steady_timer> service_level_timer_;
   std::unique_ptr<boost::asio::steady_timer> maintenance_timer_;
+  // SQLite only: indexes stored messages for history search in batches (HistorySearch).
+  std::unique_ptr<boost::asio::steady_timer> search_index_timer_;
   net::Router router_;
   std::unique_ptr<net::CorsPolicy> cors_;
   std::unique_ptr<net::StaticFiles> static_files_;

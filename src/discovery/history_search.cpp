@@ -161,6 +161,7 @@ Result<SearchPage> HistorySearch::search(const SearchQuery& query) {
   if (auto ok = check(query, words); !ok) return ok.error();
   auto member = rooms_.membership(query.room_id, query.viewer_id);
   if (!member || member->banned) return fail(Errc::not_found, "no such chat room");
+  if (auto indexed = index_all_waiting(); !indexed) return indexed.error();
 
   auto lease = database_.acquire();
   if (!lease) return lease.error();
@@ -191,6 +192,65 @@ Result<SearchPage> HistorySearch::search(const SearchQuery& query) {
         {std::move(*message), *in_original != 0, split_languages(*languages), *score});
   }
   return page;
+}
+
+Result<std::size_t> HistorySearch::index_waiting(std::size_t max_messages) {
+  if (database_.dialect() != store::Dialect::sqlite || max_messages == 0) return 0;
+  auto lease = database_.acquire();
+  if (!lease) return lease.error();
+  auto& db = **lease;
+  constexpr std::string_view kProgress =
+      "SELECT p.indexed_through, (SELECT COALESCE(MAX(id), 0) FROM messages) AS newest "
+      "FROM message_search_progress p";
+  const auto read_progress = [&]() -> Result<std::pair<std::int64_t, std::int64_t>> {
+    auto rows = db.query(kProgress);
+    if (!rows) return rows.error();
+    if (rows->empty()) return fail(Errc::internal, "message_search_progress has no row");
+    auto through = (*rows)[0].get<std::int64_t>(std::size_t{0});
+    auto newest = (*rows)[0].get<std::int64_t>(std::size_t{1});
+    if (!through || !newest) return fail(Errc::internal, "message_search_progress is unreadable");
+    return std::pair{*through, *newest};
+  };
+  // Read without the write lock first: when nothing waits (most calls), nothing is locked.
+  auto seen = read_progress();
+  if (!seen) return seen.error();
+  if (seen->first >= seen->second) return 0;
+
+  auto tx = store::Transaction::begin(db);
+  if (!tx) return tx.error();
+  auto progress = read_progress();  // again: another batch may have run meanwhile
+  if (!progress) return progress.error();
+  const auto [through, newest] = *progress;
+  if (through >= newest) return 0;
+  auto last_rows = db.query(
+      "SELECT COALESCE(MAX(id), $1) FROM (SELECT id FROM messages WHERE id > $1 "
+      "ORDER BY id LIMIT $2)",
+      {through, static_cast<std::int64_t>(max_messages)});
+  if (!last_rows) return last_rows.error();
+  auto last = (*last_rows)[0].get<std::int64_t>(std::size_t{0});
+  if (!last) return last.error();
+  auto indexed = db.execute(
+      "INSERT INTO message_search (rowid, body, room, message_id, language, is_original) "
+      "SELECT id * 64, text, 'r' || chatroom_id, id, original_language, 1 FROM messages "
+      "WHERE id > $1 AND id <= $2",
+      {through, *last});
+  if (!indexed) return indexed.error();
+  if (auto moved = db.execute("UPDATE message_search_progress SET indexed_through = $1", {*last});
+      !moved) {
+    return moved.error();
+  }
+  if (auto done = tx->commit(); !done) return done.error();
+  return static_cast<std::size_t>(*indexed);
+}
+
+Result<std::size_t> HistorySearch::index_all_waiting() {
+  std::size_t total = 0;
+  for (;;) {
+    auto indexed = index_waiting();
+    if (!indexed) return indexed.error();
+    total += *indexed;
+    if (*indexed < kIndexBatch) return total;
+  }
 }
 
 Result<std::string> HistorySearch::plan(const SearchQuery& query) {

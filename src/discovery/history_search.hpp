@@ -3,6 +3,10 @@
 // (SQLite FTS5, PostgreSQL tsvector with GIN indexes; migration 0009), ranked, paged. The user's
 // text is never query syntax: it is split into words that must all appear (in the original or
 // in one translation), and each word is bound or quoted as a literal.
+//
+// On SQLite new messages wait to be indexed (migration 0014): indexing them in batches costs a
+// tenth of indexing each in its own transaction. A search first indexes whatever waits, so it
+// never misses a stored message; the server also indexes in the background (index_waiting).
 
 #include <cstdint>
 #include <optional>
@@ -18,6 +22,8 @@ namespace parley::discovery {
 
 inline constexpr std::size_t kMaxSearchPage = 50;
 inline constexpr std::size_t kMaxSearchChars = 200;
+/// Messages indexed per transaction: a few milliseconds of the write lock at most.
+inline constexpr std::size_t kIndexBatch = 256;
 
 struct SearchQuery {
   std::int64_t room_id = 0;
@@ -50,6 +56,14 @@ class HistorySearch {
 
   /// The plan of the search query (tests: the full-text index is used).
   Result<std::string> plan(const SearchQuery& query);
+
+  /// Indexes the oldest stored messages that wait for the full-text index, at most
+  /// `max_messages` in one transaction; returns how many were indexed (0 when none waits, and
+  /// always on PostgreSQL, whose indexes are kept by the database). Errors: storage, busy.
+  Result<std::size_t> index_waiting(std::size_t max_messages = kIndexBatch);
+
+  /// index_waiting, batch after batch, until nothing waits; returns how many were indexed.
+  Result<std::size_t> index_all_waiting();
 
  private:
   store::Database& database_;

@@ -61,6 +61,32 @@ class DiscoveryTest : public testing::MigratedDatabaseTest {
 
   std::int64_t user(const std::string& name) { return testing::create_user(*users_, name); }
 
+  // Entries in SQLite's full-text index.
+  std::int64_t search_entries() {
+    auto lease = (*db_).acquire();
+    EXPECT_TRUE(lease);
+    auto rows = (*lease)->query("SELECT COUNT(*) FROM message_search");
+    EXPECT_TRUE(rows);
+    if (!rows || rows->empty()) return -1;
+    auto count = (*rows)[0].get<std::int64_t>(std::size_t{0});
+    return count ? *count : -1;
+  }
+
+  // `count` messages straight into the table, "<text> <n>", room_seq 1 to count.
+  void insert_messages(std::int64_t room, int count, const std::string& text) {
+    auto lease = (*db_).acquire();
+    ASSERT_TRUE(lease);
+    auto tx = store::Transaction::begin(**lease);
+    ASSERT_TRUE(tx);
+    for (int i = 1; i <= count; ++i) {
+      ASSERT_TRUE((*lease)->execute(
+          "INSERT INTO messages (chatroom_id, room_seq, sender_id, kind, text, original_language, "
+          "created_at) VALUES ($1, $2, $3, 'text', $4, 'en', 0)",
+          {room, std::int64_t{i}, owner_, text + " " + std::to_string(i)}));
+    }
+    ASSERT_TRUE(tx->commit());
+  }
+
   // Thousands of rooms in one transaction, straight into the table: the index triggers (SQLite)
   // and the expression index (PostgreSQL) see them as they would any write.
   std::vector<Located> generate_rooms(std::size_t count) {
@@ -343,6 +369,9 @@ TEST_P(DiscoveryTest, DeletingARoomTakesItsSearchEntriesAndStaysFast) {
   }
   ASSERT_TRUE(rooms_->post_message(kept, owner_, "shared words here too", chat::MessageKind::text,
                                    std::string("en"), std::nullopt));
+  auto indexed = search_->index_all_waiting();
+  ASSERT_TRUE(indexed) << indexed.error().message;
+  EXPECT_EQ(*indexed, GetParam() == DatabaseKind::sqlite ? 20001u : 0u);
   const auto started = std::chrono::steady_clock::now();
   ASSERT_TRUE(rooms_->remove(room, owner_));
   const auto seconds =
@@ -394,6 +423,188 @@ TEST_P(DiscoveryTest, HistorySearchUsesTheFullTextIndex) {
   } else {
     EXPECT_NE(plan->find("messages_search_idx"), std::string::npos) << *plan;
     EXPECT_EQ(plan->find("Seq Scan on messages"), std::string::npos) << *plan;
+  }
+}
+
+// SQLite indexes new messages in batches after they are stored (migration 14); a search indexes
+// what waits first, so no stored message is ever missed. On PostgreSQL nothing ever waits.
+TEST_P(DiscoveryTest, NewMessagesWaitForTheIndexAndASearchIndexesThemFirst) {
+  const bool sqlite = GetParam() == DatabaseKind::sqlite;
+  chat::CreateChatroomInput input;
+  input.name = "fresh";
+  const auto room = rooms_->create(owner_, input)->id;
+  std::vector<std::int64_t> ids;
+  for (const char* text : {"first walrus", "second walrus", "a penguin"}) {
+    auto posted = rooms_->post_message(room, owner_, text, chat::MessageKind::text,
+                                       std::string("en"), std::nullopt);
+    ASSERT_TRUE(posted) << posted.error().message;
+    ids.push_back(posted->id);
+  }
+  if (sqlite) {
+    EXPECT_EQ(search_entries(), 0) << "nothing indexed in the message's transaction";
+  }
+
+  auto found = search_->search({room, owner_, "walrus", 10, 0});
+  ASSERT_TRUE(found) << found.error().message;
+  ASSERT_EQ(found->hits.size(), 2u) << "the search indexed what waited before searching";
+  if (sqlite) {
+    EXPECT_EQ(search_entries(), 3);
+  }
+  auto again = search_->index_all_waiting();
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(*again, 0u) << "each message is indexed once";
+
+  // A message stored after a search is found by the next one.
+  ASSERT_TRUE(rooms_->post_message(room, owner_, "third walrus", chat::MessageKind::text,
+                                   std::string("en"), std::nullopt));
+  found = search_->search({room, owner_, "walrus", 10, 0});
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->hits.size(), 3u);
+  if (sqlite) {
+    EXPECT_EQ(search_entries(), 4);
+  }
+}
+
+TEST_P(DiscoveryTest, BatchesIndexInIdOrderAndSkipDeletedMessages) {
+  const bool sqlite = GetParam() == DatabaseKind::sqlite;
+  chat::CreateChatroomInput input;
+  input.name = "many";
+  const auto room = rooms_->create(owner_, input)->id;
+  insert_messages(room, 600, "batch item");
+  {
+    auto lease = (*db_).acquire();
+    ASSERT_TRUE(lease);
+    // Two waiting messages are deleted before any batch reaches them, one of them the newest.
+    ASSERT_TRUE((*lease)->execute(
+        "DELETE FROM messages WHERE chatroom_id = $1 AND room_seq IN (300, 600)", {room}));
+  }
+  auto first = search_->index_waiting(kIndexBatch);
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_EQ(*first, sqlite ? kIndexBatch : 0u);
+  if (sqlite) {
+    EXPECT_EQ(search_entries(), static_cast<std::int64_t>(kIndexBatch));
+  }
+  auto rest = search_->index_all_waiting();
+  ASSERT_TRUE(rest) << rest.error().message;
+  EXPECT_EQ(*rest, sqlite ? 598u - kIndexBatch : 0u);
+  if (sqlite) {
+    EXPECT_EQ(search_entries(), 598);
+  }
+  auto found = search_->search({room, owner_, "batch", 50, 0});
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->hits.size(), 50u);
+  EXPECT_TRUE(found->next_offset);
+  auto none = search_->index_waiting(0);
+  ASSERT_TRUE(none);
+  EXPECT_EQ(*none, 0u);
+}
+
+// An edit before the message was indexed is indexed once, with the new text; an edit after it
+// replaces the entry. A translation stored while the original waits is searchable at once and
+// keeps its entry when the original is indexed.
+TEST_P(DiscoveryTest, EditsAndTranslationsOfWaitingMessagesAreIndexedOnce) {
+  const bool sqlite = GetParam() == DatabaseKind::sqlite;
+  chat::CreateChatroomInput input;
+  input.name = "edits";
+  const auto room = rooms_->create(owner_, input)->id;
+  const auto post = [&](const std::string& text) {
+    auto posted = rooms_->post_message(room, owner_, text, chat::MessageKind::text,
+                                       std::string("es"), std::nullopt);
+    EXPECT_TRUE(posted) << posted.error().message;
+    return posted ? posted->id : 0;
+  };
+  const auto edited_waiting = post("palabra vieja");
+  const auto translated_waiting = post("hola amigos");
+  auto lease = (*db_).acquire();
+  ASSERT_TRUE(lease);
+  ASSERT_TRUE((*lease)->execute("UPDATE messages SET text = 'palabra nueva' WHERE id = $1",
+                                {edited_waiting}));
+  ASSERT_TRUE((*lease)->execute(
+      "INSERT INTO message_translations (message_id, language, text, source_language, engine, via, "
+      "created_at) VALUES ($1, 'en', 'hello friends', 'es', 'apertium', '', 0)",
+      {translated_waiting}));
+  lease->reset();
+  if (sqlite) {
+    EXPECT_EQ(search_entries(), 1) << "only the translation so far";
+  }
+
+  const auto hits = [&](const std::string& text) {
+    auto found = search_->search({room, owner_, text, 10, 0});
+    EXPECT_TRUE(found) << found.error().message;
+    std::vector<std::int64_t> ids;
+    if (found) {
+      for (const auto& hit : found->hits) ids.push_back(hit.message.id);
+    }
+    return ids;
+  };
+  EXPECT_TRUE(hits("vieja").empty());
+  EXPECT_EQ(hits("nueva"), std::vector<std::int64_t>{edited_waiting});
+  EXPECT_EQ(hits("friends"), std::vector<std::int64_t>{translated_waiting});
+  EXPECT_EQ(hits("amigos"), std::vector<std::int64_t>{translated_waiting});
+  if (sqlite) {
+    EXPECT_EQ(search_entries(), 3);
+  }
+
+  lease = (*db_).acquire();
+  ASSERT_TRUE(lease);
+  ASSERT_TRUE((*lease)->execute("UPDATE messages SET text = 'palabra distinta' WHERE id = $1",
+                                {edited_waiting}));
+  lease->reset();
+  EXPECT_TRUE(hits("nueva").empty()) << "an indexed message's edit replaces its entry";
+  EXPECT_EQ(hits("distinta"), std::vector<std::int64_t>{edited_waiting});
+  if (sqlite) {
+    EXPECT_EQ(search_entries(), 3);
+  }
+}
+
+// A database migrated to 13 had every message indexed by its trigger: migration 14 starts
+// after them, indexing none twice and losing none.
+TEST_P(DiscoveryTest, MigrationFourteenStartsAfterWhatWasIndexed) {
+  testing::TestDatabase fresh(GetParam());
+  auto db = store::open_database(fresh.url());
+  ASSERT_TRUE(db) << db.error().message;
+  std::vector<store::Migration> before_fourteen;
+  for (const auto& m : store::embedded_migrations()) {
+    if (m.version < 14) before_fourteen.push_back(m);
+  }
+  ASSERT_TRUE(store::migrate(**db, before_fourteen));
+  auth::UserStore users(**db, clock_);
+  auth::NewUser account;
+  account.email = "early@example.test";
+  account.username = "early";
+  account.password_hash = "x";
+  const auto writer = users.create(account)->id;
+  {
+    auto lease = (*db)->acquire();
+    ASSERT_TRUE(lease);
+    ASSERT_TRUE(
+        (*lease)->execute("INSERT INTO chatrooms (id, name, is_private, last_message_seq, "
+                          "created_at, updated_at) VALUES (1, 'old', 0, 1, 0, 0)"));
+    ASSERT_TRUE(
+        (*lease)->execute("INSERT INTO memberships (chatroom_id, user_id, role, banned, joined_at) "
+                          "VALUES (1, $1, 'owner', 0, 0)",
+                          {writer}));
+    ASSERT_TRUE((*lease)->execute(
+        "INSERT INTO messages (chatroom_id, room_seq, kind, text, original_language, created_at) "
+        "VALUES (1, 1, 'text', 'written before fourteen', 'en', 0)"));
+  }
+  ASSERT_TRUE(store::migrate(**db));
+  chat::ChatroomService rooms(**db, hasher_, clock_);
+  HistorySearch search(**db, rooms);
+  auto waiting = search.index_all_waiting();
+  ASSERT_TRUE(waiting) << waiting.error().message;
+  EXPECT_EQ(*waiting, 0u) << "the trigger had indexed it";
+  auto posted = rooms.post_message(1, writer, "written after fourteen", chat::MessageKind::text,
+                                   std::string("en"), std::nullopt);
+  ASSERT_TRUE(posted) << posted.error().message;
+  auto found = search.search({1, writer, "written", 10, 0});
+  ASSERT_TRUE(found) << found.error().message;
+  EXPECT_EQ(found->hits.size(), 2u);
+  if (GetParam() == DatabaseKind::sqlite) {
+    auto lease = (*db)->acquire();
+    auto count = (*lease)->query("SELECT COUNT(*) FROM message_search");
+    ASSERT_TRUE(count);
+    EXPECT_EQ((*count)[0].get<std::int64_t>(std::size_t{0}).value(), 2);
   }
 }
 
