@@ -19,6 +19,13 @@ using realtime::SocketPtr;
 
 namespace {
 
+// What a send_message job hands back to the network thread.
+struct StoredForDelivery {
+  chat::StoredMessage message;
+  json::object shaped;                           // the message as its JSON
+  std::optional<std::set<std::string>> members;  // TranslationEvents::member_languages
+};
+
 // Rate of typing indicators per connection: they are cheap but fan out to a whole room.
 const core::RateLimit kTypingLimit{5, std::chrono::seconds(1), 5};
 
@@ -288,8 +295,12 @@ void ChatEvents::left_channel(const SocketPtr& socket, std::int64_t room_id) {
   if (speech_ != nullptr) speech_->room_left(*socket, room_id);
 }
 
-void ChatEvents::deliver(const chat::StoredMessage& message, std::string_view request_id) {
-  if (translations_ != nullptr) return translations_->deliver(message, request_id);
+void ChatEvents::deliver(const chat::StoredMessage& message, std::string_view request_id,
+                         std::optional<std::set<std::string>> member_languages) {
+  if (translations_ != nullptr) {
+    return translations_->deliver(message, request_id, "new_message", std::nullopt,
+                                  std::move(member_languages));
+  }
   server_->broadcast(channel(message.room_id), "new_message",
                      json::array{chat::to_json(message, deps_.public_base_url)});
   if (speech_ != nullptr) speech_->message_delivered(message);
@@ -333,7 +344,7 @@ asio::awaitable<void> ChatEvents::send_message(SocketPtr socket, json::array arg
   auto job = [&deps = deps_, translations = translations_, room_id = *room,
               user_id = socket->user_id(), socket_id = socket->id(),
               message = std::string(text->as_string()), client_id,
-              declared = *declared]() -> Result<std::pair<chat::StoredMessage, json::object>> {
+              declared = *declared]() -> Result<StoredForDelivery> {
     // The message's language: detected, or declared when the text says too little.
     std::optional<std::string> language = declared;
     if (translations != nullptr) {
@@ -343,19 +354,25 @@ asio::awaitable<void> ChatEvents::send_message(SocketPtr socket, json::array arg
     auto stored = deps.chatrooms.post_message(room_id, user_id, message, chat::MessageKind::text,
                                               language, client_id);
     if (!stored) return stored.error();
-    auto shaped = chat::to_json(*stored, deps.public_base_url);
-    return std::pair{std::move(*stored), std::move(shaped)};
+    StoredForDelivery out{std::move(*stored), {}, std::nullopt};
+    out.shaped = chat::to_json(out.message, deps.public_base_url);
+    // Read here, on the worker that stored it, so that delivering it needs no second hop when
+    // nobody reads it in another language. Unreadable: the delivery reads them itself.
+    if (translations != nullptr) {
+      if (auto members = translations->member_languages(room_id)) out.members = std::move(*members);
+    }
+    return out;
   };
   auto stored = co_await deps_.workers.run(std::move(job));
   if (!stored) co_return refuse(socket, ack, *room, stored.error());
   // Stored first, then delivered: the ack carries the id and time the history will show.
-  const auto& shaped = stored->second;
+  const auto& shaped = stored->shaped;
   if (ack) {
     ack(json::array{json::object{{"id", shaped.at("id")},
                                  {"created_at", shaped.at("created_at")},
                                  {"language", shaped.at("language")}}});
   }
-  deliver(stored->first, socket->event_id());
+  deliver(stored->message, socket->event_id(), std::move(stored->members));
 }
 
 void ChatEvents::typing(const SocketPtr& socket, const json::array& args) {

@@ -8,6 +8,7 @@
 //     language, used when the text is too short or ambiguous to detect.
 // Thin: validates, calls the chatroom service on the worker pool, shapes the events.
 
+#include <set>
 #include <string>
 
 #include "auth/accounts.hpp"
@@ -85,8 +86,9 @@ class ChatEvents final : public realtime::SocketApplication, public chat::Chatro
                                             realtime::AckReply ack);
   void typing(const realtime::SocketPtr& socket, const boost::json::array& args);
   /// A stored message reaches its room (per language group when translation is on) and the
-  /// listeners who asked for speech.
-  void deliver(const chat::StoredMessage& message, std::string_view request_id = {});
+  /// listeners who asked for speech. `member_languages`: see TranslationEvents::deliver.
+  void deliver(const chat::StoredMessage& message, std::string_view request_id = {},
+               std::optional<std::set<std::string>> member_languages = std::nullopt);
   void left_channel(const realtime::SocketPtr& socket, std::int64_t room_id);
   void refuse(const realtime::SocketPtr& socket, const realtime::AckReply& ack,
               std::optional<std::int64_t> room, const Error& error);

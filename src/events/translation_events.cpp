@@ -1,5 +1,6 @@
 #include "events/translation_events.hpp"
 
+#include <algorithm>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <charconv>
@@ -170,8 +171,17 @@ std::string TranslationEvents::language_of_text(std::string_view text,
                               deps_.translator.engines().detector().detect(text));
 }
 
+Result<std::set<std::string>> TranslationEvents::member_languages(std::int64_t room_id) {
+  auto members = deps_.chatrooms.listening_languages(room_id);
+  if (!members) return members.error();
+  std::set<std::string> languages;
+  for (const auto& language : *members) languages.insert(listener_language(language));
+  return languages;
+}
+
 void TranslationEvents::deliver(const chat::StoredMessage& message, std::string_view request_id,
-                                std::string_view event, std::optional<std::int64_t> payer) {
+                                std::string_view event, std::optional<std::int64_t> payer,
+                                std::optional<std::set<std::string>> members) {
   const bool update = event != "new_message";
   const std::string channel = ChatEvents::channel(message.room_id);
   std::string source = listener_language(message.language.value_or(""));
@@ -244,21 +254,35 @@ void TranslationEvents::deliver(const chat::StoredMessage& message, std::string_
   }
   if (source == "und") return;  // nothing to translate from
   queue_translations(message, std::move(source), std::move(online), std::move(announced),
-                     std::string(request_id), payer);
+                     std::string(request_id), payer, std::move(members));
 }
 
 void TranslationEvents::queue_translations(chat::StoredMessage message, std::string source,
                                            std::set<std::string> online,
                                            std::set<std::string> announced, std::string request_id,
-                                           std::optional<std::int64_t> payer_override) {
+                                           std::optional<std::int64_t> payer_override,
+                                           std::optional<std::set<std::string>> members) {
+  if (members) {
+    const bool only_its_own =
+        std::all_of(online.begin(), online.end(),
+                    [&](const auto& language) { return language == source; }) &&
+        std::all_of(members->begin(), members->end(),
+                    [&](const auto& language) { return language == source; });
+    if (only_its_own) return;  // nobody reads it in another language: nothing to translate
+  }
   auto job = [this, message = std::move(message), source = std::move(source),
               online = std::move(online), announced = std::move(announced),
-              request_id = std::move(request_id), payer_override]() -> Result<void> {
+              request_id = std::move(request_id), payer_override,
+              members = std::move(members)]() -> Result<void> {
     // Members who are not online read it later in the history: translate for them too.
     std::set<std::string> targets = online;
-    auto members = deps_.chatrooms.listening_languages(message.room_id);
-    if (!members) return members.error();
-    for (const auto& language : *members) targets.insert(listener_language(language));
+    if (!members) {
+      auto read = member_languages(message.room_id);
+      if (!read) return read.error();
+      targets.insert(read->begin(), read->end());
+    } else {
+      targets.insert(members->begin(), members->end());
+    }
     // The sender's plan pays for the translations of their message (a correction's, whoever
     // made it).
     const auto payer = payer_override   ? payer_override

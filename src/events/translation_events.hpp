@@ -107,14 +107,22 @@ class TranslationEvents final : public translate::TranslationSink,
                                std::int64_t user_id, const std::string& socket_id,
                                std::int64_t room_id);
 
+  /// BLOCKING (database). The listening languages of a room's members, online or not: a
+  /// message is translated into each of them (for the history) as well as for whoever listens.
+  Result<std::set<std::string>> member_languages(std::int64_t room_id);
+
   /// A stored message reaches its room now, shaped per language group; the translations that
   /// are not known yet are queued (on a worker). Non-blocking.
   /// `request_id`: what caused the message (see Socket::event_id), for the jobs' log lines.
   /// `event`: "new_message", or "message_updated" for a corrected message (not spoken again).
   /// `payer`: who pays for its translations (default: the sender).
+  /// `members`: member_languages read when the message was stored, if the caller has them; when
+  /// neither they nor the listeners ask for another language than the message's, no job is
+  /// queued (a room of one language costs no worker hop per message).
   void deliver(const chat::StoredMessage& message, std::string_view request_id = {},
                std::string_view event = "new_message",
-               std::optional<std::int64_t> payer = std::nullopt);
+               std::optional<std::int64_t> payer = std::nullopt,
+               std::optional<std::set<std::string>> members = std::nullopt);
 
   boost::asio::awaitable<void> request_translation(realtime::SocketPtr socket,
                                                    boost::json::array args, realtime::AckReply ack);
@@ -152,7 +160,8 @@ class TranslationEvents final : public translate::TranslationSink,
   bool is_stale(std::int64_t message_id, std::string_view source) const;
   void queue_translations(chat::StoredMessage message, std::string source,
                           std::set<std::string> online, std::set<std::string> announced,
-                          std::string request_id, std::optional<std::int64_t> payer);
+                          std::string request_id, std::optional<std::int64_t> payer,
+                          std::optional<std::set<std::string>> members);
 
   TranslationEventsDeps deps_;
   realtime::SocketIoServer* server_ = nullptr;
