@@ -61,6 +61,32 @@ class DiscoveryTest : public testing::MigratedDatabaseTest {
 
   std::int64_t user(const std::string& name) { return testing::create_user(*users_, name); }
 
+  // A database of this backend with the migrations before `version` applied.
+  static std::unique_ptr<store::Database> migrated_before(const testing::TestDatabase& fresh,
+                                                          int version) {
+    auto db = store::open_database(fresh.url());
+    EXPECT_TRUE(db) << db.error().message;
+    if (!db) return nullptr;
+    std::vector<store::Migration> earlier;
+    for (const auto& m : store::embedded_migrations()) {
+      if (m.version < version) earlier.push_back(m);
+    }
+    EXPECT_TRUE(store::migrate(**db, earlier));
+    return std::move(*db);
+  }
+
+  // An account in `db` (not the fixture's database), named `name`.
+  std::int64_t account_in(store::Database& db, const std::string& name) {
+    auth::UserStore users(db, clock_);
+    auth::NewUser input;
+    input.email = name + "@example.test";
+    input.username = name;
+    input.password_hash = "x";
+    auto created = users.create(input);
+    EXPECT_TRUE(created) << created.error().message;
+    return created ? created->id : 0;
+  }
+
   // Entries in SQLite's full-text index.
   std::int64_t search_entries() {
     auto lease = (*db_).acquire();
@@ -561,21 +587,11 @@ TEST_P(DiscoveryTest, EditsAndTranslationsOfWaitingMessagesAreIndexedOnce) {
 // after them, indexing none twice and losing none.
 TEST_P(DiscoveryTest, MigrationFourteenStartsAfterWhatWasIndexed) {
   testing::TestDatabase fresh(GetParam());
-  auto db = store::open_database(fresh.url());
-  ASSERT_TRUE(db) << db.error().message;
-  std::vector<store::Migration> before_fourteen;
-  for (const auto& m : store::embedded_migrations()) {
-    if (m.version < 14) before_fourteen.push_back(m);
-  }
-  ASSERT_TRUE(store::migrate(**db, before_fourteen));
-  auth::UserStore users(**db, clock_);
-  auth::NewUser account;
-  account.email = "early@example.test";
-  account.username = "early";
-  account.password_hash = "x";
-  const auto writer = users.create(account)->id;
+  auto db = migrated_before(fresh, 14);
+  ASSERT_TRUE(db);
+  const auto writer = account_in(*db, "early");
   {
-    auto lease = (*db)->acquire();
+    auto lease = db->acquire();
     ASSERT_TRUE(lease);
     ASSERT_TRUE(
         (*lease)->execute("INSERT INTO chatrooms (id, name, is_private, last_message_seq, "
@@ -588,9 +604,9 @@ TEST_P(DiscoveryTest, MigrationFourteenStartsAfterWhatWasIndexed) {
         "INSERT INTO messages (chatroom_id, room_seq, kind, text, original_language, created_at) "
         "VALUES (1, 1, 'text', 'written before fourteen', 'en', 0)"));
   }
-  ASSERT_TRUE(store::migrate(**db));
-  chat::ChatroomService rooms(**db, hasher_, clock_);
-  HistorySearch search(**db, rooms);
+  ASSERT_TRUE(store::migrate(*db));
+  chat::ChatroomService rooms(*db, hasher_, clock_);
+  HistorySearch search(*db, rooms);
   auto waiting = search.index_all_waiting();
   ASSERT_TRUE(waiting) << waiting.error().message;
   EXPECT_EQ(*waiting, 0u) << "the trigger had indexed it";
@@ -601,7 +617,7 @@ TEST_P(DiscoveryTest, MigrationFourteenStartsAfterWhatWasIndexed) {
   ASSERT_TRUE(found) << found.error().message;
   EXPECT_EQ(found->hits.size(), 2u);
   if (GetParam() == DatabaseKind::sqlite) {
-    auto lease = (*db)->acquire();
+    auto lease = db->acquire();
     auto count = (*lease)->query("SELECT COUNT(*) FROM message_search");
     ASSERT_TRUE(count);
     EXPECT_EQ((*count)[0].get<std::int64_t>(std::size_t{0}).value(), 2);
@@ -612,16 +628,10 @@ TEST_P(DiscoveryTest, MigrationFourteenStartsAfterWhatWasIndexed) {
 // once it has run (the backfill).
 TEST_P(DiscoveryTest, MigrationNineIndexesWhatWasThereBefore) {
   testing::TestDatabase fresh(GetParam());
-  auto db = store::open_database(fresh.url());
-  ASSERT_TRUE(db) << db.error().message;
-  const auto& all = store::embedded_migrations();
-  std::vector<store::Migration> before_nine;
-  for (const auto& m : all) {
-    if (m.version < 9) before_nine.push_back(m);
-  }
-  ASSERT_TRUE(store::migrate(**db, before_nine));
+  auto db = migrated_before(fresh, 9);
+  ASSERT_TRUE(db);
   {
-    auto lease = (*db)->acquire();
+    auto lease = db->acquire();
     ASSERT_TRUE(lease);
     ASSERT_TRUE((*lease)->execute(
         "INSERT INTO chatrooms (id, name, is_private, latitude, longitude, created_at, updated_at) "
@@ -638,23 +648,18 @@ TEST_P(DiscoveryTest, MigrationNineIndexesWhatWasThereBefore) {
                                                      : "Buenos dias a todos")}));
     }
   }
-  ASSERT_TRUE(store::migrate(**db));
-  auth::UserStore users(**db, clock_);
-  auth::NewUser input;
-  input.email = "reader@example.test";
-  input.username = "reader";
-  input.password_hash = "x";
-  const auto reader = users.create(input)->id;
+  ASSERT_TRUE(store::migrate(*db));
+  const auto reader = account_in(*db, "reader");
   {
-    auto lease = (*db)->acquire();
+    auto lease = db->acquire();
     ASSERT_TRUE(
         (*lease)->execute("INSERT INTO memberships (chatroom_id, user_id, role, banned, joined_at) "
                           "VALUES (1, $1, 'member', 0, 0)",
                           {reader}));
   }
-  chat::ChatroomService rooms(**db, hasher_, clock_);
-  NearbyRooms nearby(**db, rooms);
-  HistorySearch search(**db, rooms);
+  chat::ChatroomService rooms(*db, hasher_, clock_);
+  NearbyRooms nearby(*db, rooms);
+  HistorySearch search(*db, rooms);
   auto near = nearby.find({52.5, 13.4, 10, 10, std::nullopt});
   ASSERT_TRUE(near) << near.error().message;
   ASSERT_EQ(near->rooms.size(), 1u);
