@@ -78,13 +78,7 @@ class DiscoveryTest : public testing::MigratedDatabaseTest {
   // An account in `db` (not the fixture's database), named `name`.
   std::int64_t account_in(store::Database& db, const std::string& name) {
     auth::UserStore users(db, clock_);
-    auth::NewUser input;
-    input.email = name + "@example.test";
-    input.username = name;
-    input.password_hash = "x";
-    auto created = users.create(input);
-    EXPECT_TRUE(created) << created.error().message;
-    return created ? created->id : 0;
+    return testing::create_user(users, name);
   }
 
   // Entries in SQLite's full-text index.
