@@ -72,7 +72,7 @@ void cancel_on_strand(const std::shared_ptr<asio::steady_timer>& timer) {
 void Socket::emit(std::string_view event, const json::array& args, const Attachments& attachments) {
   server_.events_sent_.fetch_add(1, std::memory_order_relaxed);
   if (attachments.empty()) {
-    session_->send(make_encoded(encode_event(nsp_, event, args_without_brackets(args))));
+    send(make_encoded(encode_event(nsp_, event, args_without_brackets(args))));
     return;
   }
   SioPacket packet;
@@ -84,7 +84,35 @@ void Socket::emit(std::string_view event, const json::array& args, const Attachm
   for (const auto& arg : args) data.push_back(arg);
   packet.data = std::move(data);
   packet.attachments = attachments;
-  session_->send_all(with_attachments(packet));
+  send_all(with_attachments(packet));
+}
+
+void Socket::send_all(std::span<const SharedPacket> packets) {
+  if (holding_.load(std::memory_order_acquire)) {
+    std::lock_guard lock(mutex_);
+    if (holding_.load(std::memory_order_relaxed)) {
+      held_.insert(held_.end(), packets.begin(), packets.end());
+      return;
+    }
+  }
+  session_->send_all(packets);
+}
+
+void Socket::release_held() {
+  // The session's send may close it and call back into the server: never under our lock.
+  for (;;) {
+    std::vector<SharedPacket> batch;
+    {
+      std::lock_guard lock(mutex_);
+      if (held_.empty()) {
+        held_.shrink_to_fit();
+        holding_.store(false, std::memory_order_release);
+        return;
+      }
+      batch.swap(held_);
+    }
+    session_->send_all(batch);
+  }
 }
 
 void Socket::disconnect(const std::string& reason) {
@@ -303,8 +331,9 @@ asio::awaitable<void> SocketIoServer::connect(std::shared_ptr<Client> client,
   if (recovery_enabled()) handshake["pid"] = socket->private_id_;
   reply.data = std::move(handshake);
   session->send(sio_packet(std::move(reply)));
-  for (const auto& missed : replay) session->send(missed);
+  session->send_all(replay);
   if (recovered) {
+    socket->release_held();
     application_.on_recovered(socket);
   } else {
     application_.on_connect(socket, auth);
@@ -382,6 +411,7 @@ SocketPtr SocketIoServer::recover(const std::shared_ptr<EngineIoSession>& sessio
   auto socket = std::make_shared<Socket>(dropped.sid, pid, nsp, session, user_id, *this);
   socket->data_ = std::move(dropped.data);
   socket->rooms_ = dropped.rooms;
+  socket->holding_.store(true, std::memory_order_relaxed);  // published by our lock
   for (const auto& room : dropped.rooms) add_member_locked(room, socket);
   for (const auto* event : missed) replay.push_back(event->packet);
   return socket;

@@ -16,6 +16,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -60,7 +61,7 @@ class Socket : public std::enable_shared_from_this<Socket> {
   void emit(std::string_view event, const boost::json::array& args,
             const Attachments& attachments = {});
   /// Sends an already encoded packet (broadcast path). Thread-safe.
-  void send(const SharedPacket& packet) { session_->send(packet); }
+  void send(const SharedPacket& packet) { send_all(std::span<const SharedPacket>(&packet, 1)); }
   /// Removes the client from the namespace with a DISCONNECT packet and closes the transport.
   void disconnect(const std::string& reason);
 
@@ -77,6 +78,10 @@ class Socket : public std::enable_shared_from_this<Socket> {
 
  private:
   friend class SocketIoServer;
+  void send_all(std::span<const SharedPacket> packets);
+  /// Sends what was held while the recovery was being queued, then sends directly again.
+  void release_held();
+
   const std::string id_;
   const std::string private_id_;  // "pid": proves ownership of the id when recovering
   const std::string nsp_;
@@ -95,6 +100,12 @@ class Socket : public std::enable_shared_from_this<Socket> {
   // Set when the socket is removed: a join that runs later (from a worker) must not put a gone
   // socket back into a room.
   bool closed_ = false;
+  // A recovering socket is back in its rooms before its CONNECT reply and the events it missed
+  // are queued (recovery and broadcasts share the server's lock, the sends do not). Broadcasts
+  // meanwhile wait here, so that the client gets them after the replay, in offset order: the
+  // client resumes from the last offset it received. Read without the lock on the send path.
+  std::atomic<bool> holding_{false};
+  std::vector<SharedPacket> held_;
 };
 
 using SocketPtr = std::shared_ptr<Socket>;
