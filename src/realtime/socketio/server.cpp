@@ -508,7 +508,7 @@ Result<void> SocketIoServer::join(const SocketPtr& socket, const std::string& ro
 }
 
 void SocketIoServer::add_member_locked(const std::string& room, const SocketPtr& socket) {
-  auto& members = rooms_[room];
+  auto& members = rooms_[room].members;
   if (std::find(members.begin(), members.end(), socket) == members.end()) {
     members.push_back(socket);
   }
@@ -522,7 +522,7 @@ void SocketIoServer::leave(const SocketPtr& socket, const std::string& room) {
   std::lock_guard lock(mutex_);
   auto it = rooms_.find(room);
   if (it == rooms_.end()) return;
-  auto& members = it->second;
+  auto& members = it->second.members;
   if (auto member = std::find(members.begin(), members.end(), socket); member != members.end()) {
     *member = std::move(members.back());
     members.pop_back();
@@ -539,8 +539,8 @@ void SocketIoServer::broadcast(const std::string& room, std::string_view event,
 void SocketIoServer::local_broadcast(const std::string& room, std::string_view event,
                                      const json::array& args, const Socket* except) {
   std::string arguments = args_without_brackets(args);
-  std::vector<SocketPtr> recipients;
-  SharedPacket packet;
+  std::vector<RoomSend> sends(1);
+  std::shared_ptr<RoomOutbox> outbox;
   {
     // One lock for offset, history and recipients: a recovering socket either is a recipient
     // or finds the event in the history, never neither nor both.
@@ -551,7 +551,7 @@ void SocketIoServer::local_broadcast(const std::string& room, std::string_view e
       arguments += '"' + offset + '"';
     }
     // Encoded once; every recipient's queue holds a reference to the same bytes.
-    packet = make_encoded(encode_event("/", event, arguments));
+    const SharedPacket packet = make_encoded(encode_event("/", event, arguments));
     if (recovery_enabled()) {
       auto& history = room_events_[room];
       const auto now = now_ms();
@@ -564,13 +564,56 @@ void SocketIoServer::local_broadcast(const std::string& room, std::string_view e
       }
     }
     auto it = rooms_.find(room);
-    if (it != rooms_.end()) recipients = it->second;
+    if (it == rooms_.end()) return;
+    auto& recipients = sends.front().recipients;
+    recipients.reserve(it->second.members.size());
+    for (const auto& socket : it->second.members) {
+      if (socket.get() != except) recipients.push_back(socket);
+    }
+    sends.front().packet = packet;
+    outbox = queue_sends_locked(it->second, sends);
   }
+  if (outbox) send_in_order(*outbox, std::move(sends));
+}
+
+std::shared_ptr<SocketIoServer::RoomOutbox> SocketIoServer::queue_sends_locked(
+    Room& room, std::vector<RoomSend>& sends) {
+  std::lock_guard lock(room.outbox->mutex);
+  if (room.outbox->sending) {
+    for (auto& send : sends) room.outbox->waiting.push_back(std::move(send));
+    return nullptr;
+  }
+  room.outbox->sending = true;
+  return room.outbox;
+}
+
+void SocketIoServer::send_in_order(RoomOutbox& outbox, std::vector<RoomSend> sends) {
+  // A send may close a slow consumer's session, whose callbacks broadcast (user_left) to this
+  // very room: they queue behind us and this loop sends them, so no lock is held here.
+  struct Finish {
+    RoomOutbox& outbox;
+    bool done = false;
+    ~Finish() {
+      if (done) return;  // else unwinding: later broadcasts must still find the room free
+      std::lock_guard lock(outbox.mutex);
+      outbox.sending = false;
+      outbox.waiting.clear();
+    }
+  } finish{outbox};
   std::uint64_t sent = 0;
-  for (const auto& socket : recipients) {
-    if (socket.get() == except) continue;
-    socket->send(packet);
-    ++sent;
+  for (;;) {
+    for (const auto& send : sends) {
+      for (const auto& socket : send.recipients) socket->send(send.packet);
+      sent += send.recipients.size();
+    }
+    sends.clear();
+    std::lock_guard lock(outbox.mutex);
+    if (outbox.waiting.empty()) {
+      outbox.sending = false;
+      finish.done = true;
+      break;
+    }
+    sends.swap(outbox.waiting);
   }
   events_sent_.fetch_add(sent, std::memory_order_relaxed);
 }
@@ -585,6 +628,8 @@ void SocketIoServer::broadcast_each(const std::string& room, std::string_view ev
     SharedPacket packet;
   };
   std::map<const json::array*, Variant> variants;
+  std::vector<RoomSend> sends;
+  std::shared_ptr<RoomOutbox> outbox;
   {
     // As broadcast(): recipients, offsets and history under one lock.
     std::lock_guard lock(mutex_);
@@ -594,7 +639,7 @@ void SocketIoServer::broadcast_each(const std::string& room, std::string_view ev
     auto present = std::make_shared<std::set<std::string>>();
     if (except != nullptr) present->insert(except->id());
     static const std::vector<SocketPtr> kNobody;
-    for (const auto& socket : it == rooms_.end() ? kNobody : it->second) {
+    for (const auto& socket : it == rooms_.end() ? kNobody : it->second.members) {
       present->insert(socket->id());
       if (socket.get() == except) continue;
       const json::array* args = args_for(*socket);
@@ -633,13 +678,14 @@ void SocketIoServer::broadcast_each(const std::string& room, std::string_view ev
       variant.packet = make_encoded(encode_event("/", event, variant.arguments));
       if (recovery_enabled()) remember(variant.packet, std::move(variant.audience), nullptr);
     }
+    if (variants.empty()) return;
+    sends.reserve(variants.size());
+    for (auto& [args, variant] : variants) {
+      sends.push_back(RoomSend{std::move(variant.packet), std::move(variant.recipients)});
+    }
+    outbox = queue_sends_locked(it->second, sends);
   }
-  std::uint64_t sent = 0;
-  for (const auto& [args, variant] : variants) {
-    for (const auto& socket : variant.recipients) socket->send(variant.packet);
-    sent += variant.recipients.size();
-  }
-  events_sent_.fetch_add(sent, std::memory_order_relaxed);
+  if (outbox) send_in_order(*outbox, std::move(sends));
 }
 
 // --- several processes -----------------------------------------------------------------------
@@ -743,15 +789,15 @@ std::vector<SocketPtr> SocketIoServer::sockets_in(const std::string& room) const
   std::lock_guard lock(mutex_);
   auto it = rooms_.find(room);
   if (it == rooms_.end()) return {};
-  return {it->second.begin(), it->second.end()};
+  return {it->second.members.begin(), it->second.members.end()};
 }
 
 std::vector<std::string> SocketIoServer::room_names() const {
   std::lock_guard lock(mutex_);
   std::vector<std::string> out;
   out.reserve(rooms_.size());
-  for (const auto& [name, members] : rooms_) {
-    if (!members.empty()) out.push_back(name);
+  for (const auto& [name, room] : rooms_) {
+    if (!room.members.empty()) out.push_back(name);
   }
   return out;
 }

@@ -293,10 +293,33 @@ class SocketIoServer final : public EngineIoListener {
   mutable std::mutex mutex_;
   // By Engine.IO session id; hashed, as it is looked up on every incoming packet.
   std::unordered_map<std::string, std::shared_ptr<Client>> clients_;
-  // Members in no particular order: a broadcast copies them out in one sweep of contiguous
-  // memory (joins and leaves scan a room; broadcasts are far more frequent).
-  std::map<std::string, std::vector<SocketPtr>> rooms_;
+  // One packet for some of a room's members.
+  struct RoomSend {
+    SharedPacket packet;
+    std::vector<SocketPtr> recipients;
+  };
+  // A room's broadcasts get their offsets under mutex_ but are sent after it is released, on
+  // whichever network thread made them. So that every member gets them in offset order (the
+  // order a recovering client resumes from), a broadcast that finds another one of the room's
+  // being sent hands its packets to the thread sending instead of overtaking it.
+  struct RoomOutbox {
+    std::mutex mutex;
+    bool sending = false;
+    std::vector<RoomSend> waiting;
+  };
+  struct Room {
+    // Members in no particular order: a broadcast copies them out in one sweep of contiguous
+    // memory (joins and leaves scan a room; broadcasts are far more frequent).
+    std::vector<SocketPtr> members;
+    std::shared_ptr<RoomOutbox> outbox = std::make_shared<RoomOutbox>();
+  };
+  std::map<std::string, Room> rooms_;
   void add_member_locked(const std::string& room, const SocketPtr& socket);
+  /// Under mutex_, right after the offsets were given: queues `sends` behind the room's earlier
+  /// broadcasts. Returns the outbox when the caller is to send (send_in_order), else null.
+  std::shared_ptr<RoomOutbox> queue_sends_locked(Room& room, std::vector<RoomSend>& sends);
+  /// Sends `sends`, then whatever other broadcasts queued meanwhile, until the outbox is empty.
+  void send_in_order(RoomOutbox& outbox, std::vector<RoomSend> sends);
 
   friend class Socket;  // counts its emits in events_sent_
 
