@@ -392,6 +392,7 @@ SocketPtr SocketIoServer::recover(const std::shared_ptr<EngineIoSession>& sessio
   // Every room must still hold everything after the client's offset, or events would be lost:
   // then a plain new connection (and a history fetch) is the honest answer.
   std::vector<const RoomEvent*> missed;
+  const auto key = recovery_key(dropped.sid);
   for (const auto& room : dropped.rooms) {
     if (auto trimmed = trimmed_through_.find(room);
         trimmed != trimmed_through_.end() && trimmed->second > last_seen) {
@@ -401,8 +402,14 @@ SocketPtr SocketIoServer::recover(const std::shared_ptr<EngineIoSession>& sessio
     if (events == room_events_.end()) continue;
     for (const auto& event : events->second) {
       if (event.offset <= last_seen || event.except_sid == dropped.sid) continue;
-      if (event.audience && event.audience->count(dropped.sid) == 0) continue;
-      if (event.excluded && event.excluded->count(dropped.sid) != 0) continue;
+      if (event.audience &&
+          !std::binary_search(event.audience->begin(), event.audience->end(), key)) {
+        continue;
+      }
+      if (event.excluded &&
+          std::binary_search(event.excluded->begin(), event.excluded->end(), key)) {
+        continue;
+      }
       missed.push_back(&event);
     }
   }
@@ -624,7 +631,7 @@ void SocketIoServer::broadcast_each(const std::string& room, std::string_view ev
   struct Variant {
     std::string arguments;
     std::vector<SocketPtr> recipients;
-    std::shared_ptr<std::set<std::string>> audience = std::make_shared<std::set<std::string>>();
+    std::vector<std::uint64_t> audience;
     SharedPacket packet;
   };
   std::map<const json::array*, Variant> variants;
@@ -636,22 +643,30 @@ void SocketIoServer::broadcast_each(const std::string& room, std::string_view ev
     auto it = rooms_.find(room);
     const bool keep_for_absent = recovery_enabled() && for_recovery != nullptr;
     if (it == rooms_.end() && !keep_for_absent) return;
-    auto present = std::make_shared<std::set<std::string>>();
-    if (except != nullptr) present->insert(except->id());
     static const std::vector<SocketPtr> kNobody;
-    for (const auto& socket : it == rooms_.end() ? kNobody : it->second.members) {
-      present->insert(socket->id());
+    const auto& members = it == rooms_.end() ? kNobody : it->second.members;
+    std::vector<std::uint64_t> present;
+    if (keep_for_absent) {
+      present.reserve(members.size() + 1);
+      if (except != nullptr) present.push_back(except->recovery_key_);
+    }
+    for (const auto& socket : members) {
+      if (keep_for_absent) present.push_back(socket->recovery_key_);
       if (socket.get() == except) continue;
       const json::array* args = args_for(*socket);
       if (args == nullptr) continue;
       auto& variant = variants[args];
       variant.recipients.push_back(socket);
-      variant.audience->insert(socket->id());
+      if (recovery_enabled()) variant.audience.push_back(socket->recovery_key_);
     }
     const auto now = now_ms();
+    const auto sorted = [](std::vector<std::uint64_t> keys) {
+      std::sort(keys.begin(), keys.end());
+      return std::make_shared<const std::vector<std::uint64_t>>(std::move(keys));
+    };
     const auto remember = [&](SharedPacket packet,
-                              std::shared_ptr<const std::set<std::string>> audience,
-                              std::shared_ptr<const std::set<std::string>> excluded) {
+                              std::shared_ptr<const std::vector<std::uint64_t>> audience,
+                              std::shared_ptr<const std::vector<std::uint64_t>> excluded) {
       auto& history = room_events_[room];
       history.push_back(RoomEvent{offset_counter_, now, std::move(packet), std::string(),
                                   std::move(audience), std::move(excluded)});
@@ -666,7 +681,8 @@ void SocketIoServer::broadcast_each(const std::string& room, std::string_view ev
       const std::string offset = next_offset_locked();
       if (!arguments.empty()) arguments += ',';
       arguments += '"' + offset + '"';
-      remember(make_encoded(encode_event("/", event, arguments)), nullptr, present);
+      remember(make_encoded(encode_event("/", event, arguments)), nullptr,
+               sorted(std::move(present)));
     }
     for (auto& [args, variant] : variants) {
       variant.arguments = args_without_brackets(*args);
@@ -676,7 +692,8 @@ void SocketIoServer::broadcast_each(const std::string& room, std::string_view ev
         variant.arguments += '"' + offset + '"';
       }
       variant.packet = make_encoded(encode_event("/", event, variant.arguments));
-      if (recovery_enabled()) remember(variant.packet, std::move(variant.audience), nullptr);
+      if (recovery_enabled())
+        remember(variant.packet, sorted(std::move(variant.audience)), nullptr);
     }
     if (variants.empty()) return;
     sends.reserve(variants.size());

@@ -38,6 +38,11 @@ class SocketIoServer;
 /// `{"_placeholder":true,"num":N}`.
 using Attachments = std::vector<std::string>;
 
+/// A socket id as a number, for the recovery history (a hash: ids are random tokens).
+inline std::uint64_t recovery_key(std::string_view socket_id) {
+  return std::hash<std::string_view>{}(socket_id);
+}
+
 /// A client connected to one namespace.
 class Socket : public std::enable_shared_from_this<Socket> {
  public:
@@ -48,6 +53,7 @@ class Socket : public std::enable_shared_from_this<Socket> {
         nsp_(std::move(nsp)),
         session_(std::move(session)),
         user_id_(user_id),
+        recovery_key_(recovery_key(id_)),
         server_(server) {}
 
   const std::string& id() const { return id_; }
@@ -87,6 +93,7 @@ class Socket : public std::enable_shared_from_this<Socket> {
   const std::string nsp_;
   std::shared_ptr<EngineIoSession> session_;
   const std::int64_t user_id_;
+  const std::uint64_t recovery_key_;
   SocketIoServer& server_;
   boost::json::object data_;
   mutable std::mutex mutex_;
@@ -259,10 +266,13 @@ class SocketIoServer final : public EngineIoListener {
     SharedPacket packet;
     std::string except_sid;  // the broadcast skipped this socket: never replay it there
     // broadcast_each(): the sockets this variant went to (null: everyone but except_sid), or
-    // the sockets its recovery variant is not for (those that got a variant live).
-    std::shared_ptr<const std::set<std::string>> audience;
-    std::shared_ptr<const std::set<std::string>> excluded;
+    // the sockets its recovery variant is not for (those that got a variant live). Sorted
+    // recovery keys (recovery_key()): a set of ids per broadcast cost an allocation and
+    // string comparisons per recipient, on every broadcast, for the rare recovery.
+    std::shared_ptr<const std::vector<std::uint64_t>> audience;
+    std::shared_ptr<const std::vector<std::uint64_t>> excluded;
   };
+
   struct Dropped {
     std::string sid;
     std::string nsp;
