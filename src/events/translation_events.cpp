@@ -71,7 +71,34 @@ json::object message_result(std::int64_t room_id, std::int64_t message_id,
 void TranslationEvents::set_listener(const std::string& socket_id, std::int64_t room_id,
                                      std::string language) {
   std::lock_guard lock(registry_mutex_);
-  languages_[socket_id][room_id] = listener_language(language);
+  auto [it, added] = languages_[socket_id].try_emplace(room_id);
+  if (!added) uncount_listener_locked(room_id, it->second);
+  it->second = listener_language(language);
+  count_listener_locked(room_id, it->second);
+}
+
+void TranslationEvents::count_listener_locked(std::int64_t room_id, const std::string& language) {
+  ++room_languages_[room_id][language];
+}
+
+void TranslationEvents::uncount_listener_locked(std::int64_t room_id, const std::string& language) {
+  auto room = room_languages_.find(room_id);
+  if (room == room_languages_.end()) return;
+  auto count = room->second.find(language);
+  if (count == room->second.end()) return;
+  if (--count->second == 0) room->second.erase(count);
+  if (room->second.empty()) room_languages_.erase(room);
+}
+
+std::set<std::string> TranslationEvents::online_languages(std::int64_t room_id) const {
+  std::set<std::string> out;
+  std::lock_guard lock(registry_mutex_);
+  auto room = room_languages_.find(room_id);
+  if (room == room_languages_.end()) return out;
+  for (const auto& [language, count] : room->second) {
+    if (!language.empty()) out.insert(language);
+  }
+  return out;
 }
 
 std::string TranslationEvents::language_of(const std::string& socket_id,
@@ -119,13 +146,19 @@ void TranslationEvents::left(const realtime::Socket& socket, std::int64_t room_i
   std::lock_guard lock(registry_mutex_);
   auto it = languages_.find(socket.id());
   if (it == languages_.end()) return;
-  it->second.erase(room_id);
+  if (auto room = it->second.find(room_id); room != it->second.end()) {
+    uncount_listener_locked(room_id, room->second);
+    it->second.erase(room);
+  }
   if (it->second.empty()) languages_.erase(it);
 }
 
 void TranslationEvents::forget(const realtime::Socket& socket) {
   std::lock_guard lock(registry_mutex_);
-  languages_.erase(socket.id());
+  if (auto it = languages_.find(socket.id()); it != languages_.end()) {
+    for (const auto& [room_id, language] : it->second) uncount_listener_locked(room_id, language);
+    languages_.erase(it);
+  }
   for (auto it = requesters_.begin(); it != requesters_.end();) {
     it->second.erase(socket.id());
     it = it->second.empty() ? requesters_.erase(it) : std::next(it);
@@ -187,12 +220,7 @@ void TranslationEvents::deliver(const chat::StoredMessage& message, std::string_
   std::string source = listener_language(message.language.value_or(""));
   if (source.empty()) source = deps_.translator.detect(message.text, {});
   // The languages listening now, and what can be said about each without waiting.
-  std::set<std::string> online;
-  for (const auto& socket : server_->sockets_in(channel)) {
-    if (auto language = language_of(socket->id(), message.room_id); !language.empty()) {
-      online.insert(std::move(language));
-    }
-  }
+  std::set<std::string> online = online_languages(message.room_id);
   const auto preview = deps_.translator.preview(message.text, source, online, message.room_id);
   const json::object original = chat::to_json(message, deps_.public_base_url);
   const json::array plain{original};

@@ -37,6 +37,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 
 #include "chat/chatroom_service.hpp"
 #include "core/cluster.hpp"
@@ -171,7 +172,15 @@ class TranslationEvents final : public translate::TranslationSink,
   std::array<std::mutex, 64> room_locks_;
   // Innermost lock: never held while calling the server (whose lock may call back into it).
   mutable std::mutex registry_mutex_;
-  std::map<std::string, std::map<std::int64_t, std::string>> languages_;  // socket -> room -> lang
+  // socket -> room -> listening language; hashed, as deliveries look up every recipient.
+  std::unordered_map<std::string, std::map<std::int64_t, std::string>> languages_;
+  // room -> listening language -> how many of this process's sockets listen in it: a delivery
+  // learns the languages wanted now without visiting the room's members.
+  std::map<std::int64_t, std::map<std::string, std::size_t>> room_languages_;
+  void count_listener_locked(std::int64_t room_id, const std::string& language);
+  void uncount_listener_locked(std::int64_t room_id, const std::string& language);
+  /// The languages this process's sockets in the room listen in (none empty).
+  std::set<std::string> online_languages(std::int64_t room_id) const;
   std::map<RequestKey, std::map<std::string, std::weak_ptr<realtime::Socket>>> requesters_;
   // Recently corrected messages and the language their translations must now come from
   // (bounded: the oldest go first), under their own lock.
