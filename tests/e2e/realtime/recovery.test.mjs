@@ -8,18 +8,24 @@ let parley;
 before(async () => { parley = await startParley(); });
 after(async () => { assert.equal(await parley.stop(), 0); });
 
-test('a dropped client recovers its rooms and every missed message exactly once', async () => {
-  const ana = await parley.register('recover_ana');
-  const bob = await parley.register('recover_bob');
-  const room = (await parley.api('/api/create-chatroom', { token: ana.token, body: { name: 'recovery', is_private: false } })).body.chatroom.id;
+// Ana and Bob in a public room, both connected over WebSocket and in its channel; Bob's client
+// reconnects after `delay` to 2 x `delay` ms.
+async function pairInRoom(prefix, delay) {
+  const ana = await parley.register(`${prefix}_ana`);
+  const bob = await parley.register(`${prefix}_bob`);
+  const room = (await parley.api('/api/create-chatroom', { token: ana.token, body: { name: prefix, is_private: false } })).body.chatroom.id;
   await parley.api('/api/join-chatroom', { token: bob.token, body: { chatroom_id: room } });
-
   const a = parley.connect(ana.token, { transports: ['websocket'] });
-  const b = parley.connect(bob.token, { transports: ['websocket'], reconnection: true, reconnectionDelay: 100, reconnectionDelayMax: 200 });
+  const b = parley.connect(bob.token, { transports: ['websocket'], reconnection: true, reconnectionDelay: delay, reconnectionDelayMax: 2 * delay });
   await Promise.all([next(a, 'connect'), next(b, 'connect')]);
-  const firstId = b.id;
   await call(a, 'join_room', { room });
   await call(b, 'join_room', { room });
+  return { bob, room, a, b };
+}
+
+test('a dropped client recovers its rooms and every missed message exactly once', async () => {
+  const { bob, room, a, b } = await pairInRoom('recovery', 100);
+  const firstId = b.id;
 
   const seen = [];
   b.on('new_message', (message) => seen.push(message.text));
@@ -60,15 +66,7 @@ test('a dropped client recovers its rooms and every missed message exactly once'
 test('drops while another member keeps sending: every message arrives once, in order', async () => {
   // Recoveries race live broadcasts here: what is sent while a recovery is being queued must
   // reach the client after the replay, or the client resumes from the wrong offset.
-  const ana = await parley.register('flow_ana');
-  const bob = await parley.register('flow_bob');
-  const room = (await parley.api('/api/create-chatroom', { token: ana.token, body: { name: 'flowing', is_private: false } })).body.chatroom.id;
-  await parley.api('/api/join-chatroom', { token: bob.token, body: { chatroom_id: room } });
-  const a = parley.connect(ana.token, { transports: ['websocket'] });
-  const b = parley.connect(bob.token, { transports: ['websocket'], reconnection: true, reconnectionDelay: 10, reconnectionDelayMax: 20 });
-  await Promise.all([next(a, 'connect'), next(b, 'connect')]);
-  await call(a, 'join_room', { room });
-  await call(b, 'join_room', { room });
+  const { room, a, b } = await pairInRoom('flowing', 10);
   const seen = [];
   b.on('new_message', (message) => seen.push(Number(message.text)));
   // A client recovers only once it holds an offset, i.e. after its first room event.
