@@ -151,31 +151,32 @@ bool EngineIoSession::send(const SharedPacket& packet) {
 }
 
 bool EngineIoSession::send_all(std::span<const SharedPacket> packets) {
-  bool overflow = false;
-  bool write_now = false;
-  {
-    std::lock_guard lock(mutex_);
-    if (closed_) return false;
-    for (const auto& packet : packets) {
-      queued_bytes_ += packet->text.size();
-      queue_.push_back(packet);
-    }
-    overflow = queued_bytes_ > options_.max_buffered_bytes;
-    // On the one network thread, an idle writer starts here and now (its socket write does not
-    // block): a post per recipient would cost a queued handler for each of a room's members.
-    write_now = !overflow && transport_ && !writer_busy_ && on_network_thread();
-    if (write_now) {
-      writer_busy_ = true;
-    } else {
-      wake_poller_locked();
-    }
+  const auto queued = queue(packets);
+  finish_queued(queued);
+  return queued == Queued::nothing || queued == Queued::write;
+}
+
+EngineIoSession::Queued EngineIoSession::queue(std::span<const SharedPacket> packets) {
+  std::lock_guard lock(mutex_);
+  if (closed_) return Queued::refused;
+  for (const auto& packet : packets) {
+    queued_bytes_ += packet->text.size();
+    queue_.push_back(packet);
   }
-  if (write_now) write_batch();
-  if (overflow) {
-    close("slow consumer: too much data waiting for the client");
-    return false;
+  if (queued_bytes_ > options_.max_buffered_bytes) return Queued::overflow;
+  // On the one network thread, an idle writer starts right after (its socket write does not
+  // block): a post per recipient would cost a queued handler for each of a room's members.
+  if (transport_ && !writer_busy_ && on_network_thread()) {
+    writer_busy_ = true;
+    return Queued::write;
   }
-  return true;
+  wake_poller_locked();
+  return Queued::nothing;
+}
+
+void EngineIoSession::finish_queued(Queued queued) {
+  if (queued == Queued::write) write_batch();
+  if (queued == Queued::overflow) close("slow consumer: too much data waiting for the client");
 }
 
 void EngineIoSession::close(const std::string& reason) {

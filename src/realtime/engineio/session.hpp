@@ -91,6 +91,13 @@ class EngineIoSession : public std::enable_shared_from_this<EngineIoSession> {
   /// Queues several packets back to back, with nothing from other senders between them (a
   /// binary Socket.IO packet and its attachments). Same result as send().
   bool send_all(std::span<const SharedPacket> packets);
+  /// What queue() leaves to its caller: start the writer, or close a slow consumer.
+  enum class Queued : std::uint8_t { nothing, write, overflow, refused /* closed */ };
+  /// send_all() in two steps, for a caller that queues under its own lock (and so fixes the
+  /// order of packets across connections) but must not write or close under it: queue() only
+  /// queues (thread-safe); finish_queued() does the rest once that lock is released.
+  Queued queue(std::span<const SharedPacket> packets);
+  void finish_queued(Queued queued);
   /// Closes with a reason (no more packets are accepted). Thread-safe, idempotent.
   void close(const std::string& reason);
   bool closed() const;

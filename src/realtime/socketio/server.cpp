@@ -84,35 +84,7 @@ void Socket::emit(std::string_view event, const json::array& args, const Attachm
   for (const auto& arg : args) data.push_back(arg);
   packet.data = std::move(data);
   packet.attachments = attachments;
-  send_all(with_attachments(packet));
-}
-
-void Socket::send_all(std::span<const SharedPacket> packets) {
-  if (holding_.load(std::memory_order_acquire)) {
-    std::lock_guard lock(mutex_);
-    if (holding_.load(std::memory_order_relaxed)) {
-      held_.insert(held_.end(), packets.begin(), packets.end());
-      return;
-    }
-  }
-  session_->send_all(packets);
-}
-
-void Socket::release_held() {
-  // The session's send may close it and call back into the server: never under our lock.
-  for (;;) {
-    std::vector<SharedPacket> batch;
-    {
-      std::lock_guard lock(mutex_);
-      if (held_.empty()) {
-        held_.shrink_to_fit();
-        holding_.store(false, std::memory_order_release);
-        return;
-      }
-      batch.swap(held_);
-    }
-    session_->send_all(batch);
-  }
+  session_->send_all(with_attachments(packet));
 }
 
 void Socket::disconnect(const std::string& reason) {
@@ -305,10 +277,10 @@ asio::awaitable<void> SocketIoServer::connect(std::shared_ptr<Client> client,
     session->send(connect_error(nsp, user.error().message));
     co_return;
   }
-  std::vector<SharedPacket> replay;
   SocketPtr socket;
+  Unfinished replayed;  // a recovered socket's CONNECT reply and missed events, queued
   if (recovery_enabled() && !pid.empty() && !offset.empty()) {
-    socket = recover(session, nsp, *user, pid, offset, replay);
+    socket = recover(session, nsp, *user, pid, offset, replayed);
   }
   const bool recovered = socket != nullptr;
   if (!socket) {
@@ -323,6 +295,11 @@ asio::awaitable<void> SocketIoServer::connect(std::shared_ptr<Client> client,
     connect_timer = std::move(client->connect_timer);  // done with: freed with its wait
   }
   cancel_on_strand(connect_timer);
+  if (recovered) {
+    finish_sends(replayed);
+    application_.on_recovered(socket);
+    co_return;
+  }
   SioPacket reply;
   reply.type = SioType::connect;
   reply.nsp = nsp;
@@ -331,13 +308,7 @@ asio::awaitable<void> SocketIoServer::connect(std::shared_ptr<Client> client,
   if (recovery_enabled()) handshake["pid"] = socket->private_id_;
   reply.data = std::move(handshake);
   session->send(sio_packet(std::move(reply)));
-  session->send_all(replay);
-  if (recovered) {
-    socket->release_held();
-    application_.on_recovered(socket);
-  } else {
-    application_.on_connect(socket, auth);
-  }
+  application_.on_connect(socket, auth);
 }
 
 std::int64_t SocketIoServer::now_ms() {
@@ -375,7 +346,7 @@ void SocketIoServer::remember_dropped(const SocketPtr& socket) {
 SocketPtr SocketIoServer::recover(const std::shared_ptr<EngineIoSession>& session,
                                   const std::string& nsp, std::int64_t user_id,
                                   const std::string& pid, const std::string& offset,
-                                  std::vector<SharedPacket>& replay) {
+                                  Unfinished& unfinished) {
   std::lock_guard lock(mutex_);
   auto it = dropped_.find(pid);
   if (it == dropped_.end()) return nullptr;
@@ -418,9 +389,18 @@ SocketPtr SocketIoServer::recover(const std::shared_ptr<EngineIoSession>& sessio
   auto socket = std::make_shared<Socket>(dropped.sid, pid, nsp, session, user_id, *this);
   socket->data_ = std::move(dropped.data);
   socket->rooms_ = dropped.rooms;
-  socket->holding_.store(true, std::memory_order_relaxed);  // published by our lock
-  for (const auto& room : dropped.rooms) add_member_locked(room, socket);
+  // The CONNECT reply and the missed events are queued before the socket is back in its
+  // rooms, under the lock broadcasts queue under: live events follow them, in offset order.
+  std::vector<SharedPacket> replay;
+  replay.reserve(missed.size() + 1);
+  SioPacket reply;
+  reply.type = SioType::connect;
+  reply.nsp = nsp;
+  reply.data = json::object{{"sid", socket->id()}, {"pid", socket->private_id_}};
+  replay.push_back(sio_packet(std::move(reply)));
   for (const auto* event : missed) replay.push_back(event->packet);
+  queue_locked(*socket, replay, unfinished);
+  for (const auto& room : dropped.rooms) add_member_locked(room, socket);
   return socket;
 }
 
@@ -515,7 +495,7 @@ Result<void> SocketIoServer::join(const SocketPtr& socket, const std::string& ro
 }
 
 void SocketIoServer::add_member_locked(const std::string& room, const SocketPtr& socket) {
-  auto& members = rooms_[room].members;
+  auto& members = rooms_[room];
   if (std::find(members.begin(), members.end(), socket) == members.end()) {
     members.push_back(socket);
   }
@@ -529,7 +509,7 @@ void SocketIoServer::leave(const SocketPtr& socket, const std::string& room) {
   std::lock_guard lock(mutex_);
   auto it = rooms_.find(room);
   if (it == rooms_.end()) return;
-  auto& members = it->second.members;
+  auto& members = it->second;
   if (auto member = std::find(members.begin(), members.end(), socket); member != members.end()) {
     *member = std::move(members.back());
     members.pop_back();
@@ -546,11 +526,11 @@ void SocketIoServer::broadcast(const std::string& room, std::string_view event,
 void SocketIoServer::local_broadcast(const std::string& room, std::string_view event,
                                      const json::array& args, const Socket* except) {
   std::string arguments = args_without_brackets(args);
-  std::vector<RoomSend> sends(1);
-  std::shared_ptr<RoomOutbox> outbox;
+  Unfinished unfinished;
   {
-    // One lock for offset, history and recipients: a recovering socket either is a recipient
-    // or finds the event in the history, never neither nor both.
+    // One lock for offset, history and the recipients' queues: a recovering socket either is a
+    // recipient or finds the event in the history, never neither nor both, and every client
+    // gets events in offset order.
     std::lock_guard lock(mutex_);
     if (recovery_enabled()) {
       const std::string offset = next_offset_locked();
@@ -572,57 +552,29 @@ void SocketIoServer::local_broadcast(const std::string& room, std::string_view e
     }
     auto it = rooms_.find(room);
     if (it == rooms_.end()) return;
-    auto& recipients = sends.front().recipients;
-    recipients.reserve(it->second.members.size());
-    for (const auto& socket : it->second.members) {
-      if (socket.get() != except) recipients.push_back(socket);
+    std::uint64_t sent = 0;
+    for (const auto& socket : it->second) {
+      if (socket.get() == except) continue;
+      queue_locked(*socket, std::span<const SharedPacket>(&packet, 1), unfinished);
+      ++sent;
     }
-    sends.front().packet = packet;
-    outbox = queue_sends_locked(it->second, sends);
+    events_sent_.fetch_add(sent, std::memory_order_relaxed);
   }
-  if (outbox) send_in_order(*outbox, std::move(sends));
+  finish_sends(unfinished);
 }
 
-std::shared_ptr<SocketIoServer::RoomOutbox> SocketIoServer::queue_sends_locked(
-    Room& room, std::vector<RoomSend>& sends) {
-  std::lock_guard lock(room.outbox->mutex);
-  if (room.outbox->sending) {
-    for (auto& send : sends) room.outbox->waiting.push_back(std::move(send));
-    return nullptr;
+void SocketIoServer::queue_locked(const Socket& socket, std::span<const SharedPacket> packets,
+                                  Unfinished& unfinished) {
+  const auto queued = socket.session_->queue(packets);
+  if (queued == EngineIoSession::Queued::write || queued == EngineIoSession::Queued::overflow) {
+    unfinished.emplace_back(socket.session_, queued);
   }
-  room.outbox->sending = true;
-  return room.outbox;
 }
 
-void SocketIoServer::send_in_order(RoomOutbox& outbox, std::vector<RoomSend> sends) {
-  // A send may close a slow consumer's session, whose callbacks broadcast (user_left) to this
-  // very room: they queue behind us and this loop sends them, so no lock is held here.
-  struct Finish {
-    RoomOutbox& outbox;
-    bool done = false;
-    ~Finish() {
-      if (done) return;  // else unwinding: later broadcasts must still find the room free
-      std::lock_guard lock(outbox.mutex);
-      outbox.sending = false;
-      outbox.waiting.clear();
-    }
-  } finish{outbox};
-  std::uint64_t sent = 0;
-  for (;;) {
-    for (const auto& send : sends) {
-      for (const auto& socket : send.recipients) socket->send(send.packet);
-      sent += send.recipients.size();
-    }
-    sends.clear();
-    std::lock_guard lock(outbox.mutex);
-    if (outbox.waiting.empty()) {
-      outbox.sending = false;
-      finish.done = true;
-      break;
-    }
-    sends.swap(outbox.waiting);
-  }
-  events_sent_.fetch_add(sent, std::memory_order_relaxed);
+void SocketIoServer::finish_sends(const Unfinished& unfinished) {
+  // Writes start and slow consumers close here, with no lock held: a close's callbacks
+  // broadcast (user_left) and leave rooms.
+  for (const auto& [session, queued] : unfinished) session->finish_queued(queued);
 }
 
 void SocketIoServer::broadcast_each(const std::string& room, std::string_view event,
@@ -630,21 +582,20 @@ void SocketIoServer::broadcast_each(const std::string& room, std::string_view ev
                                     const Socket* except) {
   struct Variant {
     std::string arguments;
-    std::vector<SocketPtr> recipients;
+    std::vector<const Socket*> recipients;  // alive: queued to under the lock
     std::vector<std::uint64_t> audience;
     SharedPacket packet;
   };
   std::map<const json::array*, Variant> variants;
-  std::vector<RoomSend> sends;
-  std::shared_ptr<RoomOutbox> outbox;
+  Unfinished unfinished;
   {
-    // As broadcast(): recipients, offsets and history under one lock.
+    // As broadcast(): recipients, offsets, history and queues under one lock.
     std::lock_guard lock(mutex_);
     auto it = rooms_.find(room);
     const bool keep_for_absent = recovery_enabled() && for_recovery != nullptr;
     if (it == rooms_.end() && !keep_for_absent) return;
     static const std::vector<SocketPtr> kNobody;
-    const auto& members = it == rooms_.end() ? kNobody : it->second.members;
+    const auto& members = it == rooms_.end() ? kNobody : it->second;
     std::vector<std::uint64_t> present;
     if (keep_for_absent) {
       present.reserve(members.size() + 1);
@@ -656,7 +607,7 @@ void SocketIoServer::broadcast_each(const std::string& room, std::string_view ev
       const json::array* args = args_for(*socket);
       if (args == nullptr) continue;
       auto& variant = variants[args];
-      variant.recipients.push_back(socket);
+      variant.recipients.push_back(socket.get());
       if (recovery_enabled()) variant.audience.push_back(socket->recovery_key_);
     }
     const auto now = now_ms();
@@ -695,14 +646,16 @@ void SocketIoServer::broadcast_each(const std::string& room, std::string_view ev
       if (recovery_enabled())
         remember(variant.packet, sorted(std::move(variant.audience)), nullptr);
     }
-    if (variants.empty()) return;
-    sends.reserve(variants.size());
-    for (auto& [args, variant] : variants) {
-      sends.push_back(RoomSend{std::move(variant.packet), std::move(variant.recipients)});
+    std::uint64_t sent = 0;
+    for (const auto& [args, variant] : variants) {
+      for (const auto* socket : variant.recipients) {
+        queue_locked(*socket, std::span<const SharedPacket>(&variant.packet, 1), unfinished);
+      }
+      sent += variant.recipients.size();
     }
-    outbox = queue_sends_locked(it->second, sends);
+    events_sent_.fetch_add(sent, std::memory_order_relaxed);
   }
-  if (outbox) send_in_order(*outbox, std::move(sends));
+  finish_sends(unfinished);
 }
 
 // --- several processes -----------------------------------------------------------------------
@@ -806,15 +759,15 @@ std::vector<SocketPtr> SocketIoServer::sockets_in(const std::string& room) const
   std::lock_guard lock(mutex_);
   auto it = rooms_.find(room);
   if (it == rooms_.end()) return {};
-  return {it->second.members.begin(), it->second.members.end()};
+  return {it->second.begin(), it->second.end()};
 }
 
 std::vector<std::string> SocketIoServer::room_names() const {
   std::lock_guard lock(mutex_);
   std::vector<std::string> out;
   out.reserve(rooms_.size());
-  for (const auto& [name, room] : rooms_) {
-    if (!room.members.empty()) out.push_back(name);
+  for (const auto& [name, members] : rooms_) {
+    if (!members.empty()) out.push_back(name);
   }
   return out;
 }

@@ -67,7 +67,7 @@ class Socket : public std::enable_shared_from_this<Socket> {
   void emit(std::string_view event, const boost::json::array& args,
             const Attachments& attachments = {});
   /// Sends an already encoded packet (broadcast path). Thread-safe.
-  void send(const SharedPacket& packet) { send_all(std::span<const SharedPacket>(&packet, 1)); }
+  void send(const SharedPacket& packet) { session_->send(packet); }
   /// Removes the client from the namespace with a DISCONNECT packet and closes the transport.
   void disconnect(const std::string& reason);
 
@@ -84,10 +84,6 @@ class Socket : public std::enable_shared_from_this<Socket> {
 
  private:
   friend class SocketIoServer;
-  void send_all(std::span<const SharedPacket> packets);
-  /// Sends what was held while the recovery was being queued, then sends directly again.
-  void release_held();
-
   const std::string id_;
   const std::string private_id_;  // "pid": proves ownership of the id when recovering
   const std::string nsp_;
@@ -107,12 +103,6 @@ class Socket : public std::enable_shared_from_this<Socket> {
   // Set when the socket is removed: a join that runs later (from a worker) must not put a gone
   // socket back into a room.
   bool closed_ = false;
-  // A recovering socket is back in its rooms before its CONNECT reply and the events it missed
-  // are queued (recovery and broadcasts share the server's lock, the sends do not). Broadcasts
-  // meanwhile wait here, so that the client gets them after the replay, in offset order: the
-  // client resumes from the last offset it received. Read without the lock on the send path.
-  std::atomic<bool> holding_{false};
-  std::vector<SharedPacket> held_;
 };
 
 using SocketPtr = std::shared_ptr<Socket>;
@@ -259,6 +249,16 @@ class SocketIoServer final : public EngineIoListener {
   /// From now on joins of `socket` are refused (it is being removed, by any path).
   static void mark_closed(Socket& socket);
 
+  // Broadcasts queue their packets on the recipients' sessions under mutex_, in the order of
+  // their offsets, whichever network threads make them: a client gets every room's events in
+  // offset order (it resumes from the last offset it got). The writes they start and the
+  // closes of slow consumers wait until mutex_ is released (finish_sends).
+  using Unfinished =
+      std::vector<std::pair<std::shared_ptr<EngineIoSession>, EngineIoSession::Queued>>;
+  static void queue_locked(const Socket& socket, std::span<const SharedPacket> packets,
+                           Unfinished& unfinished);
+  static void finish_sends(const Unfinished& unfinished);
+
   // Connection state recovery.
   struct RoomEvent {
     std::uint64_t offset;
@@ -287,7 +287,7 @@ class SocketIoServer final : public EngineIoListener {
   /// Restores a dropped socket; returns it with the events to replay, or null.
   SocketPtr recover(const std::shared_ptr<EngineIoSession>& session, const std::string& nsp,
                     std::int64_t user_id, const std::string& pid, const std::string& offset,
-                    std::vector<SharedPacket>& replay);
+                    Unfinished& unfinished);
 
   boost::asio::io_context& io_;
   SocketIoOptions options_;
@@ -303,33 +303,10 @@ class SocketIoServer final : public EngineIoListener {
   mutable std::mutex mutex_;
   // By Engine.IO session id; hashed, as it is looked up on every incoming packet.
   std::unordered_map<std::string, std::shared_ptr<Client>> clients_;
-  // One packet for some of a room's members.
-  struct RoomSend {
-    SharedPacket packet;
-    std::vector<SocketPtr> recipients;
-  };
-  // A room's broadcasts get their offsets under mutex_ but are sent after it is released, on
-  // whichever network thread made them. So that every member gets them in offset order (the
-  // order a recovering client resumes from), a broadcast that finds another one of the room's
-  // being sent hands its packets to the thread sending instead of overtaking it.
-  struct RoomOutbox {
-    std::mutex mutex;
-    bool sending = false;
-    std::vector<RoomSend> waiting;
-  };
-  struct Room {
-    // Members in no particular order: a broadcast copies them out in one sweep of contiguous
-    // memory (joins and leaves scan a room; broadcasts are far more frequent).
-    std::vector<SocketPtr> members;
-    std::shared_ptr<RoomOutbox> outbox = std::make_shared<RoomOutbox>();
-  };
-  std::map<std::string, Room> rooms_;
+  // Members in no particular order: a broadcast copies them out in one sweep of contiguous
+  // memory (joins and leaves scan a room; broadcasts are far more frequent).
+  std::map<std::string, std::vector<SocketPtr>> rooms_;
   void add_member_locked(const std::string& room, const SocketPtr& socket);
-  /// Under mutex_, right after the offsets were given: queues `sends` behind the room's earlier
-  /// broadcasts. Returns the outbox when the caller is to send (send_in_order), else null.
-  std::shared_ptr<RoomOutbox> queue_sends_locked(Room& room, std::vector<RoomSend>& sends);
-  /// Sends `sends`, then whatever other broadcasts queued meanwhile, until the outbox is empty.
-  void send_in_order(RoomOutbox& outbox, std::vector<RoomSend> sends);
 
   friend class Socket;  // counts its emits in events_sent_
 
