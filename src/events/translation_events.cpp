@@ -68,10 +68,12 @@ json::object message_result(std::int64_t room_id, std::int64_t message_id,
 
 // --- listeners -----------------------------------------------------------------------------------
 
-void TranslationEvents::set_listener(const std::string& socket_id, std::int64_t room_id,
+void TranslationEvents::set_listener(const realtime::Socket& socket, std::int64_t room_id,
                                      std::string language) {
   std::lock_guard lock(registry_mutex_);
-  auto [it, added] = languages_[socket_id].try_emplace(room_id);
+  // The socket is marked closed before forget() runs, and forget() takes this lock.
+  if (socket.closed()) return;
+  auto [it, added] = languages_[socket.id()].try_emplace(room_id);
   if (!added) uncount_listener_locked(room_id, it->second);
   it->second = listener_language(language);
   count_listener_locked(room_id, it->second);
@@ -117,7 +119,7 @@ Result<json::array> TranslationEvents::join(const SocketPtr& socket, std::int64_
   std::lock_guard lock(room_lock(room_id));
   // Known before the socket is in the channel (a delivery must find its language), and taken
   // back if it cannot join (a socket that went away meanwhile leaves nothing behind).
-  set_listener(socket->id(), room_id, listening);
+  set_listener(*socket, room_id, listening);
   if (auto joined = server_->join(socket, ChatEvents::channel(room_id)); !joined) {
     left(*socket, room_id);
     return joined.error();
@@ -178,7 +180,7 @@ void TranslationEvents::refresh_languages(const SocketPtr& socket) {
       std::lock_guard lock(room_lock(room));
       // Still in the room (it may have left while this ran).
       if (socket->rooms().count(ChatEvents::channel(room)) != 0) {
-        set_listener(socket->id(), room, *language);
+        set_listener(*socket, room, *language);
       }
     }
     return {};
@@ -630,8 +632,7 @@ asio::awaitable<void> TranslationEvents::set_language(SocketPtr socket, json::ar
     auto effective = deps_.chatrooms.set_listening_language(room_id, socket->user_id(), language);
     if (!effective) return effective.error();
     std::lock_guard lock(room_lock(room_id));
-    if (!language_of(socket->id(), room_id).empty())
-      set_listener(socket->id(), room_id, *effective);
+    if (!language_of(socket->id(), room_id).empty()) set_listener(*socket, room_id, *effective);
     return listener_language(*effective);
   };
   auto done = co_await deps_.workers.run(std::move(job));

@@ -148,7 +148,9 @@ class TranslationEvents final : public translate::TranslationSink,
   std::mutex& room_lock(std::int64_t room_id) {
     return room_locks_[static_cast<std::size_t>(room_id) % room_locks_.size()];
   }
-  void set_listener(const std::string& socket_id, std::int64_t room_id, std::string language);
+  /// Records what the socket listens in; nothing once it is closed (forget() has run or is
+  /// about to: an entry made after it would stay, and keep a language "online").
+  void set_listener(const realtime::Socket& socket, std::int64_t room_id, std::string language);
   /// Sends `payload` as translation_result to the room's listeners in `language` and to those
   /// who asked for it. Call under room_lock(room).
   void send_result(std::int64_t room_id, std::int64_t message_id, const std::string& language,
