@@ -279,20 +279,15 @@ asio::awaitable<void> SocketIoServer::connect(std::shared_ptr<Client> client,
   }
   SocketPtr socket;
   Unfinished replayed;  // a recovered socket's CONNECT reply and missed events, queued
+  std::shared_ptr<asio::steady_timer> connect_timer;
   if (recovery_enabled() && !pid.empty() && !offset.empty()) {
-    socket = recover(session, nsp, *user, pid, offset, replayed);
+    socket = recover(*client, session, nsp, *user, pid, offset, replayed, connect_timer);
   }
   const bool recovered = socket != nullptr;
   if (!socket) {
     socket = std::make_shared<Socket>(core::random_token(15), core::random_token(15), nsp, session,
                                       *user, *this);
-  }
-  std::shared_ptr<asio::steady_timer> connect_timer;
-  {
-    std::lock_guard lock(client->mutex);
-    client->connecting.erase(nsp);
-    client->sockets[nsp] = socket;
-    connect_timer = std::move(client->connect_timer);  // done with: freed with its wait
+    connect_timer = register_socket(*client, socket);
   }
   cancel_on_strand(connect_timer);
   if (recovered) {
@@ -309,6 +304,14 @@ asio::awaitable<void> SocketIoServer::connect(std::shared_ptr<Client> client,
   reply.data = std::move(handshake);
   session->send(sio_packet(std::move(reply)));
   application_.on_connect(socket, auth);
+}
+
+std::shared_ptr<asio::steady_timer> SocketIoServer::register_socket(Client& client,
+                                                                    const SocketPtr& socket) {
+  std::lock_guard lock(client.mutex);
+  client.connecting.erase(socket->nsp());
+  client.sockets[socket->nsp()] = socket;
+  return std::move(client.connect_timer);  // done with: freed with its wait
 }
 
 std::int64_t SocketIoServer::now_ms() {
@@ -343,10 +346,11 @@ void SocketIoServer::remember_dropped(const SocketPtr& socket) {
   dropped_[socket->private_id_] = std::move(dropped);
 }
 
-SocketPtr SocketIoServer::recover(const std::shared_ptr<EngineIoSession>& session,
+SocketPtr SocketIoServer::recover(Client& client, const std::shared_ptr<EngineIoSession>& session,
                                   const std::string& nsp, std::int64_t user_id,
                                   const std::string& pid, const std::string& offset,
-                                  Unfinished& unfinished) {
+                                  Unfinished& unfinished,
+                                  std::shared_ptr<asio::steady_timer>& connect_timer) {
   std::lock_guard lock(mutex_);
   auto it = dropped_.find(pid);
   if (it == dropped_.end()) return nullptr;
@@ -399,6 +403,7 @@ SocketPtr SocketIoServer::recover(const std::shared_ptr<EngineIoSession>& sessio
   reply.data = json::object{{"sid", socket->id()}, {"pid", socket->private_id_}};
   replay.push_back(sio_packet(std::move(reply)));
   for (const auto* event : missed) replay.push_back(event->packet);
+  connect_timer = register_socket(client, socket);  // nested in mutex_, as in sockets_of()
   queue_locked(*socket, replay, unfinished);
   for (const auto& room : dropped.rooms) add_member_locked(room, socket);
   return socket;
@@ -552,6 +557,7 @@ void SocketIoServer::local_broadcast(const std::string& room, std::string_view e
     }
     auto it = rooms_.find(room);
     if (it == rooms_.end()) return;
+    unfinished.reserve(it->second.size());  // no allocation between queue() and its record
     std::uint64_t sent = 0;
     for (const auto& socket : it->second) {
       if (socket.get() == except) continue;
@@ -573,8 +579,14 @@ void SocketIoServer::queue_locked(const Socket& socket, std::span<const SharedPa
 
 void SocketIoServer::finish_sends(const Unfinished& unfinished) {
   // Writes start and slow consumers close here, with no lock held: a close's callbacks
-  // broadcast (user_left) and leave rooms.
-  for (const auto& [session, queued] : unfinished) session->finish_queued(queued);
+  // broadcast (user_left) and leave rooms. Writes first: whatever a close's callbacks do, no
+  // writer claimed by queue() is left unstarted.
+  for (const auto& [session, queued] : unfinished) {
+    if (queued == EngineIoSession::Queued::write) session->finish_queued(queued);
+  }
+  for (const auto& [session, queued] : unfinished) {
+    if (queued != EngineIoSession::Queued::write) session->finish_queued(queued);
+  }
 }
 
 void SocketIoServer::broadcast_each(const std::string& room, std::string_view event,
@@ -646,6 +658,7 @@ void SocketIoServer::broadcast_each(const std::string& room, std::string_view ev
       if (recovery_enabled())
         remember(variant.packet, sorted(std::move(variant.audience)), nullptr);
     }
+    unfinished.reserve(members.size());  // no allocation between queue() and its record
     std::uint64_t sent = 0;
     for (const auto& [args, variant] : variants) {
       for (const auto* socket : variant.recipients) {

@@ -285,9 +285,15 @@ class SocketIoServer final : public EngineIoListener {
   std::string next_offset_locked();
   void remember_dropped(const SocketPtr& socket);
   /// Restores a dropped socket; returns it with the events to replay, or null.
-  SocketPtr recover(const std::shared_ptr<EngineIoSession>& session, const std::string& nsp,
-                    std::int64_t user_id, const std::string& pid, const std::string& offset,
-                    Unfinished& unfinished);
+  /// Registers the socket on `client` (handing back its connect timer) before its CONNECT reply
+  /// is queued: the client may send events as soon as it has the reply.
+  SocketPtr recover(Client& client, const std::shared_ptr<EngineIoSession>& session,
+                    const std::string& nsp, std::int64_t user_id, const std::string& pid,
+                    const std::string& offset, Unfinished& unfinished,
+                    std::shared_ptr<boost::asio::steady_timer>& connect_timer);
+  /// Registers a connected socket on its client; hands back the connect timer to cancel.
+  static std::shared_ptr<boost::asio::steady_timer> register_socket(Client& client,
+                                                                    const SocketPtr& socket);
 
   boost::asio::io_context& io_;
   SocketIoOptions options_;
