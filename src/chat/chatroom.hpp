@@ -145,6 +145,18 @@ struct SpokenTiming {
   std::int64_t ended_ms_ago = 0;
 };
 
+/// A message to store (ChatroomService::post_messages).
+struct NewMessage {
+  std::int64_t room_id = 0;
+  std::int64_t sender_id = 0;
+  std::string text;
+  MessageKind kind = MessageKind::text;
+  std::optional<std::string> language;
+  std::optional<std::string> client_id;
+  std::optional<std::string> audio_path;
+  std::optional<SpokenTiming> spoken;
+};
+
 /// One page of a room's history, newest first.
 struct MessagePage {
   std::vector<StoredMessage> messages;

@@ -776,78 +776,178 @@ Result<StoredMessage> ChatroomService::post_message(std::int64_t room_id, std::i
                                                     const std::optional<std::string>& client_id,
                                                     const std::optional<std::string>& audio_path,
                                                     const std::optional<SpokenTiming>& spoken) {
-  if (auto ok = check_message_text(text); !ok) return ok.error();
-  if (language && !valid_language(*language)) {
+  const NewMessage message{room_id,  sender_id, std::string(text), kind,
+                           language, client_id, audio_path,        spoken};
+  auto stored = post_messages(std::span<const NewMessage>(&message, 1));
+  return std::move(stored.front());
+}
+
+namespace {
+
+Result<void> check_new_message(const NewMessage& message) {
+  if (auto ok = check_message_text(message.text); !ok) return ok.error();
+  if (message.language && !valid_language(*message.language)) {
     return fail(Errc::validation_failed, "language must be a language tag such as en or pt-BR");
   }
-  if (client_id && !valid_client_id(*client_id)) {
+  if (message.client_id && !valid_client_id(*message.client_id)) {
     return fail(Errc::validation_failed, "client_id must be 1 to 64 printable ASCII characters");
   }
+  return {};
+}
 
-  auto lease = database_.acquire();
-  if (!lease) return lease.error();
-  auto tx = store::Transaction::begin(**lease);
-  if (!tx) return tx.error();
+// The message a retry (same room, sender and client_id) stored the first time, if any.
+Result<std::optional<StoredMessage>> earlier_send(Connection& connection,
+                                                  const NewMessage& message) {
+  return load_message(connection, "m.chatroom_id = $1 AND m.sender_id = $2 AND m.client_id = $3",
+                      {message.room_id, message.sender_id, *message.client_id});
+}
+
+// What inserting one message in the open transaction gave: its id, or the message a retry
+// stored before (the caller then undoes the sequence allocation).
+struct Insertion {
+  std::int64_t id = 0;
+  std::optional<StoredMessage> earlier;
+};
+
+Result<Insertion> insert_message(Connection& connection, const NewMessage& message,
+                                 std::int64_t now) {
   // Allocating the sequence number first also locks the room's row (PostgreSQL), so the
   // membership and retry checks below see every transaction that committed before ours.
-  auto seq_rows = (*lease)->query(
+  auto seq_rows = connection.query(
       "UPDATE chatrooms SET last_message_seq = last_message_seq + 1 WHERE id = $1 "
       "RETURNING last_message_seq",
-      {room_id});
+      {message.room_id});
   if (!seq_rows) return seq_rows.error();
   if (seq_rows->empty()) return fail(Errc::not_found, "no such chat room");
   auto seq = (*seq_rows)[0].get<std::int64_t>("last_message_seq");
   if (!seq) return seq.error();
-  if (auto m = require_member(**lease, room_id, sender_id); !m) return m.error();
-
-  const auto find_retry = [&]() {
-    return load_message(**lease, "m.chatroom_id = $1 AND m.sender_id = $2 AND m.client_id = $3",
-                        {room_id, sender_id, *client_id});
-  };
-  if (client_id) {
-    auto earlier = find_retry();
-    if (!earlier) return earlier.error();
-    if (earlier->has_value()) {
-      // A retry: undo the sequence allocation and answer with what was stored.
-      if (auto undone = tx->rollback(); !undone) return undone.error();
-      return std::move(**earlier);
-    }
+  if (auto m = require_member(connection, message.room_id, message.sender_id); !m) {
+    return m.error();
   }
-  const std::int64_t now = clock_.now_ms();
+  if (message.client_id) {
+    auto earlier = earlier_send(connection, message);
+    if (!earlier) return earlier.error();
+    if (earlier->has_value()) return Insertion{0, std::move(*earlier)};
+  }
   std::optional<std::int64_t> spoken_started_at;
   std::optional<std::int64_t> spoken_ended_at;
-  if (spoken) {
+  if (message.spoken) {
     // Never in the future, never more than kMaxSpokenLead before it is stored, never ending
     // before it began.
-    spoken_started_at = now - std::clamp<std::int64_t>(spoken->started_ms_ago, 0, kMaxSpokenLead);
+    spoken_started_at =
+        now - std::clamp<std::int64_t>(message.spoken->started_ms_ago, 0, kMaxSpokenLead);
     spoken_ended_at =
         std::max(*spoken_started_at,
-                 now - std::clamp<std::int64_t>(spoken->ended_ms_ago, 0, kMaxSpokenLead));
+                 now - std::clamp<std::int64_t>(message.spoken->ended_ms_ago, 0, kMaxSpokenLead));
   }
-  auto inserted = (*lease)->query(
+  auto inserted = connection.query(
       "INSERT INTO messages (chatroom_id, room_seq, sender_id, kind, text, original_language, "
       "client_id, audio_path, created_at, spoken_started_at, spoken_ended_at) "
       "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
-      {room_id, *seq, sender_id, std::string(to_string(kind)), std::string(text),
-       store::nullable(language), store::nullable(client_id), store::nullable(audio_path), now,
-       store::nullable(spoken_started_at), store::nullable(spoken_ended_at)});
-  if (!inserted) {
-    if (inserted.error().code == Errc::conflict && client_id) {
-      // A concurrent retry won the unique index: answer with its message.
-      if (auto undone = tx->rollback(); !undone) return undone.error();
-      auto earlier = find_retry();
-      if (!earlier) return earlier.error();
-      if (earlier->has_value()) return std::move(**earlier);
-    }
-    return inserted.error();
-  }
+      {message.room_id, *seq, message.sender_id, std::string(to_string(message.kind)), message.text,
+       store::nullable(message.language), store::nullable(message.client_id),
+       store::nullable(message.audio_path), now, store::nullable(spoken_started_at),
+       store::nullable(spoken_ended_at)});
+  if (!inserted) return inserted.error();
   auto id = (*inserted)[0].get<std::int64_t>("id");
   if (!id) return id.error();
-  if (auto done = tx->commit(); !done) return done.error();
-  auto stored = load_message(**lease, "m.id = $1", {*id});
-  if (!stored) return stored.error();
-  if (!stored->has_value()) return fail(Errc::not_found, "the message was deleted");
-  return std::move(**stored);
+  return Insertion{*id, std::nullopt};
+}
+
+}  // namespace
+
+std::vector<Result<StoredMessage>> ChatroomService::post_messages(
+    std::span<const NewMessage> messages) {
+  // Every answer starts as this and is replaced exactly once.
+  std::vector<Result<StoredMessage>> out(messages.size(),
+                                         fail(Errc::internal, "the message was not stored"));
+  std::vector<std::size_t> open;  // checked, not answered yet
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    if (auto ok = check_new_message(messages[i]); !ok) {
+      out[i] = ok.error();
+    } else {
+      open.push_back(i);
+    }
+  }
+  if (open.empty()) return out;
+  std::vector<std::pair<std::size_t, std::int64_t>> inserted;  // answered after the commit
+  const auto fail_rest = [&](const Error& error) {
+    for (auto i : open) out[i] = error;
+    for (const auto& [i, id] : inserted) out[i] = error;
+    return std::move(out);
+  };
+
+  auto lease = database_.acquire();
+  if (!lease) return fail_rest(lease.error());
+  Connection& connection = **lease;
+  auto tx = store::Transaction::begin(connection);
+  if (!tx) return fail_rest(tx.error());
+  // Alone, a message's failure ends the transaction; in a batch, a savepoint per message undoes
+  // only that message (PostgreSQL aborts the whole transaction on an error without one).
+  const bool alone = open.size() == 1;
+  const auto pending = std::move(open);
+  open.clear();
+  for (std::size_t at = 0; at < pending.size(); ++at) {
+    const std::size_t i = pending[at];
+    const NewMessage& message = messages[i];
+    if (!alone) {
+      if (auto saved = connection.execute("SAVEPOINT post_message"); !saved) {
+        open.assign(pending.begin() + static_cast<std::ptrdiff_t>(at), pending.end());
+        return fail_rest(saved.error());
+      }
+    }
+    auto insertion = insert_message(connection, message, clock_.now_ms());
+    if (insertion && !insertion->earlier) {
+      inserted.emplace_back(i, insertion->id);
+    } else {
+      // Undo the sequence allocation (and whatever failed), then answer this message.
+      Result<void> undone;
+      if (alone) {
+        undone = tx->rollback();
+      } else if (auto rolled = connection.execute("ROLLBACK TO SAVEPOINT post_message"); !rolled) {
+        undone = rolled.error();
+      }
+      if (!undone) {
+        open.assign(pending.begin() + static_cast<std::ptrdiff_t>(at), pending.end());
+        return fail_rest(undone.error());
+      }
+      if (insertion) {
+        out[i] = std::move(*insertion->earlier);
+      } else if (insertion.error().code == Errc::conflict && message.client_id) {
+        // A concurrent retry won the unique index: answer with its message.
+        auto earlier = earlier_send(connection, message);
+        if (!earlier) {
+          out[i] = earlier.error();
+        } else if (earlier->has_value()) {
+          out[i] = std::move(**earlier);
+        } else {
+          out[i] = insertion.error();
+        }
+      } else {
+        out[i] = insertion.error();
+      }
+    }
+    if (!alone) {
+      if (auto released = connection.execute("RELEASE SAVEPOINT post_message"); !released) {
+        open.assign(pending.begin() + static_cast<std::ptrdiff_t>(at) + 1, pending.end());
+        return fail_rest(released.error());
+      }
+    }
+  }
+  if (inserted.empty()) return out;
+  // Read back before the commit: in the same transaction, with no read transaction of its own.
+  std::vector<StoredMessage> read_back;
+  read_back.reserve(inserted.size());
+  for (const auto& [i, id] : inserted) {
+    auto stored = load_message(connection, "m.id = $1", {id});
+    if (!stored) return fail_rest(stored.error());
+    if (!stored->has_value()) return fail_rest(fail(Errc::internal, "a stored message vanished"));
+    read_back.push_back(std::move(**stored));
+  }
+  if (auto done = tx->commit(); !done) return fail_rest(done.error());
+  for (std::size_t k = 0; k < inserted.size(); ++k)
+    out[inserted[k].first] = std::move(read_back[k]);
+  return out;
 }
 
 Result<std::int64_t> ChatroomService::room_of_audio(std::string_view audio_file,

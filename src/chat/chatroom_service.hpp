@@ -205,6 +205,12 @@ class ChatroomService {
                                      const std::optional<std::string>& audio_path = std::nullopt,
                                      const std::optional<SpokenTiming>& spoken = std::nullopt);
 
+  /// post_message for several messages in one transaction (a group commit: one write of the
+  /// pages they share and one sync instead of one per message). Each message succeeds or fails
+  /// on its own, as post_message would; the answers are in the order of `messages`, and
+  /// messages are stored (given their sequence numbers) in that order.
+  std::vector<Result<StoredMessage>> post_messages(std::span<const NewMessage> messages);
+
   /// The room a stored recording belongs to, for a viewer allowed to hear it.
   /// Errors: not_found when no message has that recording or the viewer is not a current
   /// member of its room (the same answer, so private rooms' media cannot be probed).

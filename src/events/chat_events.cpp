@@ -1,5 +1,6 @@
 #include "events/chat_events.hpp"
 
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <charconv>
@@ -18,13 +19,6 @@ using realtime::AckReply;
 using realtime::SocketPtr;
 
 namespace {
-
-// What a send_message job hands back to the network thread.
-struct StoredForDelivery {
-  chat::StoredMessage message;
-  json::object shaped;                           // the message as its JSON
-  std::optional<std::set<std::string>> members;  // TranslationEvents::member_languages
-};
 
 // Rate of typing indicators per connection: they are cheap but fan out to a whole room.
 const core::RateLimit kTypingLimit{5, std::chrono::seconds(1), 5};
@@ -341,29 +335,13 @@ asio::awaitable<void> ChatEvents::send_message(SocketPtr socket, json::array arg
   }
   auto declared = language_of(body);
   if (!declared) co_return refuse(socket, ack, *room, declared.error());
-  auto job = [&deps = deps_, translations = translations_, room_id = *room,
-              user_id = socket->user_id(), socket_id = socket->id(),
-              message = std::string(text->as_string()), client_id,
-              declared = *declared]() -> Result<StoredForDelivery> {
-    // The message's language: detected, or declared when the text says too little.
-    std::optional<std::string> language = declared;
-    if (translations != nullptr) {
-      language = translations->language_of_text(message, declared, user_id, socket_id, room_id);
-      if (*language == "und") language.reset();
-    }
-    auto stored = deps.chatrooms.post_message(room_id, user_id, message, chat::MessageKind::text,
-                                              language, client_id);
-    if (!stored) return stored.error();
-    StoredForDelivery out{std::move(*stored), {}, std::nullopt};
-    out.shaped = chat::to_json(out.message, deps.public_base_url);
-    // Read here, on the worker that stored it, so that delivering it needs no second hop when
-    // nobody reads it in another language. Unreadable: the delivery reads them itself.
-    if (translations != nullptr) {
-      if (auto members = translations->member_languages(room_id)) out.members = std::move(*members);
-    }
-    return out;
-  };
-  auto stored = co_await deps_.workers.run(std::move(job));
+  MessageToSend message{*room,
+                        socket->user_id(),
+                        socket->id(),
+                        std::string(text->as_string()),
+                        std::move(client_id),
+                        std::move(*declared)};
+  auto stored = co_await batcher_.async_store(std::move(message), asio::use_awaitable);
   if (!stored) co_return refuse(socket, ack, *room, stored.error());
   // Stored first, then delivered: the ack carries the id and time the history will show.
   const auto& shaped = stored->shaped;

@@ -6,7 +6,8 @@
 //     ack {ok, room, language, online: [users], missed?: [messages with their translation]}
 //   send_message {room, text, client_id?, language?}: language is the sender's declared
 //     language, used when the text is too short or ambiguous to detect.
-// Thin: validates, calls the chatroom service on the worker pool, shapes the events.
+// Thin: validates, calls the chatroom service on the worker pool (send_message's in batches,
+// MessageBatcher), shapes the events.
 
 #include <set>
 #include <string>
@@ -18,6 +19,7 @@
 #include "core/log.hpp"
 #include "core/rate_limiter.hpp"
 #include "core/worker_pool.hpp"
+#include "events/message_batcher.hpp"
 #include "realtime/socketio/server.hpp"
 #include "service_level/service_level.hpp"
 
@@ -38,7 +40,10 @@ struct ChatEventsDeps {
 
 class ChatEvents final : public realtime::SocketApplication, public chat::ChatroomObserver {
  public:
-  explicit ChatEvents(ChatEventsDeps deps) : deps_(std::move(deps)) {}
+  explicit ChatEvents(ChatEventsDeps deps)
+      : deps_(std::move(deps)),
+        batcher_(
+            {deps_.chatrooms, deps_.workers, deps_.public_base_url, deps_.workers.capacity()}) {}
   /// Set once the Socket.IO server exists (it is built with this object as its application).
   void attach(realtime::SocketIoServer& server) { server_ = &server; }
   /// Speech events (audio_stream) are handled by `speech` when set (once, at start-up).
@@ -47,7 +52,10 @@ class ChatEvents final : public realtime::SocketApplication, public chat::Chatro
   void attach_service_level(const service_level::LevelController& level) { level_ = &level; }
   /// Messages are delivered per listener language by `translations` when set (once, at
   /// start-up); request_translation and set_language are its events.
-  void attach_translations(TranslationEvents& translations) { translations_ = &translations; }
+  void attach_translations(TranslationEvents& translations) {
+    translations_ = &translations;
+    batcher_.attach_translations(translations);
+  }
   /// Told when a user's declared languages change (once, at start-up).
   void attach_speakers(SpeakerLanguages& speakers) { speakers_ = &speakers; }
   /// With several processes (once, at start-up, after attach()): presence spans every process,
@@ -106,6 +114,7 @@ class ChatEvents final : public realtime::SocketApplication, public chat::Chatro
   void publish_notice(boost::json::object notice);
 
   ChatEventsDeps deps_;
+  MessageBatcher batcher_;  // send_message's storage
   realtime::SocketIoServer* server_ = nullptr;
   SpeechEvents* speech_ = nullptr;
   const service_level::LevelController* level_ = nullptr;

@@ -1,0 +1,104 @@
+#include "events/message_batcher.hpp"
+
+#include <algorithm>
+#include <iterator>
+#include <map>
+
+#include "events/translation_events.hpp"
+
+namespace parley::events {
+
+std::size_t MessageBatcher::queued() const {
+  std::lock_guard lock(mutex_);
+  return queue_.size();
+}
+
+void MessageBatcher::enqueue(MessageToSend message, Done done) {
+  {
+    std::lock_guard lock(mutex_);
+    if (queue_.size() < deps_.max_queued) {
+      queue_.push_back(Pending{std::move(message), std::move(done)});
+      if (draining_) return;  // the running drain takes it with the next batch
+      draining_ = true;
+      done = nullptr;
+    }
+  }
+  if (done) {
+    done(fail(Errc::busy, "server is busy, try again shortly"));
+    return;
+  }
+  deps_.workers.post([this] { drain(); });
+}
+
+void MessageBatcher::drain() {
+  for (;;) {
+    std::vector<Pending> batch;
+    {
+      std::lock_guard lock(mutex_);
+      if (queue_.empty()) {
+        draining_ = false;
+        return;
+      }
+      const auto count = static_cast<std::ptrdiff_t>(std::min(queue_.size(), deps_.max_batch));
+      batch.assign(std::make_move_iterator(queue_.begin()),
+                   std::make_move_iterator(queue_.begin() + count));
+      queue_.erase(queue_.begin(), queue_.begin() + count);
+    }
+    batches_.fetch_add(1, std::memory_order_relaxed);
+    std::vector<Result<StoredForDelivery>> answers;
+    try {
+      answers = store(batch);
+    } catch (const std::exception& e) {
+      // Every sender hears of it; the drain goes on with the next batch.
+      answers.assign(batch.size(), fail(Errc::internal, e.what()));
+    }
+    for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(answers[i]));
+  }
+}
+
+std::vector<Result<StoredForDelivery>> MessageBatcher::store(std::vector<Pending>& batch) {
+  std::vector<chat::NewMessage> messages;
+  messages.reserve(batch.size());
+  for (auto& [send, done] : batch) {
+    // The message's language: detected, or declared when the text says too little.
+    std::optional<std::string> language = send.declared_language;
+    if (translations_ != nullptr) {
+      language = translations_->language_of_text(send.text, send.declared_language, send.sender_id,
+                                                 send.socket_id, send.room_id);
+      if (*language == "und") language.reset();
+    }
+    messages.push_back(chat::NewMessage{send.room_id, send.sender_id, std::move(send.text),
+                                        chat::MessageKind::text, std::move(language),
+                                        send.client_id, std::nullopt, std::nullopt});
+  }
+  auto stored = deps_.chatrooms.post_messages(messages);
+  // Read once per room and batch, after the batch is stored, so that delivering needs no second
+  // hop when nobody reads the room in another language. Unreadable: the delivery reads them.
+  std::map<std::int64_t, std::optional<std::set<std::string>>> members;
+  std::vector<Result<StoredForDelivery>> answers;
+  answers.reserve(batch.size());
+  for (auto& result : stored) {
+    if (!result) {
+      answers.emplace_back(result.error());
+      continue;
+    }
+    StoredForDelivery out{std::move(*result), {}, std::nullopt};
+    out.shaped = chat::to_json(out.message, deps_.public_base_url);
+    if (translations_ != nullptr) {
+      auto known = members.find(out.message.room_id);
+      if (known == members.end()) {
+        auto read = translations_->member_languages(out.message.room_id);
+        known = members
+                    .emplace(out.message.room_id,
+                             read ? std::optional<std::set<std::string>>(std::move(*read))
+                                  : std::nullopt)
+                    .first;
+      }
+      out.members = known->second;
+    }
+    answers.emplace_back(std::move(out));
+  }
+  return answers;
+}
+
+}  // namespace parley::events

@@ -1,0 +1,171 @@
+// MessageBatcher (send_message's group commit) with a real SQLite database and worker pool:
+// messages queued while a batch is being stored are stored by the next batch in the order they
+// were sent, each answered on its own executor, a failure answers only its own sender, and a
+// full queue refuses new messages as busy instead of growing.
+
+#include "events/message_batcher.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/io_context.hpp>
+#include <condition_variable>
+#include <mutex>
+
+#include "auth/user_store.hpp"
+#include "store/migrations/migrator.hpp"
+#include "support/manual_clock.hpp"
+#include "support/test_accounts.hpp"
+#include "support/test_database.hpp"
+
+namespace parley::events {
+namespace {
+
+namespace asio = boost::asio;
+
+// Holds the pool's only worker until released, so that messages pile up in the queue.
+class WorkerGate {
+ public:
+  void close(core::WorkerPool& workers) {
+    workers.post([this] {
+      std::unique_lock lock(mutex_);
+      held_ = true;
+      changed_.notify_all();
+      changed_.wait(lock, [this] { return open_; });
+    });
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [this] { return held_; });
+  }
+  void open() {
+    std::lock_guard lock(mutex_);
+    open_ = true;
+    changed_.notify_all();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  bool held_ = false;
+  bool open_ = false;
+};
+
+class MessageBatcherTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto db = store::open_database(database_.url());
+    ASSERT_TRUE(db) << db.error().message;
+    db_ = std::move(*db);
+    ASSERT_TRUE(store::migrate(*db_));
+    users_ = std::make_unique<auth::UserStore>(*db_, clock_);
+    rooms_ = std::make_unique<chat::ChatroomService>(*db_, hasher_, clock_);
+    member_ = testing::create_user(*users_, "mia");
+    outsider_ = testing::create_user(*users_, "otto");
+    chat::CreateChatroomInput input;
+    input.name = "batched";
+    auto created = rooms_->create(member_, input);
+    ASSERT_TRUE(created) << created.error().message;
+    room_ = created->id;
+  }
+
+  std::unique_ptr<MessageBatcher> batcher(std::size_t max_queued, std::size_t max_batch) {
+    return std::make_unique<MessageBatcher>(
+        MessageBatcherDeps{*rooms_, workers_, "http://parley.test", max_queued, max_batch});
+  }
+
+  // Sends `text` as `sender`; the answer lands in answers_[index] on the test's io_context.
+  void send(MessageBatcher& batcher, std::size_t index, std::int64_t sender, std::string text) {
+    MessageToSend message{room_,           sender,       "socket-" + std::to_string(index),
+                          std::move(text), std::nullopt, std::string("en")};
+    batcher.async_store(std::move(message),
+                        asio::bind_executor(io_, [this, index](Result<StoredForDelivery> result) {
+                          answers_[index] = std::move(result);
+                          order_.push_back(index);
+                        }));
+  }
+
+  void run_until_answered(std::size_t count) {
+    while (order_.size() < count) {
+      io_.run_for(std::chrono::milliseconds(50));
+      io_.restart();
+    }
+  }
+
+  testing::TestDatabase database_{testing::DatabaseKind::sqlite};
+  std::unique_ptr<store::Database> db_;
+  testing::ManualClock clock_;
+  auth::PasswordHasher hasher_ = testing::cheap_hasher();
+  std::unique_ptr<auth::UserStore> users_;
+  std::unique_ptr<chat::ChatroomService> rooms_;
+  core::WorkerPool workers_{1, 100};
+  asio::io_context io_;
+  std::map<std::size_t, Result<StoredForDelivery>> answers_;
+  std::vector<std::size_t> order_;
+  std::int64_t member_ = 0, outsider_ = 0, room_ = 0;
+};
+
+TEST_F(MessageBatcherTest, QueuedMessagesAreStoredInTheOrderTheyWereSent) {
+  auto batched = batcher(1000, 8);
+  WorkerGate gate;
+  gate.close(workers_);
+  constexpr std::size_t kMessages = 30;
+  for (std::size_t i = 0; i < kMessages; ++i) {
+    send(*batched, i, i == 7 ? outsider_ : member_, "message " + std::to_string(i));
+  }
+  EXPECT_EQ(batched->queued(), kMessages) << "nothing is stored while the worker is busy";
+  gate.open();
+  run_until_answered(kMessages);
+
+  std::int64_t seq = 0;
+  for (std::size_t i = 0; i < kMessages; ++i) {
+    const auto& answer = answers_.at(i);
+    if (i == 7) {
+      ASSERT_FALSE(answer);
+      EXPECT_EQ(answer.error().code, Errc::forbidden) << "only its sender hears of a failure";
+      continue;
+    }
+    ASSERT_TRUE(answer) << i << ": " << answer.error().message;
+    EXPECT_EQ(answer->message.seq, ++seq) << "stored in the order sent";
+    EXPECT_EQ(answer->message.text, "message " + std::to_string(i));
+    EXPECT_EQ(answer->shaped.at("text").as_string(), answer->message.text);
+    EXPECT_EQ(answer->shaped.at("id").as_int64(), answer->message.id);
+  }
+  EXPECT_TRUE(std::is_sorted(order_.begin(), order_.end())) << "answered in the order sent";
+  EXPECT_EQ(batched->batches(), 4u) << "30 queued messages, at most 8 per transaction";
+  EXPECT_EQ(batched->queued(), 0u);
+  EXPECT_EQ(rooms_->find(room_)->last_message_seq, static_cast<std::int64_t>(kMessages - 1));
+}
+
+TEST_F(MessageBatcherTest, AFullQueueRefusesNewMessagesAsBusy) {
+  auto batched = batcher(3, 64);
+  WorkerGate gate;
+  gate.close(workers_);
+  for (std::size_t i = 0; i < 5; ++i) send(*batched, i, member_, "m" + std::to_string(i));
+  // The refusals are answered at once, without waiting for the worker.
+  run_until_answered(2);
+  EXPECT_EQ(answers_.at(3).error().code, Errc::busy);
+  EXPECT_EQ(answers_.at(4).error().code, Errc::busy);
+  gate.open();
+  run_until_answered(5);
+  for (std::size_t i = 0; i < 3; ++i) {
+    ASSERT_TRUE(answers_.at(i)) << answers_.at(i).error().message;
+    EXPECT_EQ(answers_.at(i)->message.seq, static_cast<std::int64_t>(i) + 1);
+  }
+  // Room again once the queue drained.
+  send(*batched, 5, member_, "later");
+  run_until_answered(6);
+  ASSERT_TRUE(answers_.at(5));
+  EXPECT_EQ(answers_.at(5)->message.seq, 4);
+}
+
+TEST_F(MessageBatcherTest, ALoneMessageIsStoredAtOnce) {
+  auto batched = batcher(1000, 64);
+  send(*batched, 0, member_, "alone");
+  run_until_answered(1);
+  ASSERT_TRUE(answers_.at(0)) << answers_.at(0).error().message;
+  EXPECT_EQ(answers_.at(0)->message.seq, 1);
+  EXPECT_EQ(batched->batches(), 1u);
+  EXPECT_EQ(answers_.at(0)->message.language, "en") << "the declared language without detection";
+}
+
+}  // namespace
+}  // namespace parley::events
