@@ -7,6 +7,8 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/socket_base.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_suffix.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/empty_body.hpp>
@@ -354,6 +356,12 @@ bool EngineIoSession::receive_payload(std::string_view body) {
 // The writer is callbacks too, started by wake_poller_locked() when packets wait and none is
 // running: idle connections hold nothing for it.
 void EngineIoSession::write_batch() {
+  // A loop, not a recursion: batches written at once are followed by the next one here.
+  while (write_one_batch()) {
+  }
+}
+
+bool EngineIoSession::write_one_batch() {
   std::shared_ptr<CorkedStream> transport;
   bool finished = false;
   {
@@ -367,7 +375,7 @@ void EngineIoSession::write_batch() {
       finished = true;
     } else {
       writer_busy_ = false;
-      return;
+      return false;
     }
   }
   if (finished) {
@@ -379,7 +387,7 @@ void EngineIoSession::write_batch() {
     // The closing handshake is Beast's: a parked WebSocket is made again for it.
     auto ws = reopen();
     ws->async_close(code, [self = shared_from_this(), ws](beast::error_code) {});
-    return;
+    return false;
   }
   if (options_.permessage_deflate) {
     // Compression may be negotiated: Beast frames (and deflates) each packet into the corked
@@ -393,42 +401,57 @@ void EngineIoSession::write_batch() {
     auto batch = std::make_shared<std::vector<SharedPacket>>();
     batch->swap(writing_);
     write_packet(std::move(ws), std::move(batch), 0);
-    return;
+    return false;
   }
   // Uncompressed frames are a header and the payload: the whole batch leaves in one gathered
   // write straight from the shared packets (no copy, no Beast write operation per frame).
   frame_headers_.clear();
   frame_headers_.reserve(writing_.size() * kMaxWebSocketFrameHeader);  // pointers stay valid
   gather_.clear();
+  std::size_t total = 0;
   for (const auto& packet : writing_) {
     const std::string& payload = packet->is_binary ? packet->binary : packet->text;
     const auto offset = frame_headers_.size();
     append_websocket_frame_header(frame_headers_, packet->is_binary, payload.size());
     gather_.emplace_back(frame_headers_.data() + offset, frame_headers_.size() - offset);
     gather_.emplace_back(payload.data(), payload.size());
+    total += frame_headers_.size() - offset + payload.size();
   }
   transport->begin_direct_write();
-  asio::async_write(
-      transport->next_layer(), std::span<const asio::const_buffer>(gather_),
-      [self = shared_from_this()](beast::error_code ec, std::size_t) { self->batch_written(ec); });
+  // The write is tried at once: a socket with room in its send buffer (the usual case) takes
+  // the whole batch, which saves the asynchronous operation, its completion and its handler.
+  auto& socket = transport->next_layer();
+  beast::error_code ec;
+  if (!socket.non_blocking()) socket.non_blocking(true, ec);  // for this synchronous try only
+  std::size_t written = 0;
+  if (!ec) written = socket.write_some(std::span<const asio::const_buffer>(gather_), ec);
+  if (!ec && written == total) return batch_done();
+  if (ec && ec != asio::error::would_block && ec != asio::error::try_again) {
+    // Reported as the asynchronous write reports it, never from inside a caller's send (whose
+    // locks the close's callbacks may need).
+    asio::post(strand_, [self = shared_from_this(), ec] { self->batch_written(ec); });
+    return false;
+  }
+  // The rest when the socket can take it.
+  beast::buffers_suffix<std::span<const asio::const_buffer>> rest{
+      std::span<const asio::const_buffer>(gather_)};
+  rest.consume(written);
+  asio::async_write(socket, rest,
+                    [self = shared_from_this()](beast::error_code error, std::size_t) {
+                      self->batch_written(error);
+                    });
+  return false;
 }
 
-void EngineIoSession::batch_written(beast::error_code ec) {
+bool EngineIoSession::batch_done() {
   writing_.clear();
   // A large batch's bookkeeping is not kept by an idle connection.
   if (gather_.capacity() > 64) {
     std::vector<asio::const_buffer>().swap(gather_);
     std::string().swap(frame_headers_);
   }
-  if (ec) {
-    close("transport error");
-    return;
-  }
   // transport_ is set once, before the first write.
-  if (transport_->end_direct_write()) {
-    write_batch();
-    return;
-  }
+  if (transport_->end_direct_write()) return true;
   // Beast wrote a control frame meanwhile: it goes out before the next batch.
   transport_->async_flush([self = shared_from_this()](beast::error_code flush_error) {
     if (flush_error) {
@@ -437,6 +460,16 @@ void EngineIoSession::batch_written(beast::error_code ec) {
     }
     self->write_batch();
   });
+  return false;
+}
+
+void EngineIoSession::batch_written(beast::error_code ec) {
+  if (ec) {
+    writing_.clear();
+    close("transport error");
+    return;
+  }
+  if (batch_done()) write_batch();
 }
 
 void EngineIoSession::write_packet(std::shared_ptr<WebSocket> ws,

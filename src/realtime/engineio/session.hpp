@@ -134,6 +134,11 @@ class EngineIoSession : public std::enable_shared_from_this<EngineIoSession> {
   /// The WebSocket again, on the same open connection (parked or not).
   std::shared_ptr<WebSocket> reopen();
   void write_batch();
+  /// Writes one queued batch; true when it left at once and the next may follow.
+  bool write_one_batch();
+  /// After a batch was written: true when the next may be written now (else a flush of Beast's
+  /// control frames runs first and continues).
+  bool batch_done();
   void batch_written(boost::beast::error_code ec);
   void write_packet(std::shared_ptr<WebSocket> ws, std::shared_ptr<std::vector<SharedPacket>> batch,
                     std::size_t index);
