@@ -31,15 +31,16 @@ namespace {
 /// One accepted connection. Owned by its coroutine frame (through shared_ptr) and listed in the
 /// registry so that shutdown can reach it.
 struct Connection {
-  explicit Connection(tcp::socket socket)
-      : strand(socket.get_executor()), stream(std::move(socket)) {}
+  Connection(tcp::socket socket, asio::ip::address peer)
+      : strand(socket.get_executor()), stream(std::move(socket)), remote(std::move(peer)) {}
   // Kept apart from the stream: after a WebSocket upgrade the stream is moved away, but
   // shutdown may still post to the strand.
   asio::any_io_executor strand;
   beast::tcp_stream stream;
-  bool in_request = false;  // touched only on the connection's strand
-  bool closing = false;     // idem
-  bool upgraded = false;    // idem: the stream now belongs to an upgrade handler
+  asio::ip::address remote;  // the peer, as accept() gave it
+  bool in_request = false;   // touched only on the connection's strand
+  bool closing = false;      // idem
+  bool upgraded = false;     // idem: the stream now belongs to an upgrade handler
 };
 
 bool valid_request_id(std::string_view id) {
@@ -106,7 +107,7 @@ class Session {
 
   asio::awaitable<void> run() {
     beast::error_code ec;
-    remote_ = conn_->stream.socket().remote_endpoint(ec).address();
+    remote_ = conn_->remote;
     bool first = true;
     for (;;) {
       const bool keep_going = co_await serve_one(first);
@@ -459,6 +460,9 @@ Result<tcp::endpoint> HttpServer::listen(const asio::ip::address& address, std::
   beast::error_code ec;
   acceptor_.open(endpoint.protocol(), ec);
   if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+  // Linux gives accepted sockets the listener's TCP_NODELAY: no setsockopt per connection
+  // (accept_loop checks the first connection and sets it per socket where it is not inherited).
+  if (!ec) acceptor_.set_option(tcp::no_delay(true), ec);
   if (!ec) acceptor_.bind(endpoint, ec);
   if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
@@ -485,7 +489,9 @@ asio::awaitable<void> HttpServer::accept_loop() {
     const auto executor_for_connection = options_.single_threaded
                                              ? asio::any_io_executor(io_.get_executor())
                                              : asio::any_io_executor(asio::make_strand(io_));
-    auto [ec, socket] = co_await acceptor_.async_accept(executor_for_connection, use_nothrow);
+    // The peer's address comes with the accept, not from a getpeername() per connection.
+    tcp::endpoint peer;
+    auto [ec, socket] = co_await acceptor_.async_accept(executor_for_connection, peer, use_nothrow);
     if (ec) {
       if (ec == asio::error::operation_aborted || !acceptor_.is_open()) break;
       // Out of file descriptors and similar: back off instead of spinning.
@@ -498,8 +504,13 @@ asio::awaitable<void> HttpServer::accept_loop() {
       log_.warning("http_connection_refused", {{"reason", "max_connections"}});
       continue;  // the socket closes as it goes out of scope
     }
-    socket.set_option(tcp::no_delay(true), ec);
-    auto connection = std::make_shared<Connection>(std::move(socket));
+    if (!nodelay_inherited_) {
+      tcp::no_delay inherited;
+      socket.get_option(inherited, ec);
+      nodelay_inherited_ = !ec && inherited.value();
+    }
+    if (!*nodelay_inherited_) socket.set_option(tcp::no_delay(true), ec);
+    auto connection = std::make_shared<Connection>(std::move(socket), peer.address());
     registry_->add(connection);
     auto executor = connection->stream.get_executor();
     auto session = std::make_unique<Session>(std::move(connection), registry_, options_, router_,

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 
 #include "core/log.hpp"
 #include "net/cors.hpp"
@@ -85,6 +86,7 @@ class HttpServer {
   const StaticFiles* static_files_;
   core::Logger& log_;
   boost::asio::ip::tcp::acceptor acceptor_;
+  std::optional<bool> nodelay_inherited_;  // learnt from the first accepted connection
   std::shared_ptr<Registry> registry_;
 };
 

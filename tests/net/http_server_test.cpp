@@ -112,6 +112,10 @@ class HttpServerTest : public ::testing::Test {
           co_return json_response(http::status::ok, {{"bytes", ctx.request.body().size()}});
         },
         RouteOptions{.max_body_bytes = 64 * 1024});
+    router_.add(
+        http::verb::get, "/api/whoami", [](RequestContext& ctx) -> asio::awaitable<Response> {
+          co_return json_response(http::status::ok, {{"remote", ctx.remote_address.to_string()}});
+        });
     router_.add(http::verb::get, "/api/items/{id}",
                 [](RequestContext& ctx) -> asio::awaitable<Response> {
                   co_return json_response(http::status::ok, {{"id", ctx.params.get("id")}});
@@ -219,6 +223,31 @@ TEST_F(HttpServerTest, EveryDomainErrorHasItsStatusAndTheErrorShape) {
   auto internal = request(port_, http::verb::get, "/api/errors/internal");
   EXPECT_EQ(internal.body().find("/var/x"), std::string::npos);
   EXPECT_NE(internal.body().find(std::string(internal["X-Request-Id"])), std::string::npos);
+}
+
+TEST_F(HttpServerTest, HandlersSeeThePeerAddressGivenByAccept) {
+  for (int i = 0; i < 2; ++i) {  // the first connection and the later ones
+    auto res = request(port_, http::verb::get, "/api/whoami");
+    EXPECT_EQ(res.result(), http::status::ok);
+    EXPECT_EQ(json_of(res).at("remote").as_string(), "127.0.0.1");
+  }
+}
+
+// The server sets TCP_NODELAY on its listener and relies on accepted sockets inheriting it (it
+// checks the first one and falls back to a setsockopt per connection where they do not).
+TEST(TcpNoDelay, AcceptedSocketsInheritItFromTheListenerOnLinux) {
+  asio::io_context io;
+  asio::ip::tcp::acceptor acceptor(io);
+  acceptor.open(asio::ip::tcp::v4());
+  acceptor.set_option(asio::ip::tcp::no_delay(true));
+  acceptor.bind({asio::ip::make_address("127.0.0.1"), 0});
+  acceptor.listen();
+  asio::ip::tcp::socket client(io);
+  client.connect(acceptor.local_endpoint());
+  auto accepted = acceptor.accept();
+  asio::ip::tcp::no_delay option;
+  accepted.get_option(option);
+  EXPECT_TRUE(option.value());
 }
 
 TEST_F(HttpServerTest, UnknownRoutesAndWrongMethods) {
