@@ -327,9 +327,17 @@ std::string SocketIoServer::next_offset_locked() {
   return text;
 }
 
-void SocketIoServer::remember_dropped(const SocketPtr& socket) {
-  Dropped dropped{socket->id(),    socket->nsp(),  socket->user_id(),
-                  socket->rooms(), socket->data(), now_ms()};
+SocketIoServer::Dropped SocketIoServer::prepare_drop(Socket& socket) {
+  Dropped dropped{socket.id(),    socket.nsp(),  socket.user_id(),
+                  socket.rooms(), socket.data(), now_ms()};
+  std::lock_guard lock(mutex_);
+  // Its rooms keep a history even with no member left here, so that broadcasts relayed from
+  // other processes are kept for its recovery (see on_relayed).
+  for (const auto& room : dropped.rooms) room_events_[room];
+  return dropped;
+}
+
+void SocketIoServer::remember_dropped(const std::string& private_id, Dropped dropped) {
   std::lock_guard lock(mutex_);
   const auto cutoff = now_ms() - options_.recovery_window.count();
   // Expired entries leave in drop order, oldest first: amortized O(1) per drop, so that a mass
@@ -339,11 +347,8 @@ void SocketIoServer::remember_dropped(const SocketPtr& socket) {
     if (expired != dropped_.end() && expired->second.at_ms < cutoff) dropped_.erase(expired);
     drop_order_.pop_front();
   }
-  drop_order_.emplace_back(dropped.at_ms, socket->private_id_);
-  // Its rooms keep a history even with no member left here, so that broadcasts relayed from
-  // other processes are kept for its recovery (see on_relayed).
-  for (const auto& room : dropped.rooms) room_events_[room];
-  dropped_[socket->private_id_] = std::move(dropped);
+  drop_order_.emplace_back(dropped.at_ms, private_id);
+  dropped_[private_id] = std::move(dropped);
 }
 
 SocketPtr SocketIoServer::recover(Client& client, const std::shared_ptr<EngineIoSession>& session,
@@ -846,10 +851,14 @@ void SocketIoServer::on_close(const std::shared_ptr<EngineIoSession>& session, s
       reason == "transport close" || reason == "transport error" || reason == "ping timeout";
   for (const auto& socket : sockets) {
     mark_closed(*socket);
-    if (recoverable && recovery_enabled()) remember_dropped(socket);
+    std::optional<Dropped> dropped;
+    if (recoverable && recovery_enabled()) dropped = prepare_drop(*socket);
     // Application callbacks (user_left, ...) run while the socket still knows its rooms.
     application_.on_disconnect(socket, reason);
     for (const auto& room : socket->rooms()) leave(socket, room);
+    // Recoverable only now: a recovery gets the socket's id back, so the application must be
+    // done forgetting this one (its languages, its presence) before a recovered one exists.
+    if (dropped) remember_dropped(socket->private_id_, std::move(*dropped));
   }
   std::lock_guard lock(mutex_);
   clients_.erase(session->id());

@@ -283,7 +283,11 @@ class SocketIoServer final : public EngineIoListener {
   };
   static std::int64_t now_ms();
   std::string next_offset_locked();
-  void remember_dropped(const SocketPtr& socket);
+  /// What a dropped socket's recovery needs, read before the application forgets it; its rooms'
+  /// histories are kept from now on.
+  Dropped prepare_drop(Socket& socket);
+  /// Makes the dropped socket recoverable (for the recovery window).
+  void remember_dropped(const std::string& private_id, Dropped dropped);
   /// Restores a dropped socket; returns it with the events to replay, or null.
   /// Registers the socket on `client` (handing back its connect timer) before its CONNECT reply
   /// is queued: the client may send events as soon as it has the reply.

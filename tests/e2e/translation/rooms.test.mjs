@@ -244,3 +244,31 @@ test('catch-up: join_room with after_seq returns the missed messages with their 
   assert.match(joined.missed[0].translation.text, /casa/i);
   assert.equal((await call(sockets.bob, 'join_room', { room, after_seq: -1 })).error.code, 'validation_failed');
 });
+
+test('a connection that drops and recovers still reads the room in its own language', async () => {
+  // Carme's second connection reads the room in Spanish; the network drops it and the client
+  // recovers the session (same socket id, its rooms): what it reads must not change.
+  const second = parley.connect(carme.token, { transports: ['websocket'], reconnection: true, reconnectionDelay: 100, reconnectionDelayMax: 200 });
+  await next(second, 'connect');
+  assert.equal((await call(second, 'join_room', { room })).ok, true);
+  assert.deepEqual(await call(second, 'set_language', { room, language: 'es' }), { room, language: 'es' });
+  // A client resumes from the last event it got: it needs one before the drop.
+  const before = next(second, 'new_message');
+  await call(sockets.alice, 'send_message', { room, text: 'Good morning.' });
+  await before;
+  const firstId = second.id;
+  const reconnected = next(second, 'connect', 10000);
+  second.io.engine.transport.ws.terminate();
+  await reconnected;
+  assert.equal(second.recovered, true, 'the session was recovered');
+  assert.equal(second.id, firstId);
+
+  const results = record(second, 'translation_result');
+  const messages = record(second, 'new_message');
+  const sent = await call(sockets.alice, 'send_message', { room, text: 'The cat sleeps on the warm roof of the house.' });
+  const translated = await resultFor(results, sent.id);
+  assert.equal(translated.language, 'es');
+  assert.match(translated.text, /gato/i);
+  assert.deepEqual(messages.map((m) => m.id), [sent.id], 'the message itself, once');
+  second.disconnect();
+});
