@@ -57,6 +57,9 @@ struct SocketIoServer::Client {
   // namespace is connected, so that the waiting coroutine (and the session it holds) and the
   // timer go away.
   std::shared_ptr<asio::steady_timer> connect_timer;
+  // Set when the transport closed; from then on no socket is registered (a CONNECT whose
+  // authentication finished after the close must not leave a socket behind).
+  bool closed = false;
 };
 
 namespace {
@@ -287,7 +290,9 @@ asio::awaitable<void> SocketIoServer::connect(std::shared_ptr<Client> client,
   if (!socket) {
     socket = std::make_shared<Socket>(core::random_token(15), core::random_token(15), nsp, session,
                                       *user, *this);
-    connect_timer = register_socket(*client, socket);
+    auto registered = register_socket(*client, socket);
+    if (!registered) co_return;  // the transport closed while the CONNECT was checked
+    connect_timer = std::move(*registered);
   }
   cancel_on_strand(connect_timer);
   if (recovered) {
@@ -306,10 +311,11 @@ asio::awaitable<void> SocketIoServer::connect(std::shared_ptr<Client> client,
   application_.on_connect(socket, auth);
 }
 
-std::shared_ptr<asio::steady_timer> SocketIoServer::register_socket(Client& client,
-                                                                    const SocketPtr& socket) {
+std::optional<std::shared_ptr<asio::steady_timer>> SocketIoServer::register_socket(
+    Client& client, const SocketPtr& socket) {
   std::lock_guard lock(client.mutex);
   client.connecting.erase(socket->nsp());
+  if (client.closed) return std::nullopt;
   client.sockets[socket->nsp()] = socket;
   return std::move(client.connect_timer);  // done with: freed with its wait
 }
@@ -359,16 +365,17 @@ SocketPtr SocketIoServer::recover(Client& client, const std::shared_ptr<EngineIo
   std::lock_guard lock(mutex_);
   auto it = dropped_.find(pid);
   if (it == dropped_.end()) return nullptr;
-  Dropped dropped = std::move(it->second);
-  dropped_.erase(it);
+  // Read in place: the entry is used up only once the socket is registered.
+  const Dropped& dropped = it->second;
   const auto now = now_ms();
-  if (dropped.user_id != user_id || dropped.nsp != nsp ||
-      dropped.at_ms < now - options_.recovery_window.count()) {
-    return nullptr;
-  }
   std::uint64_t last_seen = 0;
   auto [end, ec] = std::from_chars(offset.data(), offset.data() + offset.size(), last_seen);
-  if (ec != std::errc() || end != offset.data() + offset.size()) return nullptr;
+  if (dropped.user_id != user_id || dropped.nsp != nsp ||
+      dropped.at_ms < now - options_.recovery_window.count() || ec != std::errc() ||
+      end != offset.data() + offset.size()) {
+    dropped_.erase(it);
+    return nullptr;
+  }
   // Every room must still hold everything after the client's offset, or events would be lost:
   // then a plain new connection (and a history fetch) is the honest answer.
   std::vector<const RoomEvent*> missed;
@@ -376,6 +383,7 @@ SocketPtr SocketIoServer::recover(Client& client, const std::shared_ptr<EngineIo
   for (const auto& room : dropped.rooms) {
     if (auto trimmed = trimmed_through_.find(room);
         trimmed != trimmed_through_.end() && trimmed->second > last_seen) {
+      dropped_.erase(it);
       return nullptr;
     }
     auto events = room_events_.find(room);
@@ -396,7 +404,7 @@ SocketPtr SocketIoServer::recover(Client& client, const std::shared_ptr<EngineIo
   std::sort(missed.begin(), missed.end(),
             [](const RoomEvent* a, const RoomEvent* b) { return a->offset < b->offset; });
   auto socket = std::make_shared<Socket>(dropped.sid, pid, nsp, session, user_id, *this);
-  socket->data_ = std::move(dropped.data);
+  socket->data_ = dropped.data;
   socket->rooms_ = dropped.rooms;
   // The CONNECT reply and the missed events are queued before the socket is back in its
   // rooms, under the lock broadcasts queue under: live events follow them, in offset order.
@@ -408,9 +416,15 @@ SocketPtr SocketIoServer::recover(Client& client, const std::shared_ptr<EngineIo
   reply.data = json::object{{"sid", socket->id()}, {"pid", socket->private_id_}};
   replay.push_back(sio_packet(std::move(reply)));
   for (const auto* event : missed) replay.push_back(event->packet);
-  connect_timer = register_socket(client, socket);  // nested in mutex_, as in sockets_of()
+  // Nested in mutex_, as in sockets_of(). A transport that closed while the CONNECT was
+  // checked gets nothing, and the drop stays recoverable for the client's next attempt.
+  auto registered = register_socket(client, socket);
+  if (!registered) return nullptr;
+  connect_timer = std::move(*registered);
+  const std::set<std::string> rooms = std::move(it->second.rooms);
+  dropped_.erase(it);
   queue_locked(*socket, replay, unfinished);
-  for (const auto& room : dropped.rooms) add_member_locked(room, socket);
+  for (const auto& room : rooms) add_member_locked(room, socket);
   return socket;
 }
 
@@ -843,6 +857,7 @@ void SocketIoServer::on_close(const std::shared_ptr<EngineIoSession>& session, s
     std::lock_guard lock(client->mutex);
     for (const auto& [nsp, socket] : client->sockets) sockets.push_back(socket);
     client->sockets.clear();
+    client->closed = true;
     connect_timer = std::move(client->connect_timer);
   }
   cancel_on_strand(connect_timer);

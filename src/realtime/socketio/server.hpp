@@ -296,8 +296,9 @@ class SocketIoServer final : public EngineIoListener {
                     const std::string& offset, Unfinished& unfinished,
                     std::shared_ptr<boost::asio::steady_timer>& connect_timer);
   /// Registers a connected socket on its client; hands back the connect timer to cancel.
-  static std::shared_ptr<boost::asio::steady_timer> register_socket(Client& client,
-                                                                    const SocketPtr& socket);
+  /// Nothing (and nothing registered) when the client's transport has closed.
+  static std::optional<std::shared_ptr<boost::asio::steady_timer>> register_socket(
+      Client& client, const SocketPtr& socket);
 
   boost::asio::io_context& io_;
   SocketIoOptions options_;
