@@ -871,9 +871,13 @@ std::vector<Result<StoredMessage>> ChatroomService::post_messages(
   }
   if (open.empty()) return out;
   std::vector<std::pair<std::size_t, std::int64_t>> inserted;  // answered after the commit
+  // Retries answered inside the transaction: their first copy may be this batch's, which a
+  // failure of the batch undoes.
+  std::vector<std::size_t> retried;
   const auto fail_rest = [&](const Error& error) {
     for (auto i : open) out[i] = error;
     for (const auto& [i, id] : inserted) out[i] = error;
+    for (auto i : retried) out[i] = error;
     return std::move(out);
   };
 
@@ -885,6 +889,22 @@ std::vector<Result<StoredMessage>> ChatroomService::post_messages(
   // Alone, a message's failure ends the transaction; in a batch, a savepoint per message undoes
   // only that message (PostgreSQL aborts the whole transaction on an error without one).
   const bool alone = open.size() == 1;
+  if (!alone && connection.dialect() == store::Dialect::postgres) {
+    // Each message locks its room's row until the commit: taken in id order first, so that two
+    // processes' batches never wait for each other's rooms in opposite orders (a deadlock).
+    std::vector<std::int64_t> rooms;
+    for (auto i : open) rooms.push_back(messages[i].room_id);
+    std::sort(rooms.begin(), rooms.end());
+    rooms.erase(std::unique(rooms.begin(), rooms.end()), rooms.end());
+    std::string sql = "SELECT id FROM chatrooms WHERE id IN (";
+    std::vector<Value> ids;
+    for (std::size_t k = 0; k < rooms.size(); ++k) {
+      sql += (k == 0 ? "$" : ", $") + std::to_string(k + 1);
+      ids.emplace_back(rooms[k]);
+    }
+    sql += ") ORDER BY id FOR UPDATE";
+    if (auto locked = connection.query(sql, ids); !locked) return fail_rest(locked.error());
+  }
   const auto pending = std::move(open);
   open.clear();
   for (std::size_t at = 0; at < pending.size(); ++at) {
@@ -911,6 +931,7 @@ std::vector<Result<StoredMessage>> ChatroomService::post_messages(
         open.assign(pending.begin() + static_cast<std::ptrdiff_t>(at), pending.end());
         return fail_rest(undone.error());
       }
+      if (!alone) retried.push_back(i);
       if (insertion) {
         out[i] = std::move(*insertion->earlier);
       } else if (insertion.error().code == Errc::conflict && message.client_id) {

@@ -49,10 +49,21 @@ void MessageBatcher::drain() {
     try {
       answers = store(batch);
     } catch (const std::exception& e) {
-      // Every sender hears of it; the drain goes on with the next batch.
+      answers.clear();
       answers.assign(batch.size(), fail(Errc::internal, e.what()));
+    } catch (...) {
+      answers.clear();
+      answers.assign(batch.size(), fail(Errc::internal, "storing the messages failed"));
     }
-    for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(answers[i]));
+    // Every sender hears of its message exactly once, and the drain goes on with the next
+    // batch whatever an answer's delivery does: a drain that stopped would leave draining_ set
+    // and every later message waiting.
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      try {
+        batch[i].done(std::move(answers[i]));
+      } catch (...) {  // NOLINT(bugprone-empty-catch): a failed post loses only this answer
+      }
+    }
   }
 }
 

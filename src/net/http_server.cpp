@@ -462,7 +462,10 @@ Result<tcp::endpoint> HttpServer::listen(const asio::ip::address& address, std::
   if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
   // Linux gives accepted sockets the listener's TCP_NODELAY: no setsockopt per connection
   // (accept_loop checks the first connection and sets it per socket where it is not inherited).
-  if (!ec) acceptor_.set_option(tcp::no_delay(true), ec);
+  if (!ec) {
+    beast::error_code ignored;  // best effort: accept_loop sets it per socket if need be
+    acceptor_.set_option(tcp::no_delay(true), ignored);
+  }
   if (!ec) acceptor_.bind(endpoint, ec);
   if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {

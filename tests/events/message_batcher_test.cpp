@@ -67,9 +67,12 @@ class MessageBatcherTest : public ::testing::Test {
     room_ = created->id;
   }
 
-  std::unique_ptr<MessageBatcher> batcher(std::size_t max_queued, std::size_t max_batch) {
-    return std::make_unique<MessageBatcher>(
+  // Owned by the fixture and declared before the worker pool, so that the pool has joined (the
+  // drain may still run after the last answer) before the batcher goes.
+  MessageBatcher& batcher(std::size_t max_queued, std::size_t max_batch) {
+    batcher_ = std::make_unique<MessageBatcher>(
         MessageBatcherDeps{*rooms_, workers_, "http://parley.test", max_queued, max_batch});
+    return *batcher_;
   }
 
   // Sends `text` as `sender`; the answer lands in answers_[index] on the test's io_context.
@@ -84,7 +87,9 @@ class MessageBatcherTest : public ::testing::Test {
   }
 
   void run_until_answered(std::size_t count) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
     while (order_.size() < count) {
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << order_.size() << " of " << count;
       io_.run_for(std::chrono::milliseconds(50));
       io_.restart();
     }
@@ -96,6 +101,7 @@ class MessageBatcherTest : public ::testing::Test {
   auth::PasswordHasher hasher_ = testing::cheap_hasher();
   std::unique_ptr<auth::UserStore> users_;
   std::unique_ptr<chat::ChatroomService> rooms_;
+  std::unique_ptr<MessageBatcher> batcher_;
   core::WorkerPool workers_{1, 100};
   asio::io_context io_;
   std::map<std::size_t, Result<StoredForDelivery>> answers_;
@@ -104,14 +110,14 @@ class MessageBatcherTest : public ::testing::Test {
 };
 
 TEST_F(MessageBatcherTest, QueuedMessagesAreStoredInTheOrderTheyWereSent) {
-  auto batched = batcher(1000, 8);
+  auto& batched = batcher(1000, 8);
   WorkerGate gate;
   gate.close(workers_);
   constexpr std::size_t kMessages = 30;
   for (std::size_t i = 0; i < kMessages; ++i) {
-    send(*batched, i, i == 7 ? outsider_ : member_, "message " + std::to_string(i));
+    send(batched, i, i == 7 ? outsider_ : member_, "message " + std::to_string(i));
   }
-  EXPECT_EQ(batched->queued(), kMessages) << "nothing is stored while the worker is busy";
+  EXPECT_EQ(batched.queued(), kMessages) << "nothing is stored while the worker is busy";
   gate.open();
   run_until_answered(kMessages);
 
@@ -130,16 +136,16 @@ TEST_F(MessageBatcherTest, QueuedMessagesAreStoredInTheOrderTheyWereSent) {
     EXPECT_EQ(answer->shaped.at("id").as_int64(), answer->message.id);
   }
   EXPECT_TRUE(std::is_sorted(order_.begin(), order_.end())) << "answered in the order sent";
-  EXPECT_EQ(batched->batches(), 4u) << "30 queued messages, at most 8 per transaction";
-  EXPECT_EQ(batched->queued(), 0u);
+  EXPECT_EQ(batched.batches(), 4u) << "30 queued messages, at most 8 per transaction";
+  EXPECT_EQ(batched.queued(), 0u);
   EXPECT_EQ(rooms_->find(room_)->last_message_seq, static_cast<std::int64_t>(kMessages - 1));
 }
 
 TEST_F(MessageBatcherTest, AFullQueueRefusesNewMessagesAsBusy) {
-  auto batched = batcher(3, 64);
+  auto& batched = batcher(3, 64);
   WorkerGate gate;
   gate.close(workers_);
-  for (std::size_t i = 0; i < 5; ++i) send(*batched, i, member_, "m" + std::to_string(i));
+  for (std::size_t i = 0; i < 5; ++i) send(batched, i, member_, "m" + std::to_string(i));
   // The refusals are answered at once, without waiting for the worker.
   run_until_answered(2);
   EXPECT_EQ(answers_.at(3).error().code, Errc::busy);
@@ -151,19 +157,19 @@ TEST_F(MessageBatcherTest, AFullQueueRefusesNewMessagesAsBusy) {
     EXPECT_EQ(answers_.at(i)->message.seq, static_cast<std::int64_t>(i) + 1);
   }
   // Room again once the queue drained.
-  send(*batched, 5, member_, "later");
+  send(batched, 5, member_, "later");
   run_until_answered(6);
   ASSERT_TRUE(answers_.at(5));
   EXPECT_EQ(answers_.at(5)->message.seq, 4);
 }
 
 TEST_F(MessageBatcherTest, ALoneMessageIsStoredAtOnce) {
-  auto batched = batcher(1000, 64);
-  send(*batched, 0, member_, "alone");
+  auto& batched = batcher(1000, 64);
+  send(batched, 0, member_, "alone");
   run_until_answered(1);
   ASSERT_TRUE(answers_.at(0)) << answers_.at(0).error().message;
   EXPECT_EQ(answers_.at(0)->message.seq, 1);
-  EXPECT_EQ(batched->batches(), 1u);
+  EXPECT_EQ(batched.batches(), 1u);
   EXPECT_EQ(answers_.at(0)->message.language, "en") << "the declared language without detection";
 }
 
