@@ -9,7 +9,7 @@
 #include "auth/password_hasher.hpp"
 #include "auth/user_store.hpp"
 #include "chat/chatroom_service.hpp"
-#include "support/database_test.hpp"
+#include "support/chat_database_test.hpp"
 #include "support/manual_clock.hpp"
 #include "support/test_accounts.hpp"
 
@@ -19,13 +19,12 @@ namespace {
 using namespace std::chrono_literals;
 using testing::DatabaseKind;
 
-class MessageCorrectionsTest : public testing::MigratedDatabaseTest {
+class MessageCorrectionsTest : public testing::ChatDatabaseTest {
  protected:
   void SetUp() override {
-    MigratedDatabaseTest::SetUp();
+    clock_.set(1'795'766'400'000);
+    ChatDatabaseTest::SetUp();
     if (HasFatalFailure()) return;
-    users_ = std::make_unique<auth::UserStore>(*db_, clock_);
-    rooms_ = std::make_unique<ChatroomService>(*db_, hasher_, clock_);
     ana_ = testing::create_user(*users_, "ana");
     bob_ = testing::create_user(*users_, "bob");
     eve_ = testing::create_user(*users_, "eve");
@@ -49,10 +48,6 @@ class MessageCorrectionsTest : public testing::MigratedDatabaseTest {
     return *rows[0].get<std::int64_t>(std::size_t{0});
   }
 
-  testing::ManualClock clock_{1'795'766'400'000};
-  auth::PasswordHasher hasher_ = testing::cheap_hasher();
-  std::unique_ptr<auth::UserStore> users_;
-  std::unique_ptr<ChatroomService> rooms_;
   std::int64_t ana_ = 0;
   std::int64_t bob_ = 0;
   std::int64_t eve_ = 0;

@@ -5,33 +5,24 @@
 
 #include <gtest/gtest.h>
 
-#include "auth/user_store.hpp"
 #include "chat/chatroom_service.hpp"
-#include "support/database_test.hpp"
-#include "support/manual_clock.hpp"
-#include "support/test_accounts.hpp"
+#include "support/chat_database_test.hpp"
 
 namespace parley::chat {
 namespace {
 
 using testing::DatabaseKind;
 
-class PostMessagesTest : public testing::MigratedDatabaseTest {
+class PostMessagesTest : public testing::ChatDatabaseTest {
  protected:
   void SetUp() override {
-    MigratedDatabaseTest::SetUp();
+    ChatDatabaseTest::SetUp();
     if (HasFatalFailure()) return;
-    users_ = std::make_unique<auth::UserStore>(*db_, clock_);
-    rooms_ = std::make_unique<ChatroomService>(*db_, hasher_, clock_);
     owner_ = testing::create_user(*users_, "olga");
     member_ = testing::create_user(*users_, "mia");
     outsider_ = testing::create_user(*users_, "otto");
-    CreateChatroomInput input;
-    input.name = "batch";
-    auto created = rooms_->create(owner_, input);
-    ASSERT_TRUE(created) << created.error().message;
-    room_ = created->id;
-    ASSERT_TRUE(rooms_->join(room_, member_, {}));
+    room_ = public_room(owner_, "batch", {member_});
+    ASSERT_NE(room_, 0);
   }
 
   NewMessage message(std::int64_t sender, std::string text,
@@ -52,10 +43,6 @@ class PostMessagesTest : public testing::MigratedDatabaseTest {
     return page ? page->messages : std::vector<StoredMessage>{};
   }
 
-  testing::ManualClock clock_;
-  auth::PasswordHasher hasher_ = testing::cheap_hasher();
-  std::unique_ptr<auth::UserStore> users_;
-  std::unique_ptr<ChatroomService> rooms_;
   std::int64_t owner_ = 0, member_ = 0, outsider_ = 0, room_ = 0;
 };
 

@@ -1,7 +1,7 @@
-// MessageBatcher (send_message's group commit) with a real SQLite database and worker pool:
-// messages queued while a batch is being stored are stored by the next batch in the order they
-// were sent, each answered on its own executor, a failure answers only its own sender, and a
-// full queue refuses new messages as busy instead of growing.
+// MessageBatcher (send_message's group commit) with a real database (SQLite and PostgreSQL) and
+// a real worker pool: messages queued while a batch is being stored are stored by the next batch
+// in the order they were sent, each answered on its own executor, a failure answers only its own
+// sender, and a full queue refuses new messages as busy instead of growing.
 
 #include "events/message_batcher.hpp"
 
@@ -12,11 +12,7 @@
 #include <condition_variable>
 #include <mutex>
 
-#include "auth/user_store.hpp"
-#include "store/migrations/migrator.hpp"
-#include "support/manual_clock.hpp"
-#include "support/test_accounts.hpp"
-#include "support/test_database.hpp"
+#include "support/chat_database_test.hpp"
 
 namespace parley::events {
 namespace {
@@ -49,22 +45,15 @@ class WorkerGate {
   bool open_ = false;
 };
 
-class MessageBatcherTest : public ::testing::Test {
+class MessageBatcherTest : public testing::ChatDatabaseTest {
  protected:
   void SetUp() override {
-    auto db = store::open_database(database_.url());
-    ASSERT_TRUE(db) << db.error().message;
-    db_ = std::move(*db);
-    ASSERT_TRUE(store::migrate(*db_));
-    users_ = std::make_unique<auth::UserStore>(*db_, clock_);
-    rooms_ = std::make_unique<chat::ChatroomService>(*db_, hasher_, clock_);
+    ChatDatabaseTest::SetUp();
+    if (HasFatalFailure()) return;
     member_ = testing::create_user(*users_, "mia");
     outsider_ = testing::create_user(*users_, "otto");
-    chat::CreateChatroomInput input;
-    input.name = "batched";
-    auto created = rooms_->create(member_, input);
-    ASSERT_TRUE(created) << created.error().message;
-    room_ = created->id;
+    room_ = public_room(member_, "batched");
+    ASSERT_NE(room_, 0);
   }
 
   // Owned by the fixture and declared before the worker pool, so that the pool has joined (the
@@ -95,12 +84,6 @@ class MessageBatcherTest : public ::testing::Test {
     }
   }
 
-  testing::TestDatabase database_{testing::DatabaseKind::sqlite};
-  std::unique_ptr<store::Database> db_;
-  testing::ManualClock clock_;
-  auth::PasswordHasher hasher_ = testing::cheap_hasher();
-  std::unique_ptr<auth::UserStore> users_;
-  std::unique_ptr<chat::ChatroomService> rooms_;
   std::unique_ptr<MessageBatcher> batcher_;
   core::WorkerPool workers_{1, 100};
   asio::io_context io_;
@@ -109,7 +92,7 @@ class MessageBatcherTest : public ::testing::Test {
   std::int64_t member_ = 0, outsider_ = 0, room_ = 0;
 };
 
-TEST_F(MessageBatcherTest, QueuedMessagesAreStoredInTheOrderTheyWereSent) {
+TEST_P(MessageBatcherTest, QueuedMessagesAreStoredInTheOrderTheyWereSent) {
   auto& batched = batcher(1000, 8);
   WorkerGate gate;
   gate.close(workers_);
@@ -141,7 +124,7 @@ TEST_F(MessageBatcherTest, QueuedMessagesAreStoredInTheOrderTheyWereSent) {
   EXPECT_EQ(rooms_->find(room_)->last_message_seq, static_cast<std::int64_t>(kMessages - 1));
 }
 
-TEST_F(MessageBatcherTest, AFullQueueRefusesNewMessagesAsBusy) {
+TEST_P(MessageBatcherTest, AFullQueueRefusesNewMessagesAsBusy) {
   auto& batched = batcher(3, 64);
   WorkerGate gate;
   gate.close(workers_);
@@ -163,7 +146,7 @@ TEST_F(MessageBatcherTest, AFullQueueRefusesNewMessagesAsBusy) {
   EXPECT_EQ(answers_.at(5)->message.seq, 4);
 }
 
-TEST_F(MessageBatcherTest, ALoneMessageIsStoredAtOnce) {
+TEST_P(MessageBatcherTest, ALoneMessageIsStoredAtOnce) {
   auto& batched = batcher(1000, 64);
   send(batched, 0, member_, "alone");
   run_until_answered(1);
@@ -172,6 +155,11 @@ TEST_F(MessageBatcherTest, ALoneMessageIsStoredAtOnce) {
   EXPECT_EQ(batched.batches(), 1u);
   EXPECT_EQ(answers_.at(0)->message.language, "en") << "the declared language without detection";
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, MessageBatcherTest,
+                         ::testing::Values(testing::DatabaseKind::sqlite,
+                                           testing::DatabaseKind::postgres),
+                         testing::backend_name);
 
 }  // namespace
 }  // namespace parley::events

@@ -9,7 +9,7 @@
 #include "auth/password_hasher.hpp"
 #include "auth/user_store.hpp"
 #include "chat/chatroom_service.hpp"
-#include "support/database_test.hpp"
+#include "support/chat_database_test.hpp"
 #include "support/manual_clock.hpp"
 #include "support/test_accounts.hpp"
 
@@ -18,13 +18,12 @@ namespace {
 
 using testing::DatabaseKind;
 
-class GlossaryStoreTest : public testing::MigratedDatabaseTest {
+class GlossaryStoreTest : public testing::ChatDatabaseTest {
  protected:
   void SetUp() override {
-    MigratedDatabaseTest::SetUp();
+    clock_.set(1'795'766'400'000);
+    ChatDatabaseTest::SetUp();
     if (HasFatalFailure()) return;
-    users_ = std::make_unique<auth::UserStore>(*db_, clock_);
-    rooms_ = std::make_unique<chat::ChatroomService>(*db_, hasher_, clock_);
     store_ = std::make_unique<GlossaryStore>(*db_, *rooms_, clock_);
     ana_ = testing::create_user(*users_, "ana");
     bob_ = testing::create_user(*users_, "bob");
@@ -40,10 +39,6 @@ class GlossaryStoreTest : public testing::MigratedDatabaseTest {
     return TermInput{std::move(text), std::move(translations), std::move(pronunciation)};
   }
 
-  testing::ManualClock clock_{1'795'766'400'000};
-  auth::PasswordHasher hasher_ = testing::cheap_hasher();
-  std::unique_ptr<auth::UserStore> users_;
-  std::unique_ptr<chat::ChatroomService> rooms_;
   std::unique_ptr<GlossaryStore> store_;
   std::int64_t ana_ = 0;
   std::int64_t bob_ = 0;

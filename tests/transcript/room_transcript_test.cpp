@@ -12,7 +12,7 @@
 #include "auth/password_hasher.hpp"
 #include "auth/user_store.hpp"
 #include "chat/chatroom_service.hpp"
-#include "support/database_test.hpp"
+#include "support/chat_database_test.hpp"
 #include "support/manual_clock.hpp"
 #include "support/test_accounts.hpp"
 #include "translate/queue/message_translations.hpp"
@@ -23,13 +23,12 @@ namespace {
 using namespace std::chrono_literals;
 using testing::DatabaseKind;
 
-class RoomTranscriptTest : public testing::MigratedDatabaseTest {
+class RoomTranscriptTest : public testing::ChatDatabaseTest {
  protected:
   void SetUp() override {
-    MigratedDatabaseTest::SetUp();
+    clock_.set(1'795'766'400'000);
+    ChatDatabaseTest::SetUp();
     if (HasFatalFailure()) return;
-    users_ = std::make_unique<auth::UserStore>(*db_, clock_);
-    rooms_ = std::make_unique<chat::ChatroomService>(*db_, hasher_, clock_);
     translations_ = std::make_unique<translate::MessageTranslations>(*db_, clock_);
     transcripts_ = std::make_unique<RoomTranscripts>(*rooms_, *translations_, clock_);
     ana_ = user("ana");
@@ -66,10 +65,6 @@ class RoomTranscriptTest : public testing::MigratedDatabaseTest {
     return transcripts_->read({room_, viewer.value_or(bea_), std::move(language), from, to});
   }
 
-  testing::ManualClock clock_{1'795'766'400'000};
-  auth::PasswordHasher hasher_ = testing::cheap_hasher();
-  std::unique_ptr<auth::UserStore> users_;
-  std::unique_ptr<chat::ChatroomService> rooms_;
   std::unique_ptr<translate::MessageTranslations> translations_;
   std::unique_ptr<RoomTranscripts> transcripts_;
   std::int64_t ana_ = 0;
