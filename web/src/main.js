@@ -123,9 +123,13 @@ class App {
     }
   }
 
-  /** Moves focus to the new screen's heading, so screen readers announce it. */
+  /**
+   * Moves focus to the new screen's heading, so screen readers announce it; unless the user has
+   * already moved into the screen (typing in a room while its history still loads).
+   */
   focusHeading(view = this.view) {
     if (view !== this.view) return;
+    if (view.contains(document.activeElement)) return;
     const heading = view.querySelector('h1');
     if (heading) {
       heading.tabIndex = -1;

@@ -53,6 +53,25 @@ export async function openPage(browser, { locale = 'en-US', viewport } = {}) {
     if (!page.allowed.some((pattern) => pattern.test(text))) page.problems.push(`console: ${text}`);
   });
   page.on('pageerror', (error) => page.problems.push(`exception: ${error.message}`));
+  // The Socket.IO traffic, for a failing test to print: WebSocket frames and polling bodies.
+  page.traffic = [];
+  const note = (entry) => { page.traffic.push(`${(performance.now() / 1000).toFixed(3)} ${entry}`); };
+  page.on('websocket', (ws) => {
+    note(`ws open ${ws.url()}`);
+    ws.on('framesent', (frame) => note(`ws > ${String(frame.payload).slice(0, 300)}`));
+    ws.on('framereceived', (frame) => note(`ws < ${String(frame.payload).slice(0, 300)}`));
+    ws.on('close', () => note('ws closed'));
+    ws.on('socketerror', (error) => note(`ws error ${error}`));
+  });
+  page.on('requestfinished', async (request) => {
+    if (!request.url().includes('/socket.io/')) return;
+    const response = await request.response().catch(() => null);
+    const body = await response?.text().catch(() => '?');
+    note(`${request.method()} ${request.url().replace(/^.*\?/, '?')} ${String(request.postData() ?? '').slice(0, 300)} -> ${response?.status()} ${String(body ?? '').slice(0, 300)}`);
+  });
+  page.on('requestfailed', (request) => {
+    if (request.url().includes('/socket.io/')) note(`${request.method()} ${request.url().replace(/^.*\?/, '?')} failed ${request.failure()?.errorText}`);
+  });
   return page;
 }
 

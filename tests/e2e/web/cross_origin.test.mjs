@@ -77,12 +77,42 @@ test('two guests meet in a public room from a page on another origin', async () 
     await ana.locator('#messages article.message', { hasText: 'Hello from another origin' }).waitFor();
   } catch (error) {
     console.log('ANA', await ana.locator('main').innerText(), ana.problems, 'BEN', await ben.locator('main').innerText(), ben.problems);
+    console.log('BEN input:', JSON.stringify(await ben.locator('#message-input').inputValue()));
+    console.log('BEN traffic:\n' + ben.traffic.join('\n'));
+    console.log('ANA traffic:\n' + ana.traffic.join('\n'));
     throw error;
   }
   assert.equal(await ana.locator('#connection').getAttribute('data-state'), 'connected');
   await ana.screenshot({ path: join(artifactsDir(), '10-cross-origin-room.png'), fullPage: true });
   assert.deepEqual(ana.problems, []);
   assert.deepEqual(ben.problems, []);
+});
+
+// The room view used to move the focus to its heading once the history had loaded: a reader who
+// had started typing by then lost the focus, and Enter went nowhere.
+test('typing while the history still loads keeps the focus, and Enter sends', async () => {
+  const page = await openPage(browser);
+  await page.goto(frontend.origin);
+  await page.getByRole('button', { name: 'Continue as guest' }).click();
+  await page.getByRole('heading', { name: 'Rooms', exact: true }).waitFor();
+  let releaseHistory;
+  const historyHeld = new Promise((resolve) => { releaseHistory = resolve; });
+  await page.route('**/api/get-chatroom-messages', async (route) => {
+    await historyHeld;
+    await route.continue();
+  });
+  await page.locator('#room-name').fill('Slow history');
+  await page.getByRole('button', { name: 'Create room' }).click();
+  await page.locator('#room-title', { hasText: 'Slow history' }).waitFor();
+  await page.locator('#message-input').fill('Typed before the history came');
+  const loaded = page.waitForResponse((response) => response.url().includes('/api/get-chatroom-messages') && response.request().method() === 'POST');
+  releaseHistory();
+  await loaded;
+  await page.locator('#load-older', { hasText: 'beginning' }).waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'message-input');
+  await page.keyboard.press('Enter');
+  await page.locator('#messages article.message', { hasText: 'Typed before the history came' }).waitFor();
+  assert.deepEqual(page.problems, []);
 });
 
 test('a page on an origin FRONTEND_URL does not name says the server cannot be reached', async () => {
