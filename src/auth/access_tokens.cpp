@@ -37,7 +37,6 @@ constexpr std::chrono::seconds kMaxLeeway{60};  // RFC 8725 / SECURITY.md B13
 constexpr std::string_view kGenericFailure = "invalid or expired access token";
 
 using core::as_chars;
-using core::hmac_sha256;
 
 bool is_printable_ascii(std::string_view s) {
   for (char c : s) {
@@ -149,6 +148,8 @@ AccessKeySet::AccessKeySet(SigningKey current, std::vector<SigningKey> previous)
       if (keys_[j].kid == key.kid) throw std::invalid_argument("JWT key ids must be unique");
     }
   }
+  macs_.reserve(keys_.size());
+  for (const SigningKey& key : keys_) macs_.emplace_back(key.secret);
 }
 
 AccessKeySet AccessKeySet::from_secrets(std::string current_secret,
@@ -182,6 +183,12 @@ const SigningKey* AccessKeySet::find(std::string_view kid) const noexcept {
     if (key.kid == kid) return &key;
   }
   return nullptr;
+}
+
+core::Sha256Digest AccessKeySet::mac(const SigningKey& key, std::string_view data) const {
+  const auto index = static_cast<std::size_t>(&key - keys_.data());
+  if (index >= keys_.size()) throw std::logic_error("AccessKeySet::mac: not this set's key");
+  return macs_[index].mac(data);
 }
 
 // ---- AccessTokens ----------------------------------------------------------------------------
@@ -225,7 +232,7 @@ IssuedAccessToken AccessTokens::issue(std::int64_t user_id, bool guest,
   std::string token = core::base64url_encode(json::serialize(header));
   token += '.';
   token += core::base64url_encode(json::serialize(payload));
-  const auto mac = hmac_sha256(key.secret, token);
+  const auto mac = keys_.mac(key, token);
   token += '.';
   token += core::base64url_encode(as_chars(mac));
   return {std::move(token), std::move(claims)};
@@ -294,7 +301,7 @@ Result<AccessTokenClaims> AccessTokens::verify_impl(std::string_view token,
       core::base64url_encode(*signature) != signature_b64) {
     return reject(TokenRejection::bad_signature);
   }
-  const auto expected = hmac_sha256(key->secret, token.substr(0, dot2));
+  const auto expected = keys_.mac(*key, token.substr(0, dot2));
   if (CRYPTO_memcmp(expected.data(), signature->data(), kMacBytes) != 0) {
     return reject(TokenRejection::bad_signature);
   }

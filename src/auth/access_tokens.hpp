@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "core/clock.hpp"
+#include "core/digest.hpp"
 #include "core/error.hpp"
 
 namespace parley::auth {
@@ -51,9 +52,12 @@ class AccessKeySet {
   const SigningKey& current() const noexcept { return keys_.front(); }
   /// The key whose kid equals `kid` exactly, or nullptr.
   const SigningKey* find(std::string_view kid) const noexcept;
+  /// HMAC-SHA256 of `data` under `key`, which must be one of this set's (current() or find()).
+  core::Sha256Digest mac(const SigningKey& key, std::string_view data) const;
 
  private:
-  std::vector<SigningKey> keys_;  // keys_[0] is the current key
+  std::vector<SigningKey> keys_;           // keys_[0] is the current key
+  std::vector<core::HmacSha256Key> macs_;  // keys_[i]'s prepared once: one per CONNECT adds up
 };
 
 /// Claims of a verified access token.

@@ -187,6 +187,64 @@ TEST(ParkedWebSocket, ServerSendsReachAParkedClient) {
   EXPECT_EQ(c.read_text(), "4m2");
 }
 
+// An ack and the sender's own copy of the message it acknowledges: queued under a hold, they
+// leave together when it ends, in one write (on loopback, bytes written are readable at once).
+TEST(WriteHold, PacketsQueuedUnderAHoldLeaveTogetherWhenItEnds) {
+  Connection c;
+  c.send_text("4hi");
+  c.settle_until([&] { return c.session->parked(); });
+  bool held = false;
+  std::size_t readable_while_held = 99;
+  std::size_t readable_after = 0;
+  asio::post(c.io, [&] {
+    {
+      const auto hold = c.session->hold_writes();
+      held = hold.holding();
+      c.session->send(make_message("ack"));
+      c.session->send(make_message("message"));
+      readable_while_held = c.client.next_layer().available();
+      EXPECT_FALSE(c.session->hold_writes().holding()) << "one hold at a time";
+    }
+    readable_after = c.client.next_layer().available();
+  });
+  c.settle();
+  EXPECT_TRUE(held);
+  EXPECT_EQ(readable_while_held, 0u);
+  EXPECT_EQ(readable_after, (2 + 4) + (2 + 8)) << "both frames: 2-byte headers, '4' + text";
+  EXPECT_EQ(c.read_text(), "4ack");
+  EXPECT_EQ(c.read_text(), "4message");
+}
+
+TEST(WriteHold, AHoldIsEmptyOffTheNetworkThreadAndWritesGoOnAsBefore) {
+  Connection c;
+  EXPECT_FALSE(c.session->hold_writes().holding()) << "the test's thread is not the network's";
+  c.session->send(make_message("still sent"));
+  c.settle();
+  EXPECT_EQ(c.read_text(), "4still sent");
+}
+
+TEST(WriteHold, ACloseDuringAHoldIsCarriedOutWhenItEnds) {
+  Connection c;
+  c.send_text("4hi");
+  c.settle_until([&] { return c.session->parked(); });
+  asio::post(c.io, [&] {
+    const auto hold = c.session->hold_writes();
+    c.session->send(make_message("last words"));
+    c.session->close("server shutdown");
+  });
+  // The client answers the close frame and waits for the server's teardown: both sides run.
+  std::thread client_side([&] {
+    EXPECT_EQ(c.read_text(), "4last words");
+    beast::flat_buffer buffer;
+    beast::error_code ec;
+    c.client.read(buffer, ec);
+    EXPECT_EQ(ec, websocket::error::closed) << ec.message();
+  });
+  c.io.run_for(1s);
+  client_side.join();
+  EXPECT_EQ(c.listener.closes, std::vector<std::string>{"server shutdown"});
+}
+
 TEST(ParkedWebSocket, AServerCloseWhileParkedSendsTheCloseFrame) {
   Connection c;
   c.send_text("4hi");

@@ -181,6 +181,13 @@ void EngineIoSession::finish_queued(Queued queued) {
   if (queued == Queued::overflow) close("slow consumer: too much data waiting for the client");
 }
 
+EngineIoSession::WriteHold EngineIoSession::hold_writes() {
+  std::lock_guard lock(mutex_);
+  if (closed_ || !transport_ || writer_busy_ || !on_network_thread()) return {};
+  writer_busy_ = true;  // queue() then leaves the writing to the hold's end
+  return WriteHold(shared_from_this());
+}
+
 void EngineIoSession::close(const std::string& reason) {
   {
     std::lock_guard lock(mutex_);

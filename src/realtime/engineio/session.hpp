@@ -98,6 +98,30 @@ class EngineIoSession : public std::enable_shared_from_this<EngineIoSession> {
   /// queues (thread-safe); finish_queued() does the rest once that lock is released.
   Queued queue(std::span<const SharedPacket> packets);
   void finish_queued(Queued queued);
+
+  /// While alive, packets queued for this connection wait, and leave in one write when it ends
+  /// (an ack and the sender's own copy of the event it acknowledges: one system call, not two).
+  /// Only the network thread of the single-threaded mode writes inline; elsewhere writes are
+  /// posted and gather by themselves, and a hold is empty.
+  class WriteHold {
+   public:
+    WriteHold() = default;
+    explicit WriteHold(std::shared_ptr<EngineIoSession> session) : session_(std::move(session)) {}
+    WriteHold(WriteHold&& other) noexcept = default;
+    WriteHold& operator=(WriteHold&&) = delete;
+    WriteHold(const WriteHold&) = delete;
+    WriteHold& operator=(const WriteHold&) = delete;
+    ~WriteHold() {
+      if (session_) session_->write_batch();
+    }
+    bool holding() const { return session_ != nullptr; }
+
+   private:
+    std::shared_ptr<EngineIoSession> session_;
+  };
+  /// Claims the idle writer for the hold's lifetime; empty if the writer is busy (what is
+  /// queued meanwhile goes with its next batch anyway) or writes are not inline here.
+  WriteHold hold_writes();
   /// Closes with a reason (no more packets are accepted). Thread-safe, idempotent.
   void close(const std::string& reason);
   bool closed() const;
