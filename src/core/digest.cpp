@@ -32,29 +32,14 @@ Sha256Digest sha256(std::string_view data) {
   return out;
 }
 
-Sha256Digest hmac_sha256(std::string_view key, std::string_view data) {
-  std::unique_ptr<EVP_MAC, MacDeleter> mac(EVP_MAC_fetch(nullptr, "HMAC", nullptr));
-  if (!mac) throw std::runtime_error("OpenSSL: HMAC unavailable");
-  std::unique_ptr<EVP_MAC_CTX, MacCtxDeleter> ctx(EVP_MAC_CTX_new(mac.get()));
-  if (!ctx) throw std::runtime_error("OpenSSL: out of memory");
-  char digest_name[] = "SHA256";
-  const OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name, 0),
-      OSSL_PARAM_construct_end()};
-  Sha256Digest out{};
-  std::size_t out_len = 0;
-  if (EVP_MAC_init(ctx.get(), bytes_of(key), key.size(), params) != 1 ||
-      EVP_MAC_update(ctx.get(), bytes_of(data), data.size()) != 1 ||
-      EVP_MAC_final(ctx.get(), out.data(), &out_len, out.size()) != 1 || out_len != out.size()) {
-    throw std::runtime_error("OpenSSL: HMAC-SHA256 failed");
-  }
-  return out;
-}
+namespace {
+using MacCtx = std::unique_ptr<EVP_MAC_CTX, MacCtxDeleter>;
 
-HmacSha256Key::HmacSha256Key(std::string_view key) {
+/// A context keyed with `key` and ready for data.
+MacCtx keyed_context(std::string_view key) {
   std::unique_ptr<EVP_MAC, MacDeleter> mac(EVP_MAC_fetch(nullptr, "HMAC", nullptr));
   if (!mac) throw std::runtime_error("OpenSSL: HMAC unavailable");
-  std::unique_ptr<EVP_MAC_CTX, MacCtxDeleter> ctx(EVP_MAC_CTX_new(mac.get()));
+  MacCtx ctx(EVP_MAC_CTX_new(mac.get()));
   if (!ctx) throw std::runtime_error("OpenSSL: out of memory");
   char digest_name[] = "SHA256";
   const OSSL_PARAM params[] = {
@@ -63,21 +48,32 @@ HmacSha256Key::HmacSha256Key(std::string_view key) {
   if (EVP_MAC_init(ctx.get(), bytes_of(key), key.size(), params) != 1) {
     throw std::runtime_error("OpenSSL: HMAC-SHA256 key setup failed");
   }
-  keyed_ = std::shared_ptr<const EVP_MAC_CTX>(ctx.release(), [](const EVP_MAC_CTX* keyed) {
-    EVP_MAC_CTX_free(const_cast<EVP_MAC_CTX*>(keyed));
-  });
+  return ctx;
 }
 
-Sha256Digest HmacSha256Key::mac(std::string_view data) const {
-  std::unique_ptr<EVP_MAC_CTX, MacCtxDeleter> ctx(EVP_MAC_CTX_dup(keyed_.get()));
-  if (!ctx) throw std::runtime_error("OpenSSL: out of memory");
+Sha256Digest finish_mac(EVP_MAC_CTX* ctx, std::string_view data) {
   Sha256Digest out{};
   std::size_t out_len = 0;
-  if (EVP_MAC_update(ctx.get(), bytes_of(data), data.size()) != 1 ||
-      EVP_MAC_final(ctx.get(), out.data(), &out_len, out.size()) != 1 || out_len != out.size()) {
+  if (EVP_MAC_update(ctx, bytes_of(data), data.size()) != 1 ||
+      EVP_MAC_final(ctx, out.data(), &out_len, out.size()) != 1 || out_len != out.size()) {
     throw std::runtime_error("OpenSSL: HMAC-SHA256 failed");
   }
   return out;
+}
+}  // namespace
+
+Sha256Digest hmac_sha256(std::string_view key, std::string_view data) {
+  return finish_mac(keyed_context(key).get(), data);
+}
+
+HmacSha256Key::HmacSha256Key(std::string_view key)
+    : keyed_(keyed_context(key).release(),
+             [](const EVP_MAC_CTX* keyed) { EVP_MAC_CTX_free(const_cast<EVP_MAC_CTX*>(keyed)); }) {}
+
+Sha256Digest HmacSha256Key::mac(std::string_view data) const {
+  MacCtx ctx(EVP_MAC_CTX_dup(keyed_.get()));
+  if (!ctx) throw std::runtime_error("OpenSSL: out of memory");
+  return finish_mac(ctx.get(), data);
 }
 
 std::string to_hex(std::span<const unsigned char> bytes) {
