@@ -37,6 +37,13 @@ using namespace std::chrono_literals;
 
 using testing::RecordingListener;
 
+// Most tests park at every message, whatever its timing (the busy-client rule has its own test).
+EngineIoOptions parking_after_every_message() {
+  EngineIoOptions options;
+  options.busy_gap = 0ms;
+  return options;
+}
+
 // A session serving one WebSocket on the io_context's thread; the client is Beast's (it masks
 // its frames, as browsers do) and is used synchronously from the test's thread.
 struct Connection {
@@ -46,7 +53,8 @@ struct Connection {
   std::shared_ptr<EngineIoSession> session;
   websocket::stream<tcp::socket> client{io};
 
-  explicit Connection(EngineIoOptions engine_options = {}) : options(engine_options) {
+  explicit Connection(EngineIoOptions engine_options = parking_after_every_message())
+      : options(engine_options) {
     options.single_threaded = true;
     tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
     client.next_layer().connect(acceptor.local_endpoint());
@@ -124,6 +132,41 @@ TEST(ParkedWebSocket, AnIdleConnectionParksAndEveryLaterMessageArrives) {
   }
   ASSERT_EQ(c.listener.messages.size(), 6u);
   EXPECT_EQ(c.listener.messages.back(), "again 4");
+  EXPECT_TRUE(c.listener.closes.empty());
+}
+
+TEST(ParkedWebSocket, ABusyClientKeepsItsWebSocketUntilAQuietSpell) {
+  EngineIoOptions options;
+  options.always_park_messages = 2;
+  options.busy_gap = 1000ms;
+  Connection c(options);
+  const auto arrived = [&](std::size_t n) {
+    c.settle_until([&] { return c.listener.messages.size() == n; });
+    return c.listener.messages.size() == n;
+  };
+  c.send_text("4connect");
+  ASSERT_TRUE(arrived(1));
+  c.settle_until([&] { return c.session->parked(); });
+  EXPECT_TRUE(c.session->parked()) << "a connection's first messages always park it";
+  c.send_text("4join");
+  ASSERT_TRUE(arrived(2));
+  c.settle_until([&] { return c.session->parked(); });
+  EXPECT_TRUE(c.session->parked()) << "a connection's first messages always park it";
+
+  c.send_text("4quick 1");
+  ASSERT_TRUE(arrived(3));
+  EXPECT_FALSE(c.session->parked()) << "a message soon after the one before: the client is busy";
+  c.send_text("4quick 2");
+  ASSERT_TRUE(arrived(4));
+  EXPECT_FALSE(c.session->parked());
+
+  std::this_thread::sleep_for(1100ms);
+  c.send_text("4after a pause");
+  ASSERT_TRUE(arrived(5));
+  c.settle_until([&] { return c.session->parked(); });
+  EXPECT_TRUE(c.session->parked()) << "the first message after a quiet spell parks it again";
+  EXPECT_EQ(c.listener.messages,
+            (std::vector<std::string>{"connect", "join", "quick 1", "quick 2", "after a pause"}));
   EXPECT_TRUE(c.listener.closes.empty());
 }
 

@@ -620,6 +620,12 @@ void EngineIoSession::read_frame() {
 
 bool EngineIoSession::park() {
   if (options_.permessage_deflate) return false;
+  const auto now = Clock::now();
+  const bool busy =
+      messages_read_ >= options_.always_park_messages && now - last_message_at_ < options_.busy_gap;
+  last_message_at_ = now;
+  if (messages_read_ < options_.always_park_messages) ++messages_read_;
+  if (busy) return false;
   // What Beast was given equals the frames it returned exactly when it holds no byte of the
   // next one (see client_frame_bytes). Otherwise it keeps reading; the next message may park.
   if (transport_->bytes_read() != consumed_) return false;

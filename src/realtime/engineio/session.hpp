@@ -7,7 +7,8 @@
 // one WebSocket (about 2.6 KB with its read buffer, plus a pending read) would be most of what
 // an idle connection costs. Once a message has been read and Beast holds no further bytes, the
 // WebSocket object is dropped and the socket alone waits to become readable; the object is
-// made again (see reopen()) when the client sends. Server-to-client frames never needed it:
+// made again (see reopen()) when the client sends; a client that sends often keeps it (see
+// EngineIoOptions::busy_gap). Server-to-client frames never needed it:
 // uncompressed frames are written directly (websocket_frame.hpp). Connections that negotiate
 // compression keep their WebSocket, whose compression state must persist.
 
@@ -45,6 +46,13 @@ struct EngineIoOptions {
   bool permessage_deflate = false;
   /// One thread runs the io_context: sessions need no strand of their own.
   bool single_threaded = false;
+  /// Parking (see above): the first messages of a WebSocket always park it (its CONNECT and
+  /// joins, after which most connections go quiet); a later one parks it only when the one
+  /// before came at least `busy_gap` earlier. A client that sends often keeps its WebSocket
+  /// object instead of paying for its remaking per message; it parks at its first message after
+  /// a quiet spell, at the latest its next heartbeat pong.
+  unsigned always_park_messages = 4;
+  std::chrono::milliseconds busy_gap{1000};
 };
 
 /// One outgoing Engine.IO packet, already encoded for both transports. Shared by every
@@ -152,7 +160,8 @@ class EngineIoSession : public std::enable_shared_from_this<EngineIoSession> {
   void wait_for_ping(Clock::time_point since);
   void send_ping();
   void read_frame();
-  /// After a message: drops the WebSocket object when it holds nothing unread (see above).
+  /// After a message: drops the WebSocket object when it holds nothing unread and the client
+  /// is not busy (see above).
   bool park();
   void readable(boost::beast::error_code ec);
   /// The WebSocket again, on the same open connection (parked or not).
@@ -192,6 +201,8 @@ class EngineIoSession : public std::enable_shared_from_this<EngineIoSession> {
   // and gather list.
   boost::beast::flat_buffer read_buffer_;
   std::uint64_t consumed_ = 0;  // bytes of the frames Beast has returned since it was (re)opened
+  Clock::time_point last_message_at_{};
+  unsigned messages_read_ = 0;  // counts up to options_.always_park_messages
   std::vector<SharedPacket> writing_;
   std::string frame_headers_;
   std::vector<boost::asio::const_buffer> gather_;
