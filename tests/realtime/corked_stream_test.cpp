@@ -127,5 +127,42 @@ TEST(CorkedStream, DirectlyWrittenFramesDecodeAtEveryLengthEncoding) {
   EXPECT_FALSE(*flushed);
 }
 
+// A frame Beast writes straight through to a client that reads slowly is partly written for a
+// while; the stream reports it in flight until Beast has written all of it, and only then lets
+// a waiting writer of direct frames go.
+TEST(CorkedStream, AWriteOfBeastsStillInFlightIsWaitedFor) {
+  Pair pair;
+  auto& stream = pair.server->next_layer();
+  EXPECT_FALSE(stream.passthrough_in_flight());
+  stream.next_layer().set_option(asio::socket_base::send_buffer_size(4096));
+  const std::string big(4 * 1024 * 1024, 'b');  // more than loopback's buffers hold
+  std::optional<beast::error_code> written;
+  pair.server->async_write(asio::buffer(big),
+                           [&](beast::error_code ec, std::size_t) { written = ec; });
+  pair.run_until_idle();
+  ASSERT_FALSE(written.has_value()) << "the client has read nothing yet";
+  ASSERT_TRUE(stream.passthrough_in_flight()) << "a partly written frame";
+
+  bool waited = false;
+  bool write_done_first = false;
+  stream.after_passthrough([&] {
+    waited = true;
+    write_done_first = written.has_value();
+    EXPECT_FALSE(stream.passthrough_in_flight());
+  });
+  std::thread reader([&] {
+    beast::flat_buffer buffer;
+    pair.client->read(buffer);
+    EXPECT_EQ(buffer.size(), big.size());
+  });
+  for (int i = 0; i < 100 && !waited; ++i) pair.run_until_idle();
+  reader.join();
+  ASSERT_TRUE(waited);
+  EXPECT_TRUE(write_done_first) << "the waiter runs after Beast's whole frame is written";
+  ASSERT_TRUE(written.has_value());
+  EXPECT_FALSE(*written);
+  EXPECT_FALSE(stream.passthrough_in_flight());
+}
+
 }  // namespace
 }  // namespace parley::realtime

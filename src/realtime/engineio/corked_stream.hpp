@@ -7,7 +7,9 @@
 //
 // Writes made while corked, or while a flush is in flight (a pong Beast sends from its read
 // operation), are copied into a buffer and complete at once; everything else goes straight
-// through. Not thread-safe: like the WebSocket above it, use it from its strand.
+// through, and is tracked until it completes: the writer of direct frames waits for it, as a
+// frame Beast has only partly written must end before another begins. Not thread-safe: like
+// the WebSocket above it, use it from its strand.
 
 #include <boost/asio/associator.hpp>
 #include <boost/asio/async_result.hpp>
@@ -43,6 +45,32 @@ struct CountingReadHandler {
   }
 };
 
+/// The writes Beast makes straight to the socket (the handshake's response, pongs, close
+/// frames) that have not completed. Shared with their handlers, which may outlive the stream.
+struct PassThroughWrites {
+  unsigned in_flight = 0;
+  std::function<void()> then;  // waits for in_flight == 0 (see CorkedStream::after_passthrough)
+};
+
+/// Counts one write that went straight to the socket until its handler has run. Runs where its
+/// handler would (see the associator below).
+template <class Handler>
+struct PassThroughWriteHandler {
+  Handler handler;
+  std::shared_ptr<PassThroughWrites> writes;
+  void operator()(boost::beast::error_code ec, std::size_t bytes) {
+    auto state = writes;  // the handler may end the stream's owner
+    --state->in_flight;
+    // Beast writes the rest of a partly written frame from here: only then is the socket free.
+    std::move(handler)(ec, bytes);
+    if (state->in_flight == 0 && state->then) {
+      auto then = std::move(state->then);
+      state->then = nullptr;
+      then();
+    }
+  }
+};
+
 class CorkedStream {
  public:
   using Socket = boost::asio::ip::tcp::socket;
@@ -63,12 +91,26 @@ class CorkedStream {
   /// Brackets a write of complete frames made directly on next_layer() (zero copy): writes
   /// Beast makes meanwhile (pongs) are held back. end_direct_write() returns true when nothing
   /// was, else async_flush() must send it before anything else.
-  void begin_direct_write() noexcept { flushing_ = true; }
+  /// Not while passthrough_in_flight(): bytes written now would land inside Beast's frame.
+  void begin_direct_write() noexcept {
+    flushing_ = true;
+    if (passthrough_ && passthrough_->in_flight == 0 && !passthrough_->then) passthrough_.reset();
+  }
   bool end_direct_write() noexcept {
     if (!pending_.empty()) return false;
     flushing_ = false;
     return true;
   }
+
+  /// True while a write Beast made straight to the socket (a pong, a close frame, the
+  /// handshake's response) is in flight: it may be partly written, and anything else written
+  /// now would land inside its frame.
+  bool passthrough_in_flight() const noexcept {
+    return passthrough_ && passthrough_->in_flight != 0;
+  }
+  /// Calls `then` (where the write's handler runs) once passthrough_in_flight() is false; only
+  /// while it is true, and for one waiter at a time.
+  void after_passthrough(std::function<void()> then) { passthrough_->then = std::move(then); }
 
   /// Sends everything buffered in one gathered write (and what was added meanwhile), then
   /// lets writes through again and calls `done` (on this stream's executor).
@@ -106,7 +148,14 @@ class CorkedStream {
   template <class ConstBufferSequence, class WriteHandler>
   auto async_write_some(const ConstBufferSequence& buffers, WriteHandler&& handler) {
     if (!corked_ && !flushing_) {
-      return stream_.async_write_some(buffers, std::forward<WriteHandler>(handler));
+      if (!passthrough_) passthrough_ = std::make_shared<PassThroughWrites>();
+      ++passthrough_->in_flight;
+      return boost::asio::async_initiate<WriteHandler, void(boost::beast::error_code, std::size_t)>(
+          [this](auto completion, const ConstBufferSequence& data) {
+            stream_.async_write_some(data, PassThroughWriteHandler<decltype(completion)>{
+                                               std::move(completion), passthrough_});
+          },
+          handler, buffers);
     }
     return boost::asio::async_initiate<WriteHandler, void(boost::beast::error_code, std::size_t)>(
         [this](auto completion, const ConstBufferSequence& data) {
@@ -135,8 +184,9 @@ class CorkedStream {
   std::uint64_t bytes_read_ = 0;
   bool corked_ = false;
   bool flushing_ = false;
-  std::string pending_;  // bytes held back, in order
-  std::string writing_;  // bytes of the write in flight
+  std::shared_ptr<PassThroughWrites> passthrough_;  // null when none was made lately
+  std::string pending_;                             // bytes held back, in order
+  std::string writing_;                             // bytes of the write in flight
 };
 
 // Beast's customization points for closing the connection under a WebSocket.
@@ -222,6 +272,22 @@ void async_teardown(boost::beast::role_type role, SharedCorkedStream& stream,
 }
 
 }  // namespace parley::realtime
+
+// A pass-through write's handler runs where its handler would, with its allocator and
+// cancellation slot.
+template <template <class, class> class Associator, class Handler, class DefaultCandidate>
+struct boost::asio::associator<Associator, parley::realtime::PassThroughWriteHandler<Handler>,
+                               DefaultCandidate> : Associator<Handler, DefaultCandidate> {
+  static typename Associator<Handler, DefaultCandidate>::type get(
+      const parley::realtime::PassThroughWriteHandler<Handler>& h) noexcept {
+    return Associator<Handler, DefaultCandidate>::get(h.handler);
+  }
+  static auto get(const parley::realtime::PassThroughWriteHandler<Handler>& h,
+                  const DefaultCandidate& c) noexcept
+      -> decltype(Associator<Handler, DefaultCandidate>::get(h.handler, c)) {
+    return Associator<Handler, DefaultCandidate>::get(h.handler, c);
+  }
+};
 
 // A counting handler runs where its handler would, with its allocator and cancellation slot.
 template <template <class, class> class Associator, class Handler, class DefaultCandidate>

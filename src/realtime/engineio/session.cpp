@@ -374,6 +374,12 @@ bool EngineIoSession::write_one_batch() {
   {
     std::lock_guard lock(mutex_);
     transport = transport_;
+    if (!queue_.empty() && transport->passthrough_in_flight()) {
+      // Beast is still writing a frame of its own (a pong to a slow reader, say): the batch
+      // goes after it, and the writer stays busy until then.
+      transport->after_passthrough([self = shared_from_this()] { self->write_batch(); });
+      return false;
+    }
     if (!queue_.empty()) {
       // Swapped, so that both vectors keep their capacity: no allocation per batch.
       writing_.swap(queue_);
