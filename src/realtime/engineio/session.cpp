@@ -376,8 +376,11 @@ bool EngineIoSession::write_one_batch() {
     transport = transport_;
     if (!queue_.empty() && transport->passthrough_in_flight()) {
       // Beast is still writing a frame of its own (a pong to a slow reader, say): the batch
-      // goes after it, and the writer stays busy until then.
-      transport->after_passthrough([self = shared_from_this()] { self->write_batch(); });
+      // goes after it, and the writer stays busy until then. Weakly: the waiter is kept by the
+      // session's own stream, and a session nothing else keeps has nobody left to write to.
+      transport->after_passthrough([weak = weak_from_this()] {
+        if (auto self = weak.lock()) self->write_batch();
+      });
       return false;
     }
     if (!queue_.empty()) {
