@@ -32,16 +32,25 @@
 
 namespace parley::realtime {
 
-/// Adds the bytes a read completes with to a counter, then calls the read's handler. Where the
-/// handler runs, its allocator and its cancellation slot are the handler's own (see the
+/// A completion handler with a hook around it: the hook is given the handler and calls it.
+/// Where it runs, its allocator and its cancellation slot are the handler's own (see the
 /// associator below).
-template <class Handler>
-struct CountingReadHandler {
+template <class Handler, class Hook>
+struct HookedHandler {
   Handler handler;
-  std::uint64_t* counter;
+  Hook hook;
   void operator()(boost::beast::error_code ec, std::size_t bytes) {
+    hook(std::move(handler), ec, bytes);
+  }
+};
+
+/// Adds the bytes a read completes with to a counter, then calls the read's handler.
+struct CountBytesRead {
+  std::uint64_t* counter;
+  template <class Handler>
+  void operator()(Handler&& handler, boost::beast::error_code ec, std::size_t bytes) {
     *counter += bytes;
-    std::move(handler)(ec, bytes);
+    std::forward<Handler>(handler)(ec, bytes);
   }
 };
 
@@ -52,17 +61,15 @@ struct PassThroughWrites {
   std::function<void()> then;  // waits for in_flight == 0 (see CorkedStream::after_passthrough)
 };
 
-/// Counts one write that went straight to the socket until its handler has run. Runs where its
-/// handler would (see the associator below).
-template <class Handler>
-struct PassThroughWriteHandler {
-  Handler handler;
+/// Counts one write that went straight to the socket until its handler has run.
+struct TrackPassThrough {
   std::shared_ptr<PassThroughWrites> writes;
-  void operator()(boost::beast::error_code ec, std::size_t bytes) {
+  template <class Handler>
+  void operator()(Handler&& handler, boost::beast::error_code ec, std::size_t bytes) {
     auto state = writes;  // the handler may end the stream's owner
     --state->in_flight;
     // Beast writes the rest of a partly written frame from here: only then is the socket free.
-    std::move(handler)(ec, bytes);
+    std::forward<Handler>(handler)(ec, bytes);
     if (state->in_flight == 0 && state->then) {
       auto then = std::move(state->then);
       state->then = nullptr;
@@ -134,8 +141,8 @@ class CorkedStream {
   auto async_read_some(const MutableBufferSequence& buffers, ReadHandler&& handler) {
     return boost::asio::async_initiate<ReadHandler, void(boost::beast::error_code, std::size_t)>(
         [this](auto completion, const MutableBufferSequence& into) {
-          stream_.async_read_some(
-              into, CountingReadHandler<decltype(completion)>{std::move(completion), &bytes_read_});
+          stream_.async_read_some(into, HookedHandler<decltype(completion), CountBytesRead>{
+                                            std::move(completion), {&bytes_read_}});
         },
         handler, buffers);
   }
@@ -152,8 +159,8 @@ class CorkedStream {
       ++passthrough_->in_flight;
       return boost::asio::async_initiate<WriteHandler, void(boost::beast::error_code, std::size_t)>(
           [this](auto completion, const ConstBufferSequence& data) {
-            stream_.async_write_some(data, PassThroughWriteHandler<decltype(completion)>{
-                                               std::move(completion), passthrough_});
+            stream_.async_write_some(data, HookedHandler<decltype(completion), TrackPassThrough>{
+                                               std::move(completion), {passthrough_}});
           },
           handler, buffers);
     }
@@ -273,31 +280,16 @@ void async_teardown(boost::beast::role_type role, SharedCorkedStream& stream,
 
 }  // namespace parley::realtime
 
-// A pass-through write's handler runs where its handler would, with its allocator and
-// cancellation slot.
-template <template <class, class> class Associator, class Handler, class DefaultCandidate>
-struct boost::asio::associator<Associator, parley::realtime::PassThroughWriteHandler<Handler>,
+// A hooked handler runs where its handler would, with its allocator and cancellation slot.
+template <template <class, class> class Associator, class Handler, class Hook,
+          class DefaultCandidate>
+struct boost::asio::associator<Associator, parley::realtime::HookedHandler<Handler, Hook>,
                                DefaultCandidate> : Associator<Handler, DefaultCandidate> {
   static typename Associator<Handler, DefaultCandidate>::type get(
-      const parley::realtime::PassThroughWriteHandler<Handler>& h) noexcept {
+      const parley::realtime::HookedHandler<Handler, Hook>& h) noexcept {
     return Associator<Handler, DefaultCandidate>::get(h.handler);
   }
-  static auto get(const parley::realtime::PassThroughWriteHandler<Handler>& h,
-                  const DefaultCandidate& c) noexcept
-      -> decltype(Associator<Handler, DefaultCandidate>::get(h.handler, c)) {
-    return Associator<Handler, DefaultCandidate>::get(h.handler, c);
-  }
-};
-
-// A counting handler runs where its handler would, with its allocator and cancellation slot.
-template <template <class, class> class Associator, class Handler, class DefaultCandidate>
-struct boost::asio::associator<Associator, parley::realtime::CountingReadHandler<Handler>,
-                               DefaultCandidate> : Associator<Handler, DefaultCandidate> {
-  static typename Associator<Handler, DefaultCandidate>::type get(
-      const parley::realtime::CountingReadHandler<Handler>& h) noexcept {
-    return Associator<Handler, DefaultCandidate>::get(h.handler);
-  }
-  static auto get(const parley::realtime::CountingReadHandler<Handler>& h,
+  static auto get(const parley::realtime::HookedHandler<Handler, Hook>& h,
                   const DefaultCandidate& c) noexcept
       -> decltype(Associator<Handler, DefaultCandidate>::get(h.handler, c)) {
     return Associator<Handler, DefaultCandidate>::get(h.handler, c);
