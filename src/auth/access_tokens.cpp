@@ -6,6 +6,7 @@
 #include <openssl/params.h>
 
 #include <array>
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -45,9 +46,9 @@ bool is_printable_ascii(std::string_view s) {
   return true;
 }
 
-std::optional<json::object> parse_object(std::string_view text) {
+std::optional<json::object> parse_object(std::string_view text, json::storage_ptr storage) {
   boost::system::error_code ec;
-  json::value value = json::parse(text, ec);
+  json::value value = json::parse(text, ec, std::move(storage));
   if (ec || !value.is_object()) return std::nullopt;
   return std::move(value.as_object());
 }
@@ -149,7 +150,12 @@ AccessKeySet::AccessKeySet(SigningKey current, std::vector<SigningKey> previous)
     }
   }
   macs_.reserve(keys_.size());
-  for (const SigningKey& key : keys_) macs_.emplace_back(key.secret);
+  headers_.reserve(keys_.size());
+  for (const SigningKey& key : keys_) {
+    macs_.emplace_back(key.secret);
+    const json::object header{{"alg", kAlgorithm}, {"typ", "JWT"}, {"kid", key.kid}};
+    headers_.push_back(core::base64url_encode(json::serialize(header)));
+  }
 }
 
 AccessKeySet AccessKeySet::from_secrets(std::string current_secret,
@@ -185,10 +191,25 @@ const SigningKey* AccessKeySet::find(std::string_view kid) const noexcept {
   return nullptr;
 }
 
-core::Sha256Digest AccessKeySet::mac(const SigningKey& key, std::string_view data) const {
+std::size_t AccessKeySet::index_of(const SigningKey& key) const {
   const auto index = static_cast<std::size_t>(&key - keys_.data());
-  if (index >= keys_.size()) throw std::logic_error("AccessKeySet::mac: not this set's key");
-  return macs_[index].mac(data);
+  if (index >= keys_.size()) throw std::logic_error("AccessKeySet: not this set's key");
+  return index;
+}
+
+core::Sha256Digest AccessKeySet::mac(const SigningKey& key, std::string_view data) const {
+  return macs_[index_of(key)].mac(data);
+}
+
+const std::string& AccessKeySet::header_segment(const SigningKey& key) const {
+  return headers_[index_of(key)];
+}
+
+const SigningKey* AccessKeySet::find_by_header(std::string_view segment) const noexcept {
+  for (std::size_t i = 0; i < keys_.size(); ++i) {
+    if (headers_[i] == segment) return &keys_[i];
+  }
+  return nullptr;
 }
 
 // ---- AccessTokens ----------------------------------------------------------------------------
@@ -223,13 +244,12 @@ IssuedAccessToken AccessTokens::issue(std::int64_t user_id, bool guest,
   claims.kind = std::string(kAccessKind);
   claims.key_id = key.kid;
 
-  const json::object header{{"alg", kAlgorithm}, {"typ", "JWT"}, {"kid", key.kid}};
   const json::object payload{
       {"iss", options_.issuer},  {"aud", options_.audience}, {"sub", std::to_string(user_id)},
       {"iat", claims.issued_at}, {"nbf", claims.not_before}, {"exp", claims.expires_at},
       {"jti", claims.jti},       {"typ", kAccessKind},       {"guest", guest},
       {"sid", claims.session_id}};
-  std::string token = core::base64url_encode(json::serialize(header));
+  std::string token = keys_.header_segment(key);
   token += '.';
   token += core::base64url_encode(json::serialize(payload));
   const auto mac = keys_.mac(key, token);
@@ -275,24 +295,34 @@ Result<AccessTokenClaims> AccessTokens::verify_impl(std::string_view token,
     return reject(TokenRejection::malformed);
   }
 
+  // Both JSON documents of a token are small and die with this call: parsed into one arena
+  // on the stack, not a heap allocation per member (a connect checks a token).
+  std::array<unsigned char, 2048> arena_bytes;
+  json::monotonic_resource arena(arena_bytes.data(), arena_bytes.size());
+  const json::storage_ptr storage(&arena);
+
   // 2. Header: alg is pinned to HS256 (RFC 8725 3.1); jku/x5u/jwk/x5c are never read, so they
   //    cannot point us at an attacker's key (3.10). The kid only selects from our own keys.
-  const auto header_json = core::base64url_decode(header_b64);
-  if (!header_json) return reject(TokenRejection::malformed);
-  const auto header = parse_object(*header_json);
-  if (!header) return reject(TokenRejection::malformed);
-  const json::string* alg = string_member(*header, "alg");
-  if (alg == nullptr || *alg != kAlgorithm) return reject(TokenRejection::bad_header);
-  if (header->contains("crit")) return reject(TokenRejection::bad_header);  // RFC 7515 4.1.11
-  if (const json::value* typ = header->if_contains("typ")) {
-    // RFC 7515 4.1.9: media types compare case-insensitively.
-    if (!typ->is_string() || !iequals_ascii(typ->get_string(), "JWT")) {
-      return reject(TokenRejection::bad_header);
+  //    Our own tokens' header is one of a few exact strings: those need no parsing.
+  const SigningKey* key = keys_.find_by_header(header_b64);
+  if (key == nullptr) {
+    const auto header_json = core::base64url_decode(header_b64);
+    if (!header_json) return reject(TokenRejection::malformed);
+    const auto header = parse_object(*header_json, storage);
+    if (!header) return reject(TokenRejection::malformed);
+    const json::string* alg = string_member(*header, "alg");
+    if (alg == nullptr || *alg != kAlgorithm) return reject(TokenRejection::bad_header);
+    if (header->contains("crit")) return reject(TokenRejection::bad_header);  // RFC 7515 4.1.11
+    if (const json::value* typ = header->if_contains("typ")) {
+      // RFC 7515 4.1.9: media types compare case-insensitively.
+      if (!typ->is_string() || !iequals_ascii(typ->get_string(), "JWT")) {
+        return reject(TokenRejection::bad_header);
+      }
     }
+    const json::string* kid = string_member(*header, "kid");
+    key = kid != nullptr ? keys_.find(*kid) : nullptr;
+    if (key == nullptr) return reject(TokenRejection::unknown_key);
   }
-  const json::string* kid = string_member(*header, "kid");
-  const SigningKey* key = kid != nullptr ? keys_.find(*kid) : nullptr;
-  if (key == nullptr) return reject(TokenRejection::unknown_key);
 
   // 3. Signature over the exact received bytes, compared in constant time (B20). Requiring the
   //    canonical encoding stops one signature from having several spellings.
@@ -309,7 +339,7 @@ Result<AccessTokenClaims> AccessTokens::verify_impl(std::string_view token,
   // 4. Claims (RFC 7519 4.1, RFC 8725 3.8-3.12).
   const auto payload_json = core::base64url_decode(payload_b64);
   if (!payload_json) return reject(TokenRejection::malformed);
-  const auto payload = parse_object(*payload_json);
+  const auto payload = parse_object(*payload_json, storage);
   if (!payload) return reject(TokenRejection::malformed);
 
   const json::string* iss = string_member(*payload, "iss");

@@ -54,10 +54,19 @@ class AccessKeySet {
   const SigningKey* find(std::string_view kid) const noexcept;
   /// HMAC-SHA256 of `data` under `key`, which must be one of this set's (current() or find()).
   core::Sha256Digest mac(const SigningKey& key, std::string_view data) const;
+  /// The header segment (base64url JSON) of the tokens `key` signs, which must be one of this
+  /// set's.
+  const std::string& header_segment(const SigningKey& key) const;
+  /// The key whose tokens start with exactly `segment`, or nullptr (a header written otherwise
+  /// may still be valid: it is then parsed).
+  const SigningKey* find_by_header(std::string_view segment) const noexcept;
 
  private:
+  std::size_t index_of(const SigningKey& key) const;
+
   std::vector<SigningKey> keys_;           // keys_[0] is the current key
   std::vector<core::HmacSha256Key> macs_;  // keys_[i]'s prepared once: one per CONNECT adds up
+  std::vector<std::string> headers_;       // keys_[i]'s header segment, likewise
 };
 
 /// Claims of a verified access token.

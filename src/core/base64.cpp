@@ -42,16 +42,26 @@ std::string encode(std::string_view bytes, std::string_view alphabet, bool pad) 
   return out;
 }
 
-std::optional<std::string> decode(std::string_view text, std::string_view alphabet) {
-  std::array<int, 256> table{};
+using DecodeTable = std::array<std::int8_t, 256>;  // a character's 6-bit value, or -1
+
+constexpr DecodeTable decode_table(std::string_view alphabet) {
+  DecodeTable table{};
   table.fill(-1);
   for (std::size_t k = 0; k < alphabet.size(); ++k) {
-    table[static_cast<unsigned char>(alphabet[k])] = static_cast<int>(k);
+    table[static_cast<unsigned char>(alphabet[k])] = static_cast<std::int8_t>(k);
   }
+  return table;
+}
+
+// Built at compile time: every access token's check decodes three segments.
+constexpr DecodeTable kStandardTable = decode_table(kStandard);
+constexpr DecodeTable kUrlTable = decode_table(kUrl);
+
+std::optional<std::string> decode(std::string_view text, const DecodeTable& table) {
   while (!text.empty() && text.back() == '=') text.remove_suffix(1);
   if (text.size() % 4 == 1) return std::nullopt;
-  std::string out;
-  out.reserve(text.size() * 3 / 4);
+  std::string out(text.size() * 3 / 4, '\0');  // exactly the decoded size, padding stripped
+  std::size_t written = 0;
   std::uint32_t buffer = 0;
   int bits = 0;
   for (char c : text) {
@@ -61,7 +71,7 @@ std::optional<std::string> decode(std::string_view text, std::string_view alphab
     bits += 6;
     if (bits >= 8) {
       bits -= 8;
-      out += static_cast<char>((buffer >> bits) & 0xFF);
+      out[written++] = static_cast<char>((buffer >> bits) & 0xFF);
     }
   }
   return out;
@@ -71,7 +81,11 @@ std::optional<std::string> decode(std::string_view text, std::string_view alphab
 
 std::string base64_encode(std::string_view bytes) { return encode(bytes, kStandard, true); }
 std::string base64url_encode(std::string_view bytes) { return encode(bytes, kUrl, false); }
-std::optional<std::string> base64_decode(std::string_view text) { return decode(text, kStandard); }
-std::optional<std::string> base64url_decode(std::string_view text) { return decode(text, kUrl); }
+std::optional<std::string> base64_decode(std::string_view text) {
+  return decode(text, kStandardTable);
+}
+std::optional<std::string> base64url_decode(std::string_view text) {
+  return decode(text, kUrlTable);
+}
 
 }  // namespace parley::core
