@@ -247,8 +247,10 @@ class Session {
                                                  "origin is not allowed", request.version()),
                                   request_id, request, path, started, false);
       }
-      log_.info("http_upgrade",
-                {{"request_id", request_id}, {"path", path}, {"remote", remote_.to_string()}});
+      if (log_.enabled(core::LogLevel::info)) {  // fields cost on every connect otherwise
+        log_.info("http_upgrade",
+                  {{"request_id", request_id}, {"path", path}, {"remote", remote_.to_string()}});
+      }
       // From here the upgrade handler owns the socket; this server forgets the connection.
       conn_->upgraded = true;
       registry_->remove(conn_);
@@ -393,13 +395,15 @@ class Session {
 
     const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(
         std::chrono::steady_clock::now() - started);
-    log_.info("http_request", {{"request_id", request_id},
-                               {"method", request.method_string()},
-                               {"path", path},
-                               {"status", status},
-                               {"bytes", bytes},
-                               {"duration_us", elapsed.count()},
-                               {"remote", remote_.to_string()}});
+    if (log_.enabled(core::LogLevel::info)) {
+      log_.info("http_request", {{"request_id", request_id},
+                                 {"method", request.method_string()},
+                                 {"path", path},
+                                 {"status", status},
+                                 {"bytes", bytes},
+                                 {"duration_us", elapsed.count()},
+                                 {"remote", remote_.to_string()}});
+    }
     co_return ok&& keep_alive && !conn_->closing;
   }
 
