@@ -4,6 +4,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/json/serialize.hpp>
+#include <boost/url/decode_view.hpp>
 #include <boost/url/parse.hpp>
 
 #include "core/random.hpp"
@@ -35,10 +36,15 @@ Query parse_query(std::string_view target) {
   Query q;
   auto url = boost::urls::parse_origin_form(target);
   if (!url) return q;
-  for (const auto& param : url->params()) {
-    if (param.key == "EIO") q.eio = param.value;
-    if (param.key == "transport") q.transport = param.value;
-    if (param.key == "sid") q.sid = param.value;
+  // Encoded views: only the three values wanted are decoded (a connect parses one query).
+  const auto decoded = [](boost::urls::pct_string_view value) {
+    const auto view = *value;
+    return std::string(view.begin(), view.end());
+  };
+  for (const auto param : url->encoded_params()) {
+    if (*param.key == "EIO") q.eio = decoded(param.value);
+    if (*param.key == "transport") q.transport = decoded(param.value);
+    if (*param.key == "sid") q.sid = decoded(param.value);
   }
   return q;
 }

@@ -1,5 +1,9 @@
 #include "realtime/engineio/session.hpp"
 
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <array>
 #include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -13,6 +17,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/message.hpp>
+#include <cerrno>
 #include <cstdint>
 #include <span>
 #include <utility>
@@ -37,6 +42,40 @@ SharedPacket control(EioType type, std::string data = {}) {
 }
 
 constexpr std::string_view kClientClose = "client close";
+
+// Sends what the socket takes now and returns the bytes sent; an error only when nothing was
+// sent. MSG_DONTWAIT instead of Asio's synchronous write: that needs the socket's non-blocking
+// mode set by the user (one more system call per connection), and it passes at most 64
+// buffers (32 frames) per call where the kernel takes IOV_MAX.
+std::size_t send_now(asio::ip::tcp::socket& socket, std::span<const asio::const_buffer> buffers,
+                     beast::error_code& ec) {
+  constexpr std::size_t kChunk = 256;  // iovecs on the stack per call
+  std::size_t sent = 0;
+  std::size_t next = 0;
+  while (next < buffers.size()) {
+    std::array<iovec, kChunk> iov;
+    std::size_t count = 0;
+    std::size_t chunk_bytes = 0;
+    for (; count < kChunk && next + count < buffers.size(); ++count) {
+      const auto& buffer = buffers[next + count];
+      iov[count] = iovec{const_cast<void*>(buffer.data()), buffer.size()};
+      chunk_bytes += buffer.size();
+    }
+    msghdr message{};
+    message.msg_iov = iov.data();
+    message.msg_iovlen = count;
+    const ssize_t result = ::sendmsg(socket.native_handle(), &message, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (result < 0) {
+      if (errno == EINTR) continue;
+      if (sent == 0) ec = beast::error_code(errno, boost::system::system_category());
+      return sent;
+    }
+    sent += static_cast<std::size_t>(result);
+    if (static_cast<std::size_t>(result) < chunk_bytes) return sent;
+    next += count;
+  }
+  return sent;
+}
 
 // For the operations an idle connection keeps pending (its heartbeat timer, its parked socket's
 // wait): exactly their size. Asio's default recycles freed operations' memory blocks, and a
@@ -438,9 +477,7 @@ bool EngineIoSession::write_one_batch() {
   // the whole batch, which saves the asynchronous operation, its completion and its handler.
   auto& socket = transport->next_layer();
   beast::error_code ec;
-  if (!socket.non_blocking()) socket.non_blocking(true, ec);  // for this synchronous try only
-  std::size_t written = 0;
-  if (!ec) written = socket.write_some(std::span<const asio::const_buffer>(gather_), ec);
+  const std::size_t written = send_now(socket, gather_, ec);
   if (!ec && written == total) return batch_done();
   if (ec && ec != asio::error::would_block && ec != asio::error::try_again) {
     // Reported as the asynchronous write reports it, never from inside a caller's send (whose
