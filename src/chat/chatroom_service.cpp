@@ -31,6 +31,8 @@ constexpr const char* kMessageColumns =
 
 // How long before it is stored a spoken message may say it began (its speech, then recognition).
 constexpr std::int64_t kMaxSpokenLead = 60 * 60 * 1000;
+// Rooms whose listening languages are kept between messages (ChatroomService::listening_).
+constexpr std::size_t kMaxListeningEntries = 100000;
 
 constexpr const char* kMemberColumns =
     "m.user_id, u.username, u.avatar_path, m.role, m.banned, m.joined_at";
@@ -753,6 +755,22 @@ Result<std::string> ChatroomService::set_listening_language(
 Result<std::vector<std::string>> ChatroomService::listening_languages(std::int64_t room_id) {
   auto lease = database_.acquire();
   if (!lease) return lease.error();
+  // The version first, then the languages: a change between the two reads leaves an entry
+  // older than its version says, which the next call reads again, never the reverse.
+  auto version_rows = (*lease)->query(
+      "SELECT COALESCE((SELECT version FROM room_members_versions WHERE chatroom_id = $1), 0) "
+      "AS members_version",
+      {room_id});
+  if (!version_rows) return version_rows.error();
+  auto version = (*version_rows)[0].get<std::int64_t>("members_version");
+  if (!version) return version.error();
+  {
+    std::lock_guard lock(listening_mutex_);
+    if (auto known = listening_.find(room_id);
+        known != listening_.end() && known->second.members_version == *version) {
+      return known->second.languages;
+    }
+  }
   auto rows = (*lease)->query(
       "SELECT DISTINCT COALESCE(m.language, u.preferred_language) AS language FROM memberships m "
       "JOIN users u ON u.id = m.user_id WHERE m.chatroom_id = $1 AND m.banned = 0 "
@@ -765,6 +783,10 @@ Result<std::vector<std::string>> ChatroomService::listening_languages(std::int64
     if (!language) return language.error();
     languages.push_back(std::move(*language));
   }
+  std::lock_guard lock(listening_mutex_);
+  // Bounded by the rooms with messages since the last clear; a few bytes per room.
+  if (listening_.size() >= kMaxListeningEntries) listening_.clear();
+  listening_.insert_or_assign(room_id, ListeningLanguages{*version, languages});
   return languages;
 }
 

@@ -19,10 +19,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "auth/password_hasher.hpp"
@@ -187,7 +189,8 @@ class ChatroomService {
   Result<std::vector<std::string>> spoken_languages(std::int64_t user_id);
 
   /// Every language the room's current members listen in, each once (as stored: callers
-  /// normalise tags). Errors: storage errors (an unknown room gives an empty list).
+  /// normalise tags). Errors: storage errors (an unknown room gives an empty list). Read once
+  /// per change of the room's members version (migration 15), which the database moves.
   Result<std::vector<std::string>> listening_languages(std::int64_t room_id);
 
   // --- messages -------------------------------------------------------------------------------
@@ -334,6 +337,14 @@ class ChatroomService {
   NoopChatroomObserver noop_;
   core::Quotas* quotas_ = nullptr;
   std::atomic<ChatroomObserver*> observer_{&noop_};
+
+  /// listening_languages() as last read, by room, with the members_version it was read at.
+  struct ListeningLanguages {
+    std::int64_t members_version = 0;
+    std::vector<std::string> languages;
+  };
+  std::mutex listening_mutex_;
+  std::unordered_map<std::int64_t, ListeningLanguages> listening_;
 };
 
 }  // namespace parley::chat

@@ -528,6 +528,18 @@ TEST_F(ChatroomServiceTest, ListeningLanguagesPerRoomFallBackToThePreference) {
   ASSERT_TRUE(rooms_->ban(r.id, owner_, admin_));
   EXPECT_EQ(*rooms_->listening_languages(r.id), (std::vector<std::string>{"en", "es"}));
   EXPECT_TRUE(rooms_->listening_languages(987654)->empty());
+
+  // Read once per change: each change below is seen by the next read, not by a stale copy.
+  ASSERT_TRUE(users_->set_preferred_language(owner_, "pt"));
+  EXPECT_EQ(*rooms_->listening_languages(r.id), (std::vector<std::string>{"es", "pt"}));
+  ASSERT_TRUE(rooms_->join(r.id, outsider_, {}));
+  EXPECT_EQ(*rooms_->listening_languages(r.id), (std::vector<std::string>{"en", "es", "pt"}));
+  EXPECT_EQ(*rooms_->set_listening_language(r.id, outsider_, std::string("ja")), "ja");
+  EXPECT_EQ(*rooms_->listening_languages(r.id), (std::vector<std::string>{"es", "ja", "pt"}));
+  ASSERT_TRUE(rooms_->leave(r.id, outsider_));
+  ASSERT_TRUE(rooms_->unban(r.id, owner_, admin_));  // lifts the ban: they may join again
+  ASSERT_TRUE(rooms_->join(r.id, admin_, {}));
+  EXPECT_EQ(*rooms_->listening_languages(r.id), (std::vector<std::string>{"ca-ES", "es", "pt"}));
 }
 
 TEST_F(ChatroomServiceTest, OneMessageIsReadableByCurrentMembersOnly) {

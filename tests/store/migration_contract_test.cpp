@@ -351,6 +351,73 @@ TEST_P(SchemaTest, DeletesCascadeOrKeepMessages) {
   EXPECT_EQ(scalar("SELECT COUNT(*) FROM chatroom_invites"), 0);
 }
 
+// Migration 15: a room's members version moves with every change that can change the languages
+// its members listen in, whoever makes it (a cascade included), and with nothing else.
+TEST_P(SchemaTest, MembersVersionMovesWhenListeningLanguagesMayChange) {
+  auto lease = db().acquire();
+  PARLEY_ASSERT_OK(lease);
+  Connection& c = **lease;
+  auto ana = add_user(c, "ana");
+  auto bob = add_user(c, "bob");
+  auto room = add_room(c, ana);
+  auto other = add_room(c, ana);
+  const auto version = [&](std::int64_t id) {
+    return scalar(
+        "SELECT COALESCE((SELECT version FROM room_members_versions WHERE chatroom_id = $1), 0)",
+        {id});
+  };
+  EXPECT_EQ(version(room), 0);
+  std::int64_t seen = 0;
+  const auto moved = [&](const char* what) {
+    const auto now = version(room);
+    EXPECT_GT(now, seen) << what;
+    seen = now;
+  };
+  const auto still = [&](const char* what) { EXPECT_EQ(version(room), seen) << what; };
+
+  PARLEY_ASSERT_OK(c.execute(
+      "INSERT INTO memberships (chatroom_id, user_id, role, joined_at) VALUES ($1, $2, 'owner', 1)",
+      {room, ana}));
+  moved("a member joins");
+  PARLEY_ASSERT_OK(c.execute(
+      "INSERT INTO memberships (chatroom_id, user_id, joined_at) VALUES ($1, $2, 1)", {room, bob}));
+  moved("a second member joins");
+  PARLEY_ASSERT_OK(
+      c.execute("INSERT INTO memberships (chatroom_id, user_id, joined_at) VALUES ($1, $2, 1)",
+                {other, bob}));
+  still("a member joins another room");
+  PARLEY_ASSERT_OK(
+      c.execute("UPDATE memberships SET language = 'es' WHERE chatroom_id = $1 AND user_id = $2",
+                {room, bob}));
+  moved("a member picks a language for the room");
+  PARLEY_ASSERT_OK(c.execute(
+      "UPDATE memberships SET banned = 1 WHERE chatroom_id = $1 AND user_id = $2", {room, bob}));
+  moved("a member is banned");
+  PARLEY_ASSERT_OK(
+      c.execute("UPDATE memberships SET role = 'admin' WHERE chatroom_id = $1 AND user_id = $2",
+                {room, ana}));
+  still("a promotion");
+  PARLEY_ASSERT_OK(c.execute("UPDATE users SET preferred_language = 'fr' WHERE id = $1", {ana}));
+  moved("a member's preferred language");
+  PARLEY_ASSERT_OK(c.execute("UPDATE users SET preferred_language = 'fr' WHERE id = $1", {ana}));
+  still("the same preferred language again");
+  PARLEY_ASSERT_OK(c.execute("UPDATE users SET username = 'anna' WHERE id = $1", {ana}));
+  still("a rename");
+  PARLEY_ASSERT_OK(add_message(c, room, ana, "hello"));
+  still("a message");
+  const auto other_before = version(other);
+  PARLEY_ASSERT_OK(c.execute("DELETE FROM users WHERE id = $1", {bob}));
+  moved("a member's account is deleted (cascade)");
+  EXPECT_GT(version(other), other_before) << "in each of their rooms";
+  PARLEY_ASSERT_OK(c.execute("DELETE FROM memberships WHERE chatroom_id = $1", {other}));
+  PARLEY_ASSERT_OK(c.execute("DELETE FROM chatrooms WHERE id = $1", {room}));
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM memberships"), 0) << "a room's deletion cascades";
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM room_members_versions WHERE chatroom_id = $1", {room}), 0)
+      << "and leaves no counter behind";
+  PARLEY_ASSERT_OK(c.execute("DELETE FROM chatrooms WHERE id = $1", {other}));
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM room_members_versions"), 0);
+}
+
 TEST_P(SchemaTest, RoomSeqIsGapFreeUnderConcurrentInserts) {
   std::int64_t room = 0;
   std::int64_t user = 0;
