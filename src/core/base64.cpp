@@ -53,7 +53,7 @@ constexpr DecodeTable decode_table(std::string_view alphabet) {
   return table;
 }
 
-// Built at compile time: every access token's check decodes three segments.
+// Built at compile time: checking an access token decodes its segments.
 constexpr DecodeTable kStandardTable = decode_table(kStandard);
 constexpr DecodeTable kUrlTable = decode_table(kUrl);
 
