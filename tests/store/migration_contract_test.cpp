@@ -206,6 +206,18 @@ class SchemaTest : public MigrationContractTest {
     return rows ? (*rows)[0].get<std::int64_t>("id").value() : -1;
   }
 
+  /// Two users, ana and bob, and a room ana created: where most schema tests start.
+  struct TwoUsersAndARoom {
+    std::int64_t ana;
+    std::int64_t bob;
+    std::int64_t room;
+  };
+  TwoUsersAndARoom two_users_and_a_room(Connection& c) {
+    const auto ana = add_user(c, "ana");
+    const auto bob = add_user(c, "bob");
+    return {ana, bob, add_room(c, ana)};
+  }
+
   std::int64_t add_room(Connection& c, std::int64_t creator) {
     auto rows = c.query(
         "INSERT INTO chatrooms (name, creator_id, created_at, updated_at) "
@@ -305,9 +317,7 @@ TEST_P(SchemaTest, DeletesCascadeOrKeepMessages) {
   auto lease = db().acquire();
   PARLEY_ASSERT_OK(lease);
   Connection& c = **lease;
-  auto ana = add_user(c, "ana");
-  auto bob = add_user(c, "bob");
-  auto room = add_room(c, ana);
+  const auto [ana, bob, room] = two_users_and_a_room(c);
   PARLEY_ASSERT_OK(c.execute(
       "INSERT INTO memberships (chatroom_id, user_id, role, joined_at) VALUES ($1, $2, 'owner', 1)",
       {room, ana}));
@@ -357,10 +367,8 @@ TEST_P(SchemaTest, MembersVersionMovesWhenListeningLanguagesMayChange) {
   auto lease = db().acquire();
   PARLEY_ASSERT_OK(lease);
   Connection& c = **lease;
-  auto ana = add_user(c, "ana");
-  auto bob = add_user(c, "bob");
-  auto room = add_room(c, ana);
-  auto other = add_room(c, ana);
+  const auto [ana, bob, room] = two_users_and_a_room(c);
+  const auto other = add_room(c, ana);
   const auto version = [&](std::int64_t id) {
     return scalar(
         "SELECT COALESCE((SELECT version FROM room_members_versions WHERE chatroom_id = $1), 0)",
