@@ -15,8 +15,11 @@
 #include <cmath>
 #include <limits>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
+#include <string>
+#include <unordered_map>
 
 #include "core/base64.hpp"
 #include "core/digest.hpp"
@@ -214,8 +217,45 @@ const SigningKey* AccessKeySet::find_by_header(std::string_view segment) const n
 
 // ---- AccessTokens ----------------------------------------------------------------------------
 
+// Tokens that passed every check but the time claims, by their exact bytes. Equal bytes under the
+// same (immutable) key set and options pass the same checks again, so only exp, nbf and iat are
+// looked at on a hit. Bounded: when full, expired entries go, and if that frees nothing, all.
+// A lookup compares whole tokens only after their hashes matched, so it tells nothing about a
+// remembered token to someone who does not already hold it.
+class AccessTokens::VerifiedTokens {
+ public:
+  std::optional<AccessTokenClaims> find(std::string_view token) const {
+    std::lock_guard lock(mutex_);
+    auto it = entries_.find(token);
+    if (it == entries_.end()) return std::nullopt;
+    return it->second;
+  }
+
+  void remember(std::string_view token, const AccessTokenClaims& claims, std::int64_t now) {
+    std::lock_guard lock(mutex_);
+    if (entries_.size() >= kVerifiedCapacity) {
+      std::erase_if(entries_, [now](const auto& entry) { return entry.second.expires_at <= now; });
+      if (entries_.size() >= kVerifiedCapacity) entries_.clear();
+    }
+    entries_.try_emplace(std::string(token), claims);
+  }
+
+ private:
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view text) const noexcept {
+      return std::hash<std::string_view>{}(text);
+    }
+  };
+  mutable std::mutex mutex_;
+  std::unordered_map<std::string, AccessTokenClaims, Hash, std::equal_to<>> entries_;
+};
+
 AccessTokens::AccessTokens(AccessKeySet keys, AccessTokenOptions options, const core::Clock& clock)
-    : keys_(std::move(keys)), options_(std::move(options)), clock_(clock) {
+    : keys_(std::move(keys)),
+      options_(std::move(options)),
+      clock_(clock),
+      verified_(std::make_shared<VerifiedTokens>()) {
   if (options_.issuer.empty() || options_.audience.empty()) {
     throw std::invalid_argument("access tokens: issuer and audience are required");
   }
@@ -263,7 +303,14 @@ Result<AccessTokenClaims> AccessTokens::verify(std::string_view token,
   TokenRejection why = TokenRejection::none;
   Result<AccessTokenClaims> result = fail(Errc::unauthorized, std::string(kGenericFailure));
   try {
-    result = verify_impl(token, why);
+    auto known = token.size() <= kMaxTokenBytes ? verified_->find(token) : std::nullopt;
+    if (known) {
+      why = check_times(known->expires_at, known->not_before, known->issued_at);
+      if (why == TokenRejection::none) result = std::move(*known);
+    } else {
+      result = verify_impl(token, why);
+      if (result) verified_->remember(token, *result, clock_.now_ms() / 1000);
+    }
   } catch (...) {
     // Only allocation or OpenSSL failures can throw; a token must never cause a 500.
     why = TokenRejection::malformed;
@@ -271,6 +318,17 @@ Result<AccessTokenClaims> AccessTokens::verify(std::string_view token,
   }
   if (reason != nullptr) *reason = why;
   return result;
+}
+
+TokenRejection AccessTokens::check_times(std::int64_t expires_at, std::int64_t not_before,
+                                         std::int64_t issued_at) const {
+  const std::int64_t now = clock_.now_ms() / 1000;
+  // Comparisons are written against `now` (small) so a huge claim cannot overflow.
+  if (expires_at <= now - options_.expiry_leeway.count()) return TokenRejection::expired;
+  if (not_before > now + options_.leeway.count() || issued_at > now + options_.leeway.count()) {
+    return TokenRejection::not_yet_valid;
+  }
+  return TokenRejection::none;
 }
 
 Result<AccessTokenClaims> AccessTokens::verify_impl(std::string_view token,
@@ -351,7 +409,6 @@ Result<AccessTokenClaims> AccessTokens::verify_impl(std::string_view token,
   const json::string* kind = string_member(*payload, "typ");
   if (kind == nullptr || *kind != kAccessKind) return reject(TokenRejection::wrong_kind);
 
-  const std::int64_t now = clock_.now_ms() / 1000;
   const auto exp = numeric_date(*payload, "exp");
   const auto iat = numeric_date(*payload, "iat");
   if (!exp || !iat) return reject(TokenRejection::bad_claims);
@@ -359,10 +416,8 @@ Result<AccessTokenClaims> AccessTokens::verify_impl(std::string_view token,
     return reject(TokenRejection::bad_claims);
   }
   const std::int64_t nbf = numeric_date(*payload, "nbf").value_or(*iat);
-  // Comparisons are written against `now` (small) so a huge claim cannot overflow.
-  if (*exp <= now - options_.expiry_leeway.count()) return reject(TokenRejection::expired);
-  if (nbf > now + options_.leeway.count() || *iat > now + options_.leeway.count()) {
-    return reject(TokenRejection::not_yet_valid);
+  if (const auto why = check_times(*exp, nbf, *iat); why != TokenRejection::none) {
+    return reject(why);
   }
 
   const json::string* sub = string_member(*payload, "sub");

@@ -11,10 +11,13 @@
 // The payload's "typ" names the token kind (RFC 8725 3.11 explicit typing): refresh tokens and
 // foreign id_tokens lack "typ":"access" and so are refused as bearer tokens.
 //
-// Cheap (one HMAC): safe to call on network threads.
+// Cheap (one HMAC): safe to call on network threads. A token verified once is remembered by its
+// exact bytes, so that presenting it again (reconnects, several tabs, the REST calls around a
+// CONNECT) costs a lookup; its time claims are still checked on every use.
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -141,12 +144,22 @@ class AccessTokens {
 
   const AccessKeySet& keys() const noexcept { return keys_; }
 
+  /// Tokens remembered as verified at most (each about 0.5 KB with its claims).
+  static constexpr std::size_t kVerifiedCapacity = 4096;
+
  private:
+  class VerifiedTokens;
+
   Result<AccessTokenClaims> verify_impl(std::string_view token, TokenRejection& reason) const;
+  /// The time claims (exp, nbf, iat) against the clock; the only checks whose answer changes.
+  TokenRejection check_times(std::int64_t expires_at, std::int64_t not_before,
+                             std::int64_t issued_at) const;
 
   AccessKeySet keys_;
   AccessTokenOptions options_;
   const core::Clock& clock_;
+  // Shared by copies: same keys and options, so the same answers.
+  std::shared_ptr<VerifiedTokens> verified_;
 };
 
 }  // namespace parley::auth

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "core/base64.hpp"
 
@@ -226,6 +227,48 @@ TEST_F(AccessTokensTest, ExpiryLeewayIsOptIn) {
   EXPECT_TRUE(tokens.verify(token).has_value());
   clock.advance_seconds(29);
   EXPECT_FALSE(tokens.verify(token).has_value());
+}
+
+// A token verified once is remembered by its bytes: the answers must stay those of a full check.
+TEST_F(AccessTokensTest, RememberedTokensStillAnswerAsAFullCheck) {
+  const auto issued = tokens_.issue(42, true, "session-1");
+  ASSERT_TRUE(tokens_.verify(issued.token).has_value());
+  const auto again = tokens_.verify(issued.token);
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->user_id, 42);
+  EXPECT_TRUE(again->guest);
+  EXPECT_EQ(again->session_id, "session-1");
+  EXPECT_EQ(again->jti, issued.claims.jti);
+  EXPECT_EQ(again->expires_at, issued.claims.expires_at);
+  // Bytes that differ from the remembered token are checked in full.
+  std::string flipped = issued.token;
+  flipped.back() = flipped.back() == 'A' ? 'B' : 'A';
+  expect_rejected(flipped, TokenRejection::bad_signature);
+  expect_rejected(issued.token + "A", TokenRejection::bad_signature);
+  // The time claims are read again on every use, both ways.
+  clock_.advance_seconds(900);
+  expect_rejected(issued.token, TokenRejection::expired);
+  clock_.set_seconds(kNow - 31);
+  expect_rejected(issued.token, TokenRejection::not_yet_valid);
+  clock_.set_seconds(kNow);
+  EXPECT_TRUE(tokens_.verify(issued.token).has_value());
+  // A copy answers the same.
+  const AccessTokens copy = tokens_;
+  EXPECT_TRUE(copy.verify(issued.token).has_value());
+}
+
+TEST_F(AccessTokensTest, RememberedTokensAreBounded) {
+  std::vector<std::string> issued;
+  for (std::size_t i = 0; i < AccessTokens::kVerifiedCapacity + 10; ++i) {
+    issued.push_back(tokens_.issue(static_cast<std::int64_t>(i) + 1, false, "session-1").token);
+    ASSERT_TRUE(tokens_.verify(issued.back()).has_value()) << i;
+  }
+  // Past the bound what was remembered is dropped; dropped tokens verify in full again.
+  for (std::size_t i : {std::size_t{0}, issued.size() / 2, issued.size() - 1}) {
+    const auto claims = tokens_.verify(issued[i]);
+    ASSERT_TRUE(claims.has_value()) << i;
+    EXPECT_EQ(claims->user_id, static_cast<std::int64_t>(i) + 1);
+  }
 }
 
 // SECURITY.md B12.
