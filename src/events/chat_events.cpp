@@ -51,22 +51,31 @@ Result<std::optional<std::string>> language_of(const json::object& body) {
   return std::optional<std::string>(std::string(value->as_string()));
 }
 
+// The CONNECT auth payload's access token ({"token": "..."}), or empty.
+std::string_view token_of(const json::value& auth) {
+  if (!auth.is_object()) return {};
+  const auto* value = auth.as_object().if_contains("token");
+  return value != nullptr && value->is_string() ? std::string_view(value->as_string())
+                                                : std::string_view();
+}
+
 }  // namespace
 
-asio::awaitable<Result<std::int64_t>> ChatEvents::authenticate(json::value auth) {
-  std::string token;
-  if (auth.is_object()) {
-    if (const auto* value = auth.as_object().if_contains("token"); value && value->is_string()) {
-      token = std::string(value->as_string());
-    }
-  }
-  if (token.empty()) co_return fail(Errc::unauthorized, "authentication required");
+std::optional<Result<std::int64_t>> ChatEvents::authenticate_at_once(const json::value& auth) {
+  const std::string_view token = token_of(auth);
+  if (token.empty())
+    return Result<std::int64_t>(fail(Errc::unauthorized, "authentication required"));
   // A session checked moments ago (reconnects, several tabs, a client's REST calls just before)
   // is known without the database, and the network thread answers at once.
-  if (auto known = deps_.accounts.authenticate_cached(token)) {
-    if (!*known) co_return fail(Errc::unauthorized, "invalid or expired token");
-    co_return (*known)->user_id;
-  }
+  auto known = deps_.accounts.authenticate_cached(token);
+  if (!known) return std::nullopt;
+  if (!*known) return Result<std::int64_t>(fail(Errc::unauthorized, "invalid or expired token"));
+  return Result<std::int64_t>((*known)->user_id);
+}
+
+asio::awaitable<Result<std::int64_t>> ChatEvents::authenticate(json::value auth) {
+  if (auto known = authenticate_at_once(auth)) co_return std::move(*known);
+  std::string token(token_of(auth));
   auto job = [&accounts = deps_.accounts, token]() -> Result<std::int64_t> {
     auto principal = accounts.authenticate(token);
     if (!principal) return principal.error();
@@ -78,7 +87,9 @@ asio::awaitable<Result<std::int64_t>> ChatEvents::authenticate(json::value auth)
 }
 
 void ChatEvents::on_connect(const SocketPtr& socket, const json::value&) {
-  deps_.log.debug("socket_connected", {{"socket", socket->id()}, {"user_id", socket->user_id()}});
+  if (deps_.log.enabled(core::LogLevel::debug)) {
+    deps_.log.debug("socket_connected", {{"socket", socket->id()}, {"user_id", socket->user_id()}});
+  }
 }
 
 asio::awaitable<void> ChatEvents::on_event(SocketPtr socket, std::string name, json::array args,

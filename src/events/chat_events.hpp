@@ -70,6 +70,7 @@ class ChatEvents final : public realtime::SocketApplication, public chat::Chatro
 
   // SocketApplication
   boost::asio::awaitable<Result<std::int64_t>> authenticate(boost::json::value auth) override;
+  std::optional<Result<std::int64_t>> authenticate_at_once(const boost::json::value& auth) override;
   void on_connect(const realtime::SocketPtr& socket, const boost::json::value& auth) override;
   boost::asio::awaitable<void> on_event(realtime::SocketPtr socket, std::string name,
                                         boost::json::array args, realtime::Attachments attachments,

@@ -10,6 +10,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/socket_base.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/buffers_suffix.hpp>
@@ -179,6 +180,14 @@ void EngineIoSession::wake_poller_locked() {
     writer_busy_ = true;
     asio::post(transport_->get_executor(), [self = shared_from_this()] { self->write_batch(); });
   }
+}
+
+bool EngineIoSession::on_strand() const {
+  if (const auto* io = strand_.target<asio::io_context::executor_type>()) {
+    return io->running_in_this_thread();
+  }
+  const auto* strand = strand_.target<asio::strand<asio::io_context::executor_type>>();
+  return strand != nullptr && strand->running_in_this_thread();
 }
 
 bool EngineIoSession::on_network_thread() const {

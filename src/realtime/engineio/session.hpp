@@ -92,6 +92,8 @@ class EngineIoSession : public std::enable_shared_from_this<EngineIoSession> {
 
   const std::string& id() const { return id_; }
   boost::asio::any_io_executor strand() const { return strand_; }
+  /// True when the caller runs on strand(): work meant for it may be done inline.
+  bool on_strand() const;
 
   /// Queues a packet; thread-safe. Returns false (and closes the session) when the client is
   /// not reading fast enough, or false when the session is closed.

@@ -123,27 +123,32 @@ void SocketIoServer::on_open(const std::shared_ptr<EngineIoSession>& session) {
     std::lock_guard lock(mutex_);
     clients_.emplace(session->id(), client);
   }
-  asio::co_spawn(session->strand(), expect_connect(client, session), asio::detached);
+  if (session->on_strand()) {
+    expect_connect(client, session);
+  } else {
+    asio::post(session->strand(), [this, client, session] { expect_connect(client, session); });
+  }
 }
 
 // A transport that never sends CONNECT holds resources for nothing: close it after
-// connect_timeout (Socket.IO's connectTimeout).
-asio::awaitable<void> SocketIoServer::expect_connect(std::shared_ptr<Client> client,
-                                                     std::shared_ptr<EngineIoSession> session) {
+// connect_timeout (Socket.IO's connectTimeout). A plain wait, not a coroutine: every
+// connection starts one.
+void SocketIoServer::expect_connect(const std::shared_ptr<Client>& client,
+                                    const std::shared_ptr<EngineIoSession>& session) {
   std::shared_ptr<asio::steady_timer> timer;
   {
     std::lock_guard lock(client->mutex);
     timer = client->connect_timer;
   }
-  if (!timer) co_return;  // connected or closed already
-  auto [ec] = co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
-  (void)ec;
-  bool connected = false;
-  {
-    std::lock_guard lock(client->mutex);
-    connected = !client->sockets.empty() || !client->connecting.empty();
-  }
-  if (!connected && !session->closed()) session->close("connect timeout");
+  if (!timer) return;  // connected or closed already
+  timer->async_wait([timer, client, session](const boost::system::error_code&) {
+    bool connected = false;
+    {
+      std::lock_guard lock(client->mutex);
+      connected = !client->sockets.empty() || !client->connecting.empty();
+    }
+    if (!connected && !session->closed()) session->close("connect timeout");
+  });
 }
 
 void SocketIoServer::on_message(const std::shared_ptr<EngineIoSession>& session, std::string data,
@@ -224,6 +229,13 @@ void SocketIoServer::handle_packet(const std::shared_ptr<Client>& client,
   }
   switch (packet.type) {
     case SioType::connect:
+      // A token whose session is known is answered at once; others wait for the database.
+      if (session->on_strand()) {
+        if (auto user = application_.authenticate_at_once(packet.data)) {
+          finish_connect(client, session, packet, *user);
+          return;
+        }
+      }
       asio::co_spawn(session->strand(), connect(client, session, std::move(packet)),
                      asio::detached);
       return;
@@ -261,8 +273,16 @@ void SocketIoServer::handle_packet(const std::shared_ptr<Client>& client,
 asio::awaitable<void> SocketIoServer::connect(std::shared_ptr<Client> client,
                                               std::shared_ptr<EngineIoSession> session,
                                               SioPacket packet) {
+  json::value auth = packet.data.is_object() ? packet.data : json::value(json::object());
+  const auto user = co_await application_.authenticate(std::move(auth));
+  finish_connect(client, session, packet, user);
+}
+
+void SocketIoServer::finish_connect(const std::shared_ptr<Client>& client,
+                                    const std::shared_ptr<EngineIoSession>& session,
+                                    const SioPacket& packet, const Result<std::int64_t>& user) {
   // A recovering client adds {"pid","offset"} to its auth payload.
-  const std::string nsp = packet.nsp;
+  const std::string& nsp = packet.nsp;
   std::string pid;
   std::string offset;
   if (packet.data.is_object()) {
@@ -270,15 +290,13 @@ asio::awaitable<void> SocketIoServer::connect(std::shared_ptr<Client> client,
     if (const auto* p = auth.if_contains("pid"); p && p->is_string()) pid = p->as_string();
     if (const auto* o = auth.if_contains("offset"); o && o->is_string()) offset = o->as_string();
   }
-  json::value auth = packet.data.is_object() ? packet.data : json::value(json::object());
-  auto user = co_await application_.authenticate(auth);
   if (!user) {
     {
       std::lock_guard lock(client->mutex);
       client->connecting.erase(nsp);
     }
     session->send(connect_error(nsp, user.error().message));
-    co_return;
+    return;
   }
   SocketPtr socket;
   Unfinished replayed;  // a recovered socket's CONNECT reply and missed events, queued
@@ -291,14 +309,14 @@ asio::awaitable<void> SocketIoServer::connect(std::shared_ptr<Client> client,
     socket = std::make_shared<Socket>(core::random_token(15), core::random_token(15), nsp, session,
                                       *user, *this);
     auto registered = register_socket(*client, socket);
-    if (!registered) co_return;  // the transport closed while the CONNECT was checked
+    if (!registered) return;  // the transport closed while the CONNECT was checked
     connect_timer = std::move(*registered);
   }
   cancel_on_strand(connect_timer);
   if (recovered) {
     finish_sends(replayed);
     application_.on_recovered(socket);
-    co_return;
+    return;
   }
   SioPacket reply;
   reply.type = SioType::connect;
@@ -308,7 +326,8 @@ asio::awaitable<void> SocketIoServer::connect(std::shared_ptr<Client> client,
   if (recovery_enabled()) handshake["pid"] = socket->private_id_;
   reply.data = std::move(handshake);
   session->send(sio_packet(std::move(reply)));
-  application_.on_connect(socket, auth);
+  application_.on_connect(socket,
+                          packet.data.is_object() ? packet.data : json::value(json::object()));
 }
 
 std::optional<std::shared_ptr<asio::steady_timer>> SocketIoServer::register_socket(

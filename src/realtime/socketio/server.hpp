@@ -133,6 +133,11 @@ class SocketApplication {
   /// Checks the CONNECT auth payload (`{token}`); returns the user id. Errors become a
   /// CONNECT_ERROR with the error's message.
   virtual boost::asio::awaitable<Result<std::int64_t>> authenticate(boost::json::value auth) = 0;
+  /// authenticate()'s answer when it is known without waiting (a session checked moments ago),
+  /// or nullopt: the CONNECT is then answered on the spot, without a coroutine.
+  virtual std::optional<Result<std::int64_t>> authenticate_at_once(const boost::json::value&) {
+    return std::nullopt;
+  }
   /// A socket connected; `auth` is its CONNECT payload (`{}` when none), not kept afterwards:
   /// it carries the access token.
   virtual void on_connect(const SocketPtr& socket, const boost::json::value& auth) = 0;
@@ -239,12 +244,16 @@ class SocketIoServer final : public EngineIoListener {
   std::shared_ptr<Client> client_of(const std::string& session_id) const;
   boost::asio::awaitable<void> connect(std::shared_ptr<Client> client,
                                        std::shared_ptr<EngineIoSession> session, SioPacket packet);
+  /// The CONNECT once `user` is known (on the session's strand).
+  void finish_connect(const std::shared_ptr<Client>& client,
+                      const std::shared_ptr<EngineIoSession>& session, const SioPacket& packet,
+                      const Result<std::int64_t>& user);
   void handle_packet(const std::shared_ptr<Client>& client,
                      const std::shared_ptr<EngineIoSession>& session, SioPacket packet);
   void enqueue_event(const SocketPtr& socket, SioPacket packet);
   boost::asio::awaitable<void> drain(SocketPtr socket);
-  boost::asio::awaitable<void> expect_connect(std::shared_ptr<Client> client,
-                                              std::shared_ptr<EngineIoSession> session);
+  void expect_connect(const std::shared_ptr<Client>& client,
+                      const std::shared_ptr<EngineIoSession>& session);
   void remove_socket(const std::shared_ptr<Client>& client, const SocketPtr& socket,
                      const std::string& reason);
   bool recovery_enabled() const { return options_.recovery_window.count() > 0; }
