@@ -219,36 +219,44 @@ const SigningKey* AccessKeySet::find_by_header(std::string_view segment) const n
 
 // Tokens that passed every check but the time claims, by their exact bytes. Equal bytes under the
 // same (immutable) key set and options pass the same checks again, so only exp, nbf and iat are
-// looked at on a hit. Bounded: when full, expired entries go, and if that frees nothing, all.
-// A lookup compares whole tokens only after their hashes matched, so it tells nothing about a
-// remembered token to someone who does not already hold it.
+// looked at on a hit. Entries are found by the token's hash and then compared in constant time,
+// so a lookup tells nothing about a remembered token to someone who does not already hold it
+// (a plain string key would be compared byte by byte, stopping at the first difference).
+// Bounded: when full, expired entries go, and if that frees less than a quarter, all.
 class AccessTokens::VerifiedTokens {
  public:
   std::optional<AccessTokenClaims> find(std::string_view token) const {
+    const std::size_t hash = std::hash<std::string_view>{}(token);
     std::lock_guard lock(mutex_);
-    auto it = entries_.find(token);
+    auto it = entries_.find(hash);
     if (it == entries_.end()) return std::nullopt;
-    return it->second;
+    const std::string& known = it->second.token;
+    if (known.size() != token.size() ||
+        CRYPTO_memcmp(known.data(), token.data(), token.size()) != 0) {
+      return std::nullopt;  // another token with the same hash
+    }
+    return it->second.claims;
   }
 
   void remember(std::string_view token, const AccessTokenClaims& claims, std::int64_t now) {
+    const std::size_t hash = std::hash<std::string_view>{}(token);
     std::lock_guard lock(mutex_);
     if (entries_.size() >= kVerifiedCapacity) {
-      std::erase_if(entries_, [now](const auto& entry) { return entry.second.expires_at <= now; });
-      if (entries_.size() >= kVerifiedCapacity) entries_.clear();
+      std::erase_if(entries_,
+                    [now](const auto& entry) { return entry.second.claims.expires_at <= now; });
+      // Freeing only a few would scan all again at the next few tokens.
+      if (entries_.size() >= kVerifiedCapacity / 4 * 3) entries_.clear();
     }
-    entries_.try_emplace(std::string(token), claims);
+    entries_.insert_or_assign(hash, Entry{std::string(token), claims});
   }
 
  private:
-  struct Hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view text) const noexcept {
-      return std::hash<std::string_view>{}(text);
-    }
+  struct Entry {
+    std::string token;
+    AccessTokenClaims claims;
   };
   mutable std::mutex mutex_;
-  std::unordered_map<std::string, AccessTokenClaims, Hash, std::equal_to<>> entries_;
+  std::unordered_map<std::size_t, Entry> entries_;
 };
 
 AccessTokens::AccessTokens(AccessKeySet keys, AccessTokenOptions options, const core::Clock& clock)
@@ -303,13 +311,15 @@ Result<AccessTokenClaims> AccessTokens::verify(std::string_view token,
   TokenRejection why = TokenRejection::none;
   Result<AccessTokenClaims> result = fail(Errc::unauthorized, std::string(kGenericFailure));
   try {
-    auto known = token.size() <= kMaxTokenBytes ? verified_->find(token) : std::nullopt;
+    // A moved-from object has no cache: it verifies in full.
+    auto known =
+        verified_ && token.size() <= kMaxTokenBytes ? verified_->find(token) : std::nullopt;
     if (known) {
       why = check_times(known->expires_at, known->not_before, known->issued_at);
       if (why == TokenRejection::none) result = std::move(*known);
     } else {
       result = verify_impl(token, why);
-      if (result) verified_->remember(token, *result, clock_.now_ms() / 1000);
+      if (result && verified_) verified_->remember(token, *result, clock_.now_ms() / 1000);
     }
   } catch (...) {
     // Only allocation or OpenSSL failures can throw; a token must never cause a 500.

@@ -232,7 +232,14 @@ void SocketIoServer::handle_packet(const std::shared_ptr<Client>& client,
       // A token whose session is known is answered at once; others wait for the database.
       if (session->on_strand()) {
         if (auto user = application_.authenticate_at_once(packet.data)) {
-          finish_connect(client, session, packet, *user);
+          // Inside the transport's read: what throws must end this connection, not escape
+          // into the read loop and leave the connection unread.
+          try {
+            finish_connect(client, session, packet, *user);
+          } catch (const std::exception& e) {
+            log_.error("socketio_connect_failed", {{"reason", e.what()}});
+            session->close("internal error");
+          }
           return;
         }
       }
