@@ -190,11 +190,7 @@ bool EngineIoSession::on_strand() const {
   return strand != nullptr && strand->running_in_this_thread();
 }
 
-bool EngineIoSession::on_network_thread() const {
-  if (!options_.single_threaded) return false;
-  const auto* executor = strand_.target<asio::io_context::executor_type>();
-  return executor != nullptr && executor->running_in_this_thread();
-}
+bool EngineIoSession::on_network_thread() const { return options_.single_threaded && on_strand(); }
 
 bool EngineIoSession::send(const SharedPacket& packet) {
   return send_all(std::span<const SharedPacket>(&packet, 1));

@@ -232,14 +232,7 @@ void SocketIoServer::handle_packet(const std::shared_ptr<Client>& client,
       // A token whose session is known is answered at once; others wait for the database.
       if (session->on_strand()) {
         if (auto user = application_.authenticate_at_once(packet.data)) {
-          // Inside the transport's read: what throws must end this connection, not escape
-          // into the read loop and leave the connection unread.
-          try {
-            finish_connect(client, session, packet, *user);
-          } catch (const std::exception& e) {
-            log_.error("socketio_connect_failed", {{"reason", e.what()}});
-            session->close("internal error");
-          }
+          finish_connect_or_close(client, session, packet, *user);
           return;
         }
       }
@@ -282,7 +275,22 @@ asio::awaitable<void> SocketIoServer::connect(std::shared_ptr<Client> client,
                                               SioPacket packet) {
   json::value auth = packet.data.is_object() ? packet.data : json::value(json::object());
   const auto user = co_await application_.authenticate(std::move(auth));
-  finish_connect(client, session, packet, user);
+  finish_connect_or_close(client, session, packet, user);
+}
+
+void SocketIoServer::finish_connect_or_close(const std::shared_ptr<Client>& client,
+                                             const std::shared_ptr<EngineIoSession>& session,
+                                             const SioPacket& packet,
+                                             const Result<std::int64_t>& user) {
+  // A CONNECT left half done would hold the transport open with no namespace and no answer
+  // (the connect timeout counts it as connecting), and inline in the transport's read an
+  // exception would stop the reads: the connection ends instead.
+  try {
+    finish_connect(client, session, packet, user);
+  } catch (const std::exception& e) {
+    log_.error("socketio_connect_failed", {{"reason", e.what()}});
+    session->close("internal error");
+  }
 }
 
 void SocketIoServer::finish_connect(const std::shared_ptr<Client>& client,

@@ -244,6 +244,10 @@ class SocketIoServer final : public EngineIoListener {
   std::shared_ptr<Client> client_of(const std::string& session_id) const;
   boost::asio::awaitable<void> connect(std::shared_ptr<Client> client,
                                        std::shared_ptr<EngineIoSession> session, SioPacket packet);
+  /// finish_connect(), closing the connection if it throws.
+  void finish_connect_or_close(const std::shared_ptr<Client>& client,
+                               const std::shared_ptr<EngineIoSession>& session,
+                               const SioPacket& packet, const Result<std::int64_t>& user);
   /// The CONNECT once `user` is known (on the session's strand).
   void finish_connect(const std::shared_ptr<Client>& client,
                       const std::shared_ptr<EngineIoSession>& session, const SioPacket& packet,
