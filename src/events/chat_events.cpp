@@ -355,8 +355,7 @@ asio::awaitable<void> ChatEvents::send_message(SocketPtr socket, json::array arg
   auto stored = co_await batcher_.async_store(std::move(message), asio::use_awaitable);
   if (!stored) co_return refuse(socket, ack, *room, stored.error());
   // Stored first, then delivered: the ack carries the id and time the history will show. The
-  // ack and the sender's own copy leave in one write.
-  const auto hold = socket->hold_writes();
+  // ack and the sender's own copy leave in one write (realtime::EndOfTurnWriter).
   const auto& shaped = stored->shaped;
   if (ack) {
     ack(json::array{json::object{{"id", shaped.at("id")},

@@ -24,8 +24,10 @@ TEST(EngineIoSession, AClientThatDoesNotReadIsClosedPastItsAllowance) {
   asio::io_context io;
   RecordingListener listener;
   EngineIoOptions options;
+  EndOfTurnWriter end_of_turn(io.get_executor());
   options.max_buffered_bytes = 1000;
-  auto session = std::make_shared<EngineIoSession>("s1", asio::make_strand(io), options, listener);
+  auto session = std::make_shared<EngineIoSession>("s1", asio::make_strand(io), options, listener,
+                                                   end_of_turn);
   const auto packet = make_message(std::string(300, 'x'));
   EXPECT_TRUE(session->send(packet));
   EXPECT_TRUE(session->send(packet));
@@ -41,9 +43,11 @@ TEST(EngineIoSession, NoPongWithinThePingTimeoutCloses) {
   asio::io_context io;
   RecordingListener listener;
   EngineIoOptions options;
+  EndOfTurnWriter end_of_turn(io.get_executor());
   options.ping_interval = 20ms;
   options.ping_timeout = 20ms;
-  auto session = std::make_shared<EngineIoSession>("s2", asio::make_strand(io), options, listener);
+  auto session = std::make_shared<EngineIoSession>("s2", asio::make_strand(io), options, listener,
+                                                   end_of_turn);
   session->start();
   io.run_for(500ms);
   ASSERT_EQ(listener.closes.size(), 1u);
@@ -59,7 +63,9 @@ TEST(EngineIoSession, APollReturnsQueuedPacketsJoinedByTheRecordSeparator) {
   asio::io_context io;
   RecordingListener listener;
   EngineIoOptions options;
-  auto session = std::make_shared<EngineIoSession>("s3", asio::make_strand(io), options, listener);
+  EndOfTurnWriter end_of_turn(io.get_executor());
+  auto session = std::make_shared<EngineIoSession>("s3", asio::make_strand(io), options, listener,
+                                                   end_of_turn);
   session->send(make_message("2[\"a\"]"));
   session->send(make_message("2[\"b\"]"));
   std::optional<std::string> payload;

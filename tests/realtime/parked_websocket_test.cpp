@@ -50,6 +50,7 @@ struct Connection {
   asio::io_context io;
   RecordingListener listener;
   EngineIoOptions options;
+  EndOfTurnWriter end_of_turn{io.get_executor()};
   std::shared_ptr<EngineIoSession> session;
   websocket::stream<tcp::socket> client{io};
 
@@ -73,7 +74,8 @@ struct Connection {
     io.restart();
     accepted.get();
     handshake.get();
-    session = std::make_shared<EngineIoSession>("s", io.get_executor(), options, listener);
+    session =
+        std::make_shared<EngineIoSession>("s", io.get_executor(), options, listener, end_of_turn);
     asio::co_spawn(io, session->run_websocket(ws, false), asio::detached);
     settle();
   }
@@ -230,48 +232,61 @@ TEST(ParkedWebSocket, ServerSendsReachAParkedClient) {
   EXPECT_EQ(c.read_text(), "4m2");
 }
 
-// An ack and the sender's own copy of the message it acknowledges: queued under a hold, they
-// leave together when it ends, in one write (on loopback, bytes written are readable at once).
-TEST(WriteHold, PacketsQueuedUnderAHoldLeaveTogetherWhenItEnds) {
+// An ack and the sender's own copy of the message it acknowledges, or several messages of a
+// stored batch: what one turn of the network thread queues for a connection waits for the end
+// of the turn and leaves in one write (on loopback, bytes written are readable at once).
+TEST(EndOfTurnWriter, PacketsQueuedInOneTurnLeaveTogetherAtItsEnd) {
   Connection c;
   c.send_text("4hi");
   c.settle_until([&] { return c.session->parked(); });
-  bool held = false;
-  std::size_t readable_while_held = 99;
-  std::size_t readable_after = 0;
+  std::size_t readable_in_the_turn = 99;
+  std::size_t readable_in_the_next_turn = 0;
   asio::post(c.io, [&] {
-    {
-      const auto hold = c.session->hold_writes();
-      held = hold.holding();
-      c.session->send(make_message("ack"));
-      c.session->send(make_message("message"));
-      readable_while_held = c.client.next_layer().available();
-      EXPECT_FALSE(c.session->hold_writes().holding()) << "one hold at a time";
-    }
-    readable_after = c.client.next_layer().available();
+    c.session->send(make_message("ack"));
+    c.session->send(make_message("message"));
+    readable_in_the_turn = c.client.next_layer().available();
+    // Queued behind the write at the turn's end.
+    asio::post(c.io, [&] { readable_in_the_next_turn = c.client.next_layer().available(); });
   });
   c.settle();
-  EXPECT_TRUE(held);
-  EXPECT_EQ(readable_while_held, 0u);
-  EXPECT_EQ(readable_after, (2 + 4) + (2 + 8)) << "both frames: 2-byte headers, '4' + text";
+  EXPECT_EQ(readable_in_the_turn, 0u);
+  EXPECT_EQ(readable_in_the_next_turn, (2 + 4) + (2 + 8)) << "both frames: 2-byte headers";
   EXPECT_EQ(c.read_text(), "4ack");
   EXPECT_EQ(c.read_text(), "4message");
 }
 
-TEST(WriteHold, AHoldIsEmptyOffTheNetworkThreadAndWritesGoOnAsBefore) {
+// Handlers that ran between the first packet and the turn's end add theirs to the same write.
+TEST(EndOfTurnWriter, HandlersAlreadyWaitingShareTheWrite) {
   Connection c;
-  EXPECT_FALSE(c.session->hold_writes().holding()) << "the test's thread is not the network's";
+  c.send_text("4hi");
+  c.settle_until([&] { return c.session->parked(); });
+  std::size_t readable_after = 0;
+  asio::post(c.io, [&] { c.session->send(make_message("one")); });
+  asio::post(c.io, [&] { c.session->send(make_message("two")); });
+  asio::post(c.io, [&] { c.session->send(make_message("three")); });
+  asio::post(c.io, [&] {
+    EXPECT_EQ(c.client.next_layer().available(), 0u) << "nothing written yet";
+    asio::post(c.io, [&] { readable_after = c.client.next_layer().available(); });
+  });
+  c.settle();
+  EXPECT_EQ(readable_after, (2 + 4) + (2 + 4) + (2 + 6));
+  EXPECT_EQ(c.read_text(), "4one");
+  EXPECT_EQ(c.read_text(), "4two");
+  EXPECT_EQ(c.read_text(), "4three");
+}
+
+TEST(EndOfTurnWriter, SendsOffTheNetworkThreadAreWrittenAsBefore) {
+  Connection c;
   c.session->send(make_message("still sent"));
   c.settle();
   EXPECT_EQ(c.read_text(), "4still sent");
 }
 
-TEST(WriteHold, ACloseDuringAHoldIsCarriedOutWhenItEnds) {
+TEST(EndOfTurnWriter, ACloseInTheTurnIsCarriedOutAfterTheWrite) {
   Connection c;
   c.send_text("4hi");
   c.settle_until([&] { return c.session->parked(); });
   asio::post(c.io, [&] {
-    const auto hold = c.session->hold_writes();
     c.session->send(make_message("last words"));
     c.session->close("server shutdown");
   });

@@ -80,6 +80,7 @@ EngineIoServer::EngineIoServer(
     std::function<bool(std::string_view, std::string_view)> origin_allowed)
     : io_(io),
       options_(options),
+      end_of_turn_(io_.get_executor()),
       log_(log),
       origin_allowed_(std::move(origin_allowed)),
       registry_listener_(std::make_unique<RegistryListener>(listener, mutex_, sessions_)),
@@ -101,8 +102,8 @@ std::shared_ptr<EngineIoSession> EngineIoServer::find(const std::string& sid) co
 std::shared_ptr<EngineIoSession> EngineIoServer::create_session() {
   const auto executor = options_.single_threaded ? asio::any_io_executor(io_.get_executor())
                                                  : asio::any_io_executor(asio::make_strand(io_));
-  auto session =
-      std::make_shared<EngineIoSession>(core::random_token(15), executor, options_, listener_);
+  auto session = std::make_shared<EngineIoSession>(core::random_token(15), executor, options_,
+                                                   listener_, end_of_turn_);
   {
     std::lock_guard lock(mutex_);
     sessions_.emplace(session->id(), session);

@@ -51,6 +51,7 @@ class EngineIoServer {
 
   boost::asio::io_context& io_;
   EngineIoOptions options_;
+  EndOfTurnWriter end_of_turn_;  // the sessions' writes in the single-threaded mode
   core::Logger& log_;
   std::function<bool(std::string_view, std::string_view)> origin_allowed_;
   // Sits between the sessions and the real listener, to forget closed sessions.

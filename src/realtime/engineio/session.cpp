@@ -149,12 +149,36 @@ SharedPacket make_binary_message(std::string bytes) {
   return packet;
 }
 
+EndOfTurnWriter::EndOfTurnWriter(asio::any_io_executor network)
+    : network_(std::move(network)), due_(std::make_shared<Due>()) {}
+
+void EndOfTurnWriter::schedule(std::shared_ptr<EngineIoSession> session) {
+  due_->waiting.push_back(std::move(session));
+  if (due_->posted) return;
+  due_->posted = true;
+  asio::post(network_, [due = due_] { write_due(*due); });
+}
+
+void EndOfTurnWriter::write_due(Due& due) {
+  // Writing may close a connection, whose callbacks may queue more (a user_left): that goes to
+  // the next turn's list and handler, never into the list being walked.
+  due.posted = false;
+  due.writing.swap(due.waiting);
+  struct Cleared {
+    std::vector<std::shared_ptr<EngineIoSession>>& list;
+    ~Cleared() { list.clear(); }
+  } cleared{due.writing};
+  for (const auto& session : due.writing) session->write_batch();
+}
+
 EngineIoSession::EngineIoSession(std::string id, asio::any_io_executor strand,
-                                 const EngineIoOptions& options, EngineIoListener& listener)
+                                 const EngineIoOptions& options, EngineIoListener& listener,
+                                 EndOfTurnWriter& end_of_turn)
     : id_(std::move(id)),
       strand_(std::move(strand)),
       options_(options),
       listener_(listener),
+      end_of_turn_(end_of_turn),
       heartbeat_timer_(strand_) {}
 
 bool EngineIoSession::closed() const {
@@ -210,8 +234,9 @@ EngineIoSession::Queued EngineIoSession::queue(std::span<const SharedPacket> pac
     queue_.push_back(packet);
   }
   if (queued_bytes_ > options_.max_buffered_bytes) return Queued::overflow;
-  // On the one network thread, an idle writer starts right after (its socket write does not
-  // block): a post per recipient would cost a queued handler for each of a room's members.
+  // On the one network thread, an idle writer starts at the end of the turn (its socket write
+  // does not block, and what else the turn queues for this client goes with it): a post per
+  // recipient would cost a queued handler for each of a room's members.
   if (transport_ && !writer_busy_ && on_network_thread()) {
     writer_busy_ = true;
     return Queued::write;
@@ -221,15 +246,8 @@ EngineIoSession::Queued EngineIoSession::queue(std::span<const SharedPacket> pac
 }
 
 void EngineIoSession::finish_queued(Queued queued) {
-  if (queued == Queued::write) write_batch();
+  if (queued == Queued::write) end_of_turn_.schedule(shared_from_this());
   if (queued == Queued::overflow) close("slow consumer: too much data waiting for the client");
-}
-
-EngineIoSession::WriteHold EngineIoSession::hold_writes() {
-  std::lock_guard lock(mutex_);
-  if (closed_ || !transport_ || writer_busy_ || !on_network_thread()) return {};
-  writer_busy_ = true;  // queue() then leaves the writing to the hold's end
-  return WriteHold(shared_from_this());
 }
 
 void EngineIoSession::close(const std::string& reason) {

@@ -72,6 +72,35 @@ SharedPacket make_binary_message(std::string bytes);
 
 class EngineIoSession;
 
+/// The writes the one network thread of the single-threaded mode starts at the end of its
+/// current turn, each connection's queue in one gathered write. A handler that queues packets
+/// (a broadcast, an ack) leaves the writing to one handler posted behind whatever is already
+/// waiting to run, so everything queued for a connection in between leaves together: the ack
+/// and the sender's own copy of a message, or, when a stored batch's messages are delivered one
+/// after the other, all of them to each member of a room (one system call per member, not one
+/// per member and message). Used on the network thread only; the posted handler shares the
+/// list, so it may outlive this object.
+class EndOfTurnWriter {
+ public:
+  explicit EndOfTurnWriter(boost::asio::any_io_executor network);
+  EndOfTurnWriter(const EndOfTurnWriter&) = delete;
+  EndOfTurnWriter& operator=(const EndOfTurnWriter&) = delete;
+
+  /// Writes the session's queue at the end of the turn; the session's writer is claimed.
+  void schedule(std::shared_ptr<EngineIoSession> session);
+
+ private:
+  struct Due {
+    std::vector<std::shared_ptr<EngineIoSession>> waiting;
+    std::vector<std::shared_ptr<EngineIoSession>> writing;  // swapped: both keep their capacity
+    bool posted = false;
+  };
+  static void write_due(Due& due);
+
+  boost::asio::any_io_executor network_;
+  std::shared_ptr<Due> due_;
+};
+
 /// What the layer above (Socket.IO) receives. Calls come from arbitrary threads but never
 /// concurrently for one session (each session delivers under its own lock order).
 class EngineIoListener {
@@ -87,8 +116,10 @@ class EngineIoSession : public std::enable_shared_from_this<EngineIoSession> {
  public:
   using WebSocket = boost::beast::websocket::stream<SharedCorkedStream>;
 
+  /// `end_of_turn` (single-threaded mode) must outlive the session, as `options` and `listener`.
   EngineIoSession(std::string id, boost::asio::any_io_executor strand,
-                  const EngineIoOptions& options, EngineIoListener& listener);
+                  const EngineIoOptions& options, EngineIoListener& listener,
+                  EndOfTurnWriter& end_of_turn);
 
   const std::string& id() const { return id_; }
   boost::asio::any_io_executor strand() const { return strand_; }
@@ -101,7 +132,8 @@ class EngineIoSession : public std::enable_shared_from_this<EngineIoSession> {
   /// Queues several packets back to back, with nothing from other senders between them (a
   /// binary Socket.IO packet and its attachments). Same result as send().
   bool send_all(std::span<const SharedPacket> packets);
-  /// What queue() leaves to its caller: start the writer, or close a slow consumer.
+  /// What queue() leaves to its caller: start the writer (on the network thread: at the end of
+  /// its turn, see EndOfTurnWriter), or close a slow consumer.
   enum class Queued : std::uint8_t { nothing, write, overflow, refused /* closed */ };
   /// send_all() in two steps, for a caller that queues under its own lock (and so fixes the
   /// order of packets across connections) but must not write or close under it: queue() only
@@ -109,29 +141,6 @@ class EngineIoSession : public std::enable_shared_from_this<EngineIoSession> {
   Queued queue(std::span<const SharedPacket> packets);
   void finish_queued(Queued queued);
 
-  /// While alive, packets queued for this connection wait, and leave in one write when it ends
-  /// (an ack and the sender's own copy of the event it acknowledges: one system call, not two).
-  /// Only the network thread of the single-threaded mode writes inline; elsewhere writes are
-  /// posted and gather by themselves, and a hold is empty.
-  class WriteHold {
-   public:
-    WriteHold() = default;
-    explicit WriteHold(std::shared_ptr<EngineIoSession> session) : session_(std::move(session)) {}
-    WriteHold(WriteHold&& other) noexcept = default;
-    WriteHold& operator=(WriteHold&&) = delete;
-    WriteHold(const WriteHold&) = delete;
-    WriteHold& operator=(const WriteHold&) = delete;
-    ~WriteHold() {
-      if (session_) session_->write_batch();
-    }
-    bool holding() const { return session_ != nullptr; }
-
-   private:
-    std::shared_ptr<EngineIoSession> session_;
-  };
-  /// Claims the idle writer for the hold's lifetime; empty if the writer is busy (what is
-  /// queued meanwhile goes with its next batch anyway) or writes are not inline here.
-  WriteHold hold_writes();
   /// Closes with a reason (no more packets are accepted). Thread-safe, idempotent.
   void close(const std::string& reason);
   bool closed() const;
@@ -168,6 +177,7 @@ class EngineIoSession : public std::enable_shared_from_this<EngineIoSession> {
   void readable(boost::beast::error_code ec);
   /// The WebSocket again, on the same open connection (parked or not).
   std::shared_ptr<WebSocket> reopen();
+  friend class EndOfTurnWriter;
   void write_batch();
   /// Writes one queued batch; true when it left at once and the next may follow.
   bool write_one_batch();
@@ -182,6 +192,7 @@ class EngineIoSession : public std::enable_shared_from_this<EngineIoSession> {
   boost::asio::any_io_executor strand_;
   const EngineIoOptions& options_;
   EngineIoListener& listener_;
+  EndOfTurnWriter& end_of_turn_;
 
   mutable std::mutex mutex_;
   std::vector<SharedPacket> queue_;  // handed over whole to each write; empty costs nothing

@@ -68,8 +68,6 @@ class Socket : public std::enable_shared_from_this<Socket> {
             const Attachments& attachments = {});
   /// Sends an already encoded packet (broadcast path). Thread-safe.
   void send(const SharedPacket& packet) { session_->send(packet); }
-  /// Packets to this socket wait while the hold lives, then leave in one write.
-  EngineIoSession::WriteHold hold_writes() { return session_->hold_writes(); }
   /// Removes the client from the namespace with a DISCONNECT packet and closes the transport.
   void disconnect(const std::string& reason);
 
