@@ -8,26 +8,61 @@
 
 namespace parley::events {
 
+namespace asio = boost::asio;
+
 std::size_t MessageBatcher::queued() const {
   std::lock_guard lock(mutex_);
   return queue_.size();
 }
 
-void MessageBatcher::enqueue(MessageToSend message, Done done) {
+void MessageBatcher::enqueue(MessageToSend message, asio::any_io_executor executor, Done done) {
   {
     std::lock_guard lock(mutex_);
     if (queue_.size() < deps_.max_queued) {
-      queue_.push_back(Pending{std::move(message), std::move(done)});
+      queue_.push_back(Pending{std::move(message), std::move(executor), std::move(done)});
       if (draining_) return;  // the running drain takes it with the next batch
       draining_ = true;
       done = nullptr;
     }
   }
   if (done) {
-    done(fail(Errc::busy, "server is busy, try again shortly"));
+    asio::post(executor, [done = std::move(done)]() mutable {
+      done(fail(Errc::busy, "server is busy, try again shortly"));
+    });
     return;
   }
   deps_.workers.post([this] { drain(); });
+}
+
+void MessageBatcher::answer(std::vector<Pending>& batch,
+                            std::vector<Result<StoredForDelivery>>& answers) {
+  // One handler for each run of answers bound for the same executor (all of them, with one
+  // network thread): a batch's deliveries then run in one turn of that thread, so each member
+  // of a room gets the batch's messages in one write (realtime::EndOfTurnWriter), and the
+  // network thread is woken once per batch, not once per message.
+  using Answer = std::pair<Done, Result<StoredForDelivery>>;
+  for (std::size_t first = 0; first < batch.size();) {
+    std::size_t end = first + 1;
+    while (end < batch.size() && batch[end].executor == batch[first].executor) ++end;
+    std::vector<Answer> run;
+    run.reserve(end - first);
+    for (std::size_t i = first; i < end; ++i) {
+      run.emplace_back(std::move(batch[i].done), std::move(answers[i]));
+    }
+    // Every sender hears of its message exactly once, whatever another's delivery does.
+    try {
+      asio::post(batch[first].executor, [run = std::move(run)]() mutable {
+        for (auto& [done, result] : run) {
+          try {
+            done(std::move(result));
+          } catch (...) {  // NOLINT(bugprone-empty-catch): only this answer's delivery failed
+          }
+        }
+      });
+    } catch (...) {  // NOLINT(bugprone-empty-catch): a failed post loses only these answers
+    }
+    first = end;
+  }
 }
 
 void MessageBatcher::drain() {
@@ -55,22 +90,17 @@ void MessageBatcher::drain() {
       answers.clear();
       answers.assign(batch.size(), fail(Errc::internal, "storing the messages failed"));
     }
-    // Every sender hears of its message exactly once, and the drain goes on with the next
-    // batch whatever an answer's delivery does: a drain that stopped would leave draining_ set
-    // and every later message waiting.
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      try {
-        batch[i].done(std::move(answers[i]));
-      } catch (...) {  // NOLINT(bugprone-empty-catch): a failed post loses only this answer
-      }
-    }
+    // The drain goes on with the next batch whatever an answer's delivery does: a drain that
+    // stopped would leave draining_ set and every later message waiting.
+    answer(batch, answers);
   }
 }
 
 std::vector<Result<StoredForDelivery>> MessageBatcher::store(std::vector<Pending>& batch) {
   std::vector<chat::NewMessage> messages;
   messages.reserve(batch.size());
-  for (auto& [send, done] : batch) {
+  for (auto& pending : batch) {
+    auto& send = pending.message;
     // The message's language: detected, or declared when the text says too little.
     std::optional<std::string> language = send.declared_language;
     if (translations_ != nullptr) {

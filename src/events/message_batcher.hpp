@@ -5,6 +5,7 @@
 // (page writes, the WAL sync, the write lock's hand-over) is shared by the batch.
 
 #include <atomic>
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/post.hpp>
@@ -70,14 +71,13 @@ class MessageBatcher {
   auto async_store(MessageToSend message, CompletionToken&& token) {
     return boost::asio::async_initiate<CompletionToken, void(Result<StoredForDelivery>)>(
         [this](auto handler, MessageToSend queued_message) {
-          // Shared so that the queue's entries stay copyable; called once.
+          auto executor = boost::asio::get_associated_executor(handler);
+          // Shared so that the queue's entries stay copyable; called once, on `executor`.
           auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-          enqueue(std::move(queued_message), [shared](Result<StoredForDelivery> result) {
-            auto executor = boost::asio::get_associated_executor(*shared);
-            boost::asio::post(executor, [shared, result = std::move(result)]() mutable {
-              std::move (*shared)(std::move(result));
-            });
-          });
+          enqueue(std::move(queued_message), std::move(executor),
+                  [shared](Result<StoredForDelivery> result) {
+                    std::move (*shared)(std::move(result));
+                  });
         },
         token, std::move(message));
   }
@@ -88,13 +88,17 @@ class MessageBatcher {
   std::uint64_t batches() const { return batches_.load(std::memory_order_relaxed); }
 
  private:
+  /// Completes one async_store; called on its executor.
   using Done = std::function<void(Result<StoredForDelivery>)>;
   struct Pending {
     MessageToSend message;
+    boost::asio::any_io_executor executor;
     Done done;
   };
 
-  void enqueue(MessageToSend message, Done done);
+  void enqueue(MessageToSend message, boost::asio::any_io_executor executor, Done done);
+  /// Hands a stored batch's answers to their executors.
+  static void answer(std::vector<Pending>& batch, std::vector<Result<StoredForDelivery>>& answers);
   /// On a worker: stores batches until the queue is empty.
   void drain();
   std::vector<Result<StoredForDelivery>> store(std::vector<Pending>& batch);

@@ -8,7 +8,9 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio/bind_executor.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <condition_variable>
 #include <mutex>
 
@@ -154,6 +156,41 @@ TEST_P(MessageBatcherTest, ALoneMessageIsStoredAtOnce) {
   EXPECT_EQ(answers_.at(0)->message.seq, 1);
   EXPECT_EQ(batched.batches(), 1u);
   EXPECT_EQ(answers_.at(0)->message.language, "en") << "the declared language without detection";
+}
+
+// A batch's answers reach their executor in one handler: on the network thread a batch's
+// deliveries then run in one turn, before anything posted meanwhile, and share each member's
+// write (realtime::EndOfTurnWriter); the thread is woken once per batch.
+TEST_P(MessageBatcherTest, ABatchIsAnsweredInOneHandler) {
+  auto& batched = batcher(1000, 8);
+  WorkerGate gate;
+  gate.close(workers_);
+  std::vector<int> events;  // answers by index; -1: a handler posted by an answer
+  constexpr int kMessages = 8;
+  for (int i = 0; i < kMessages; ++i) {
+    MessageToSend message{
+        room_,        member_,          "socket-" + std::to_string(i), "m" + std::to_string(i),
+        std::nullopt, std::string("en")};
+    batched.async_store(std::move(message),
+                        asio::bind_executor(io_, [this, &events, i](Result<StoredForDelivery> r) {
+                          EXPECT_TRUE(r) << r.error().message;
+                          events.push_back(i);
+                          asio::post(io_, [&events] { events.push_back(-1); });
+                        }));
+  }
+  // Kept busy, so that running it waits for the worker's answer.
+  auto busy = asio::make_work_guard(io_);
+  gate.open();
+  // The first handler to run on the io_context answers the whole batch.
+  ASSERT_EQ(io_.run_one_for(std::chrono::seconds(20)), 1u);
+  std::vector<int> expected;
+  for (int i = 0; i < kMessages; ++i) expected.push_back(i);
+  EXPECT_EQ(events, expected);
+  busy.reset();
+  io_.run_for(std::chrono::milliseconds(50));
+  expected.insert(expected.end(), kMessages, -1);
+  EXPECT_EQ(events, expected);
+  EXPECT_EQ(batched.batches(), 1u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, MessageBatcherTest,
