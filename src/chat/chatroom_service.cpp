@@ -824,17 +824,15 @@ Result<std::optional<StoredMessage>> earlier_send(Connection& connection,
                       {message.room_id, message.sender_id, *message.client_id});
 }
 
-// What inserting one message in the open transaction gave: its id, or the message a retry
-// stored before (the caller then undoes the sequence allocation).
-struct Insertion {
-  std::int64_t id = 0;
-  std::optional<StoredMessage> earlier;
-};
-
-Result<Insertion> insert_message(Connection& connection, const NewMessage& message,
-                                 std::int64_t now) {
+// Inserts one message in the open transaction and gives its id. A retry (same room, sender
+// and client_id as a stored message) fails on the unique index as a conflict: the caller
+// undoes the sequence allocation and answers with the first copy. Catching retries there, not
+// with a lookup before every insert, keeps a statement off every message's path.
+Result<std::int64_t> insert_message(Connection& connection, const NewMessage& message,
+                                    std::int64_t now) {
   // Allocating the sequence number first also locks the room's row (PostgreSQL), so the
-  // membership and retry checks below see every transaction that committed before ours.
+  // membership check and the unique index below see every transaction that committed before
+  // ours.
   auto seq_rows = connection.query(
       "UPDATE chatrooms SET last_message_seq = last_message_seq + 1 WHERE id = $1 "
       "RETURNING last_message_seq",
@@ -845,11 +843,6 @@ Result<Insertion> insert_message(Connection& connection, const NewMessage& messa
   if (!seq) return seq.error();
   if (auto m = require_member(connection, message.room_id, message.sender_id); !m) {
     return m.error();
-  }
-  if (message.client_id) {
-    auto earlier = earlier_send(connection, message);
-    if (!earlier) return earlier.error();
-    if (earlier->has_value()) return Insertion{0, std::move(*earlier)};
   }
   std::optional<std::int64_t> spoken_started_at;
   std::optional<std::int64_t> spoken_ended_at;
@@ -871,9 +864,7 @@ Result<Insertion> insert_message(Connection& connection, const NewMessage& messa
        store::nullable(message.audio_path), now, store::nullable(spoken_started_at),
        store::nullable(spoken_ended_at)});
   if (!inserted) return inserted.error();
-  auto id = (*inserted)[0].get<std::int64_t>("id");
-  if (!id) return id.error();
-  return Insertion{*id, std::nullopt};
+  return (*inserted)[0].get<std::int64_t>("id");
 }
 
 }  // namespace
@@ -939,8 +930,8 @@ std::vector<Result<StoredMessage>> ChatroomService::post_messages(
       }
     }
     auto insertion = insert_message(connection, message, clock_.now_ms());
-    if (insertion && !insertion->earlier) {
-      inserted.emplace_back(i, insertion->id);
+    if (insertion) {
+      inserted.emplace_back(i, *insertion);
     } else {
       // Undo the sequence allocation (and whatever failed), then answer this message.
       Result<void> undone;
@@ -954,10 +945,9 @@ std::vector<Result<StoredMessage>> ChatroomService::post_messages(
         return fail_rest(undone.error());
       }
       if (!alone) retried.push_back(i);
-      if (insertion) {
-        out[i] = std::move(*insertion->earlier);
-      } else if (insertion.error().code == Errc::conflict && message.client_id) {
-        // A concurrent retry won the unique index: answer with its message.
+      if (insertion.error().code == Errc::conflict && message.client_id) {
+        // A retry (or a concurrent copy of it that won the unique index): answer with the
+        // message stored first.
         auto earlier = earlier_send(connection, message);
         if (!earlier) {
           out[i] = earlier.error();
