@@ -19,7 +19,7 @@ void MessageBatcher::enqueue(MessageToSend message, asio::any_io_executor execut
   {
     std::lock_guard lock(mutex_);
     if (queue_.size() < deps_.max_queued) {
-      queue_.push_back(Pending{std::move(message), std::move(executor), std::move(done)});
+      queue_.push_back(Pending{std::move(message), executor, std::move(done)});
       if (draining_) return;  // the running drain takes it with the next batch
       draining_ = true;
       done = nullptr;
@@ -31,7 +31,10 @@ void MessageBatcher::enqueue(MessageToSend message, asio::any_io_executor execut
     });
     return;
   }
-  deps_.workers.post([this] { drain(); });
+  // The first batch starts once the sender's thread has run the handlers already waiting
+  // there: the sends read in the same turn (one per connection that had data) join it, where
+  // a worker woken at once would commit this one alone and the rest in a second transaction.
+  asio::post(executor, [this] { deps_.workers.post([this] { drain(); }); });
 }
 
 void MessageBatcher::answer(std::vector<Pending>& batch,

@@ -2,7 +2,9 @@
 // send_message's storage as a group commit: the messages that arrive while one batch is being
 // stored are stored together by the next batch, in one worker hop and one transaction. A lone
 // message is a batch of one and costs what a job of its own did; under load the commit's cost
-// (page writes, the WAL sync, the write lock's hand-over) is shared by the batch.
+// (page writes, the WAL sync, the write lock's hand-over) is shared by the batch. An idle
+// batcher starts storing at the end of the sender's turn, so that the sends read in that turn
+// make the first batch together.
 
 #include <atomic>
 #include <boost/asio/any_io_executor.hpp>

@@ -13,6 +13,7 @@
 #include <boost/asio/post.hpp>
 #include <condition_variable>
 #include <mutex>
+#include <thread>
 
 #include "support/chat_database_test.hpp"
 
@@ -181,7 +182,10 @@ TEST_P(MessageBatcherTest, ABatchIsAnsweredInOneHandler) {
   // Kept busy, so that running it waits for the worker's answer.
   auto busy = asio::make_work_guard(io_);
   gate.open();
-  // The first handler to run on the io_context answers the whole batch.
+  // The first handler starts the batch (at the end of the senders' turn); the next one to run
+  // answers the whole batch.
+  ASSERT_EQ(io_.run_one(), 1u);
+  EXPECT_TRUE(events.empty());
   ASSERT_EQ(io_.run_one_for(std::chrono::seconds(20)), 1u);
   std::vector<int> expected;
   for (int i = 0; i < kMessages; ++i) expected.push_back(i);
@@ -190,6 +194,25 @@ TEST_P(MessageBatcherTest, ABatchIsAnsweredInOneHandler) {
   io_.run_for(std::chrono::milliseconds(50));
   expected.insert(expected.end(), kMessages, -1);
   EXPECT_EQ(events, expected);
+  EXPECT_EQ(batched.batches(), 1u);
+}
+
+// Sends read in one turn of the network thread are one batch, however long the turn takes:
+// storing starts when the turn is over, not with the first send (which would be committed alone
+// and the rest in a second transaction).
+TEST_P(MessageBatcherTest, SendsOfOneTurnAreStoredAsOneBatch) {
+  auto& batched = batcher(1000, 64);
+  asio::post(io_, [&] {
+    send(batched, 0, member_, "first");
+    // Long enough for a worker woken by the first send to have taken it alone.
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    for (std::size_t i = 1; i < 5; ++i) send(batched, i, member_, "m" + std::to_string(i));
+  });
+  run_until_answered(5);
+  for (std::size_t i = 0; i < 5; ++i) {
+    ASSERT_TRUE(answers_.at(i)) << answers_.at(i).error().message;
+    EXPECT_EQ(answers_.at(i)->message.seq, static_cast<std::int64_t>(i) + 1);
+  }
   EXPECT_EQ(batched.batches(), 1u);
 }
 
