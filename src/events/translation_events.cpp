@@ -224,8 +224,11 @@ void TranslationEvents::deliver(const chat::StoredMessage& message, std::string_
   // The languages listening now, and what can be said about each without waiting.
   std::set<std::string> online = online_languages(message.room_id);
   const auto preview = deps_.translator.preview(message.text, source, online, message.room_id);
-  const json::object original = chat::to_json(message, deps_.public_base_url);
-  const json::array plain{original};
+  // The original is built inside the array that readers without a variant get, not copied
+  // into it; each language's variant copies it once.
+  json::array plain;
+  plain.emplace_back(chat::to_json(message, deps_.public_base_url));
+  const json::object& original = plain.front().as_object();
   std::map<std::string, json::array> shaped;
   std::set<std::string> announced;
   for (const auto& [language, item] : preview) {
