@@ -198,7 +198,13 @@ Result<std::size_t> HistorySearch::index_waiting(std::size_t max_messages) {
   if (database_.dialect() != store::Dialect::sqlite || max_messages == 0) return 0;
   auto lease = database_.acquire();
   if (!lease) return lease.error();
-  auto& db = **lease;
+  auto round = index_round(**lease, max_messages);
+  if (!round) return round.error();
+  return round->indexed;
+}
+
+Result<HistorySearch::IndexRound> HistorySearch::index_round(store::Connection& db,
+                                                             std::size_t max_messages) {
   constexpr std::string_view kProgress =
       "SELECT p.indexed_through, (SELECT COALESCE(MAX(id), 0) FROM messages) AS newest "
       "FROM message_search_progress p";
@@ -214,42 +220,62 @@ Result<std::size_t> HistorySearch::index_waiting(std::size_t max_messages) {
   // Read without the write lock first: when nothing waits (most calls), nothing is locked.
   auto seen = read_progress();
   if (!seen) return seen.error();
-  if (seen->first >= seen->second) return 0;
+  if (seen->first >= seen->second) return IndexRound{};
 
   auto tx = store::Transaction::begin(db);
   if (!tx) return tx.error();
   auto progress = read_progress();  // again: another batch may have run meanwhile
   if (!progress) return progress.error();
-  const auto [through, newest] = *progress;
-  if (through >= newest) return 0;
-  auto last_rows = db.query(
-      "SELECT COALESCE(MAX(id), $1) FROM (SELECT id FROM messages WHERE id > $1 "
-      "ORDER BY id LIMIT $2)",
-      {through, static_cast<std::int64_t>(max_messages)});
-  if (!last_rows) return last_rows.error();
-  auto last = (*last_rows)[0].get<std::int64_t>(std::size_t{0});
-  if (!last) return last.error();
-  auto indexed = db.execute(
-      "INSERT INTO message_search (rowid, body, room, message_id, language, is_original) "
-      "SELECT id * 64, text, 'r' || chatroom_id, id, original_language, 1 FROM messages "
-      "WHERE id > $1 AND id <= $2",
-      {through, *last});
-  if (!indexed) return indexed.error();
-  if (auto moved = db.execute("UPDATE message_search_progress SET indexed_through = $1", {*last});
+  auto [through, newest] = *progress;
+  IndexRound round;
+  // In chunks, so that a writer that comes meanwhile (a chat message to store) waits for one
+  // chunk, not for the whole round: the round then ends early and commits what it did.
+  while (through < newest && round.indexed < max_messages) {
+    if (round.indexed > 0 && db.writer_waiting()) {
+      round.stepped_aside = true;
+      break;
+    }
+    const auto chunk = std::min(kIndexChunk, max_messages - round.indexed);
+    auto last_rows = db.query(
+        "SELECT COALESCE(MAX(id), $1) FROM (SELECT id FROM messages WHERE id > $1 "
+        "ORDER BY id LIMIT $2)",
+        {through, static_cast<std::int64_t>(chunk)});
+    if (!last_rows) return last_rows.error();
+    auto last = (*last_rows)[0].get<std::int64_t>(std::size_t{0});
+    if (!last) return last.error();
+    auto indexed = db.execute(
+        "INSERT INTO message_search (rowid, body, room, message_id, language, is_original) "
+        "SELECT id * 64, text, 'r' || chatroom_id, id, original_language, 1 FROM messages "
+        "WHERE id > $1 AND id <= $2",
+        {through, *last});
+    if (!indexed) return indexed.error();
+    round.indexed += static_cast<std::size_t>(*indexed);
+    through = *last;
+    if (*indexed < static_cast<std::int64_t>(chunk)) break;  // nothing more waits
+  }
+  if (round.indexed == 0) return round;  // another round did it meanwhile
+  if (auto moved = db.execute("UPDATE message_search_progress SET indexed_through = $1", {through});
       !moved) {
     return moved.error();
   }
   if (auto done = tx->commit(); !done) return done.error();
-  return static_cast<std::size_t>(*indexed);
+  return round;
 }
 
 Result<std::size_t> HistorySearch::index_all_waiting() {
+  if (database_.dialect() != store::Dialect::sqlite) return 0;
+  auto lease = database_.acquire();
+  if (!lease) return lease.error();
   std::size_t total = 0;
   for (;;) {
-    auto indexed = index_waiting();
-    if (!indexed) return indexed.error();
-    total += *indexed;
-    if (*indexed < kIndexBatch) return total;
+    auto round = index_round(**lease, kIndexBatch);
+    if (!round) return round.error();
+    total += round->indexed;
+    if (round->stepped_aside) {
+      (*lease)->let_waiting_writer_in(kStepAsideWait);
+      continue;
+    }
+    if (round->indexed < kIndexBatch) return total;
   }
 }
 

@@ -8,6 +8,7 @@
 // tenth of indexing each in its own transaction. A search first indexes whatever waits, so it
 // never misses a stored message; the server also indexes in the background (index_waiting).
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -24,6 +25,11 @@ inline constexpr std::size_t kMaxSearchPage = 50;
 inline constexpr std::size_t kMaxSearchChars = 200;
 /// Messages indexed per transaction: a few milliseconds of the write lock at most.
 inline constexpr std::size_t kIndexBatch = 256;
+/// A writer that comes during a transaction of the indexer waits for at most this many messages
+/// to be indexed (a few hundred microseconds): the transaction then commits and steps aside.
+inline constexpr std::size_t kIndexChunk = 32;
+/// How long the indexer, having stepped aside, leaves the write lock to the waiting writer.
+inline constexpr std::chrono::milliseconds kStepAsideWait{5};
 
 struct SearchQuery {
   std::int64_t room_id = 0;
@@ -58,14 +64,22 @@ class HistorySearch {
   Result<std::string> plan(const SearchQuery& query);
 
   /// Indexes the oldest stored messages that wait for the full-text index, at most
-  /// `max_messages` in one transaction; returns how many were indexed (0 when none waits, and
-  /// always on PostgreSQL, whose indexes are kept by the database). Errors: storage, busy.
+  /// `max_messages` in one transaction, fewer when another writer comes meanwhile (it commits
+  /// after the current chunk of kIndexChunk); returns how many were indexed (0 when none waits,
+  /// and always on PostgreSQL, whose indexes are kept by the database). Errors: storage, busy.
   Result<std::size_t> index_waiting(std::size_t max_messages = kIndexBatch);
 
-  /// index_waiting, batch after batch, until nothing waits; returns how many were indexed.
+  /// index_waiting, batch after batch, until nothing waits; after a batch that ended early it
+  /// lets the waiting writer commit first. Returns how many were indexed.
   Result<std::size_t> index_all_waiting();
 
  private:
+  struct IndexRound {
+    std::size_t indexed = 0;
+    bool stepped_aside = false;  ///< ended early for a waiting writer
+  };
+  Result<IndexRound> index_round(store::Connection& db, std::size_t max_messages);
+
   store::Database& database_;
   chat::ChatroomService& rooms_;
 };

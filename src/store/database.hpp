@@ -95,6 +95,16 @@ class Connection {
 
   [[nodiscard]] virtual Dialect dialect() const noexcept = 0;
 
+  /// True while another connection of this database waits for the write lock (SQLite has one
+  /// writer at a time). A long writer that is not urgent commits early to let it in. Always
+  /// false on PostgreSQL, whose writers lock rows, not the database.
+  [[nodiscard]] virtual bool writer_waiting() const noexcept { return false; }
+
+  /// After committing early for a waiting writer: waits until some connection has released the
+  /// write lock (the waiting writer took its turn), at most `at_most`, so that the one that
+  /// stepped aside does not take the lock straight back. No-op on PostgreSQL.
+  virtual void let_waiting_writer_in(std::chrono::milliseconds /*at_most*/) {}
+
  protected:
   Connection() = default;
 

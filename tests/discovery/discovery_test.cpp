@@ -9,6 +9,7 @@
 #include <numbers>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "auth/password_hasher.hpp"
@@ -517,6 +518,70 @@ TEST_P(DiscoveryTest, BatchesIndexInIdOrderAndSkipDeletedMessages) {
   auto none = search_->index_waiting(0);
   ASSERT_TRUE(none);
   EXPECT_EQ(*none, 0u);
+}
+
+// A chat message stored while the indexer works waits for one chunk, not for the indexer's
+// transaction: the indexer commits what it did and steps aside. (One long round here, so that the
+// writer surely comes while it runs, however loaded the machine.)
+TEST_P(DiscoveryTest, AWriterWaitsForOneChunkOfIndexingNotForTheWholeRound) {
+  if (GetParam() != DatabaseKind::sqlite) GTEST_SKIP() << "PostgreSQL indexes as it stores";
+  constexpr int kWaiting = 5000;
+  chat::CreateChatroomInput input;
+  input.name = "busy";
+  const auto room = rooms_->create(owner_, input)->id;
+  insert_messages(room, kWaiting, "queued");
+  // A writer of the indexer's process, as the message batcher is, its connection open already.
+  auto writer = (*db_).acquire();
+  ASSERT_TRUE(writer);
+  ASSERT_TRUE((*writer)->query("SELECT 1"));
+  // Another "process" that never waits for the lock: it tells when someone holds it.
+  store::DatabaseOptions no_wait;
+  no_wait.pool_size = 1;
+  no_wait.busy_timeout = std::chrono::milliseconds(0);
+  auto prober = store::open_database(database_.url(), no_wait);
+  ASSERT_TRUE(prober) << prober.error().message;
+  auto probe = (*prober)->acquire();
+  ASSERT_TRUE(probe);
+
+  Result<std::size_t> indexed = std::size_t{0};
+  std::thread indexer([&] { indexed = search_->index_waiting(kWaiting); });
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  bool lock_taken = false;
+  while (!lock_taken && std::chrono::steady_clock::now() < give_up) {
+    auto begun = (*probe)->begin();
+    if (begun) {
+      ASSERT_TRUE((*probe)->rollback());
+      std::this_thread::yield();
+    } else {
+      ASSERT_EQ(begun.error().code, Errc::busy) << begun.error().message;
+      lock_taken = true;  // the indexer is in its transaction
+    }
+  }
+  ASSERT_TRUE(lock_taken);
+  std::int64_t indexed_before_writer = -1;
+  {
+    auto tx = store::Transaction::begin(**writer);
+    ASSERT_TRUE(tx) << tx.error().message;
+    auto rows = (*writer)->query("SELECT COUNT(*) FROM message_search");
+    ASSERT_TRUE(rows);
+    indexed_before_writer = (*rows)[0].get<std::int64_t>(std::size_t{0}).value();
+    ASSERT_TRUE((*writer)->execute(
+        "INSERT INTO messages (chatroom_id, room_seq, sender_id, kind, text, original_language, "
+        "created_at) VALUES ($1, $2, $3, 'text', 'queued late', 'en', 0)",
+        {room, std::int64_t{kWaiting + 1}, owner_}));
+    ASSERT_TRUE(tx->commit());
+  }
+  indexer.join();
+  ASSERT_TRUE(indexed) << indexed.error().message;
+  EXPECT_LT(*indexed, static_cast<std::size_t>(kWaiting)) << "the round ended early";
+  EXPECT_GE(*indexed, kIndexChunk);
+  EXPECT_EQ(*indexed % kIndexChunk, 0u) << "in whole chunks";
+  EXPECT_EQ(indexed_before_writer, static_cast<std::int64_t>(*indexed))
+      << "the writer came right after the round committed";
+  auto rest = search_->index_all_waiting();
+  ASSERT_TRUE(rest) << rest.error().message;
+  EXPECT_EQ(*indexed + *rest, static_cast<std::size_t>(kWaiting) + 1);
+  EXPECT_EQ(search_entries(), kWaiting + 1);
 }
 
 // An edit before the message was indexed is indexed once, with the new text; an edit after it

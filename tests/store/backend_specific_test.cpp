@@ -110,6 +110,43 @@ TEST_P(SqliteTest, WritersOfOneProcessTakeTurnsForTheWriteLock) {
   EXPECT_EQ((*rows)[0][1], Value{std::int64_t{151}});
 }
 
+// A long writer learns that another one waits for the lock, commits early and lets it in: the
+// one waiting commits before the long writer goes on.
+TEST_P(SqliteTest, AWriterSeesAnotherWaitingAndLetsItInFirst) {
+  DatabaseOptions options;
+  options.pool_size = 2;
+  auto shared = open(options);
+  ASSERT_TRUE(shared);
+  auto holder = shared->acquire();
+  PARLEY_ASSERT_OK(holder);
+  PARLEY_ASSERT_OK((*holder)->execute("CREATE TABLE log (writer TEXT)"));
+  PARLEY_ASSERT_OK((*holder)->begin());
+  EXPECT_FALSE((*holder)->writer_waiting()) << "nobody waits yet";
+  std::atomic<bool> failed{false};
+  std::thread waiter([&] {
+    auto lease = shared->acquire();
+    if (!lease || !(*lease)->execute("INSERT INTO log VALUES ('waiter')")) failed = true;
+  });
+  const auto give_up = std::chrono::steady_clock::now() + 10s;
+  while (!(*holder)->writer_waiting() && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(1ms);
+  }
+  EXPECT_TRUE((*holder)->writer_waiting()) << "the waiting writer is seen";
+  PARLEY_ASSERT_OK((*holder)->execute("INSERT INTO log VALUES ('holder')"));
+  PARLEY_ASSERT_OK((*holder)->commit());
+  const auto stepped_aside = std::chrono::steady_clock::now();
+  (*holder)->let_waiting_writer_in(10s);
+  EXPECT_LT(std::chrono::steady_clock::now() - stepped_aside, 5s)
+      << "woken by the waiter's commit, not by the time limit";
+  auto rows = (*holder)->query("SELECT writer FROM log ORDER BY rowid");
+  PARLEY_ASSERT_OK(rows);
+  ASSERT_EQ(rows->size(), 2u) << "the waiter committed before the holder went on";
+  EXPECT_EQ((*rows)[1][0], Value{std::string("waiter")});
+  waiter.join();
+  EXPECT_FALSE(failed.load());
+  EXPECT_FALSE((*holder)->writer_waiting());
+}
+
 TEST_P(SqliteTest, StatementCacheServesRepeatedQueries) {
   DatabaseOptions options;
   options.statement_cache_size = 2;  // force evictions

@@ -81,30 +81,42 @@ class WriteTurns {
  public:
   static constexpr auto kBusyPoll = std::chrono::milliseconds(1);
 
-  /// A connection may have released the write lock. Cheap when nobody waits.
-  void released() noexcept {
-    if (waiting_.load() == 0) return;
-    {
-      std::lock_guard lock(mutex_);
-      ++generation_;
+  /// A connection may have released the write lock. Cheap when nobody waits. Returns the
+  /// number of this release, for wait_for_release_after.
+  std::uint64_t released() noexcept {
+    const auto release = generation_.fetch_add(1) + 1;
+    if (sleepers_.load() > 0) {
+      { std::lock_guard lock(mutex_); }  // a sleeper between its check and its wait is woken
+      changed_.notify_all();
     }
-    changed_.notify_all();
+    return release;
   }
 
-  /// Waits until released() or `until`, whichever is first.
-  void wait_until(Clock::time_point until) {
+  /// Whether a connection waits for the lock now (in its busy handler).
+  [[nodiscard]] bool writer_waiting() const noexcept { return writers_waiting_.load() > 0; }
+
+  /// A writer that found the lock taken waits for the next release or `until`, whichever is
+  /// first.
+  void wait_for_lock(Clock::time_point until) {
+    writers_waiting_.fetch_add(1);
+    wait_for_release_after(generation_.load(), until);
+    writers_waiting_.fetch_sub(1);
+  }
+
+  /// Waits until a release numbered after `release` (at once if there was one), or `until`.
+  void wait_for_release_after(std::uint64_t release, Clock::time_point until) {
     std::unique_lock lock(mutex_);
-    waiting_.fetch_add(1);
-    const auto seen = generation_;
-    changed_.wait_until(lock, until, [&] { return generation_ != seen; });
-    waiting_.fetch_sub(1);
+    sleepers_.fetch_add(1);
+    changed_.wait_until(lock, until, [&] { return generation_.load() != release; });
+    sleepers_.fetch_sub(1);
   }
 
  private:
   std::mutex mutex_;
   std::condition_variable changed_;
-  std::uint64_t generation_ = 0;
-  std::atomic<int> waiting_{0};
+  std::atomic<std::uint64_t> generation_{0};
+  std::atomic<int> sleepers_{0};
+  std::atomic<int> writers_waiting_{0};
 };
 
 class SqliteConnection final : public detail::PooledConnection {
@@ -139,7 +151,7 @@ class SqliteConnection final : public detail::PooledConnection {
   Result<void> commit() override {
     if (!in_transaction()) return fail(Errc::internal, "commit without a transaction");
     auto done = exec("COMMIT");
-    turns_->released();
+    last_release_ = turns_->released();
     return done;
   }
 
@@ -155,6 +167,12 @@ class SqliteConnection final : public detail::PooledConnection {
   }
 
   [[nodiscard]] Dialect dialect() const noexcept override { return Dialect::sqlite; }
+
+  [[nodiscard]] bool writer_waiting() const noexcept override { return turns_->writer_waiting(); }
+
+  void let_waiting_writer_in(std::chrono::milliseconds at_most) override {
+    turns_->wait_for_release_after(last_release_, Clock::now() + at_most);
+  }
 
   // A SQLite connection is a file handle: it does not break the way a socket does.
   [[nodiscard]] bool healthy() noexcept override { return true; }
@@ -202,7 +220,7 @@ class SqliteConnection final : public detail::PooledConnection {
     const auto give_up = connection->busy_since_ + connection->busy_timeout_;
     if (now >= give_up) return 0;
     try {
-      connection->turns_->wait_until(std::min(give_up, now + WriteTurns::kBusyPoll));
+      connection->turns_->wait_for_lock(std::min(give_up, now + WriteTurns::kBusyPoll));
     } catch (...) {
       return 0;  // a mutex that cannot be locked: SQLITE_BUSY rather than an abort
     }
@@ -412,6 +430,7 @@ class SqliteConnection final : public detail::PooledConnection {
   std::size_t cache_capacity_;
   std::chrono::milliseconds busy_timeout_;
   std::shared_ptr<WriteTurns> turns_;  // shared by the database's connections
+  std::uint64_t last_release_ = 0;     // this connection's last commit, in turns_'s count
   Clock::time_point busy_since_{};
   Clock::time_point deadline_{};
   // LRU statement cache. Declared after db_ so it is destroyed first: statements must be
