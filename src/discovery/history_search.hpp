@@ -6,7 +6,7 @@
 //
 // On SQLite new messages wait to be indexed (migration 0014): indexing them in batches costs a
 // tenth of indexing each in its own transaction. A search first indexes whatever waits, so it
-// never misses a stored message; the server also indexes in the background (index_waiting).
+// never misses a stored message; the server also indexes in the background (index_all_waiting).
 
 #include <chrono>
 #include <cstdint>
