@@ -11,6 +11,7 @@
 
 #include "store/database.hpp"
 #include "store/migrations/migrator.hpp"
+#include "store/sqlite/sqlite_database.hpp"
 #include "store_test_support.hpp"
 
 namespace parley::store::testing {
@@ -145,6 +146,90 @@ TEST_P(SqliteTest, AWriterSeesAnotherWaitingAndLetsItInFirst) {
   waiter.join();
   EXPECT_FALSE(failed.load());
   EXPECT_FALSE((*holder)->writer_waiting());
+}
+
+// Commits of ~16 KB: about six pages each in the WAL (four overflow pages, a leaf, the root).
+void write_pages(Connection& connection, int commits) {
+  for (int i = 0; i < commits; ++i) {
+    PARLEY_ASSERT_OK(connection.execute("INSERT INTO bulk VALUES (zeroblob(16000))"));
+  }
+}
+
+// Waits at most 20 s for `done`.
+template <class Done>
+bool eventually(Done done) {
+  const auto give_up = std::chrono::steady_clock::now() + 20s;
+  while (!done() && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(1ms);
+  }
+  return done();
+}
+
+TEST_P(SqliteTest, CommitsLeaveTheWalToTheBackgroundCheckpoint) {
+  DatabaseOptions options;
+  options.pool_size = 1;
+  options.wal_checkpoint_pages = 24;  // with SQLite's default, the commit past it copied it
+  auto database = open(options);
+  ASSERT_TRUE(database);
+  auto lease = database->acquire();
+  PARLEY_ASSERT_OK(lease);
+  PARLEY_ASSERT_OK((*lease)->execute("CREATE TABLE bulk (data BLOB)"));
+  const auto file = temp_dir_ / "test.db";
+  const auto size_before = std::filesystem::file_size(file);
+  write_pages(**lease, 12);  // ~72 pages: past the threshold, short of 4 times it
+  // The thread copies after the last commit too: every row reaches the database file.
+  EXPECT_TRUE(eventually([&] {
+    return std::filesystem::file_size(file) >= size_before + 12 * 16000;
+  })) << std::filesystem::file_size(file)
+      << " bytes";
+  const auto counts = *sqlite::wal_checkpoints(*database);
+  EXPECT_GE(counts.background, 1u);
+  EXPECT_EQ(counts.by_commits, 0u) << "no commit copied the WAL itself";
+  auto rows = (*lease)->query("SELECT count(*) FROM bulk");
+  PARLEY_ASSERT_OK(rows);
+  EXPECT_EQ((*rows)[0][0], Value{std::int64_t{12}});
+}
+
+TEST_P(SqliteTest, TheWalStartsOverUnderBackToBackCommits) {
+  DatabaseOptions options;
+  options.pool_size = 1;
+  options.wal_checkpoint_pages = 24;
+  auto database = open(options);
+  ASSERT_TRUE(database);
+  auto lease = database->acquire();
+  PARLEY_ASSERT_OK(lease);
+  PARLEY_ASSERT_OK((*lease)->execute("CREATE TABLE bulk (data BLOB)"));
+  // ~1,200 pages with no pause: a writer never finds the WAL all copied by the thread, so past 4
+  // times the threshold the commits copy the rest and start it over. Without that the WAL
+  // would hold every page (its file is not shrunk when it starts over, so its size is its
+  // longest run).
+  write_pages(**lease, 200);
+  EXPECT_LT(std::filesystem::file_size(temp_dir_ / "test.db-wal"), 600u * 4120u);
+  EXPECT_GT(sqlite::wal_checkpoints(*database)->by_commits, 0u);
+}
+
+TEST_P(SqliteTest, CommitsCopyTheWalThemselvesWhenTheCheckpointCannotKeepUp) {
+  DatabaseOptions options;
+  options.pool_size = 2;
+  options.wal_checkpoint_pages = 10;
+  auto database = open(options);
+  ASSERT_TRUE(database);
+  auto writer = database->acquire();
+  PARLEY_ASSERT_OK(writer);
+  PARLEY_ASSERT_OK((*writer)->execute("CREATE TABLE bulk (data BLOB)"));
+  write_pages(**writer, 1);
+  // A reader's snapshot keeps the WAL from starting over, so it grows past 4 times the
+  // threshold whatever the thread does.
+  auto reader = database->acquire();
+  PARLEY_ASSERT_OK(reader);
+  PARLEY_ASSERT_OK((*reader)->execute("BEGIN"));  // deferred: a read snapshot, no write lock
+  PARLEY_ASSERT_OK((*reader)->query("SELECT count(*) FROM bulk"));
+  write_pages(**writer, 40);  // ~200 pages
+  EXPECT_GT(sqlite::wal_checkpoints(*database)->by_commits, 0u);
+  PARLEY_ASSERT_OK((*reader)->execute("COMMIT"));
+  auto rows = (*writer)->query("SELECT count(*) FROM bulk");
+  PARLEY_ASSERT_OK(rows);
+  EXPECT_EQ((*rows)[0][0], Value{std::int64_t{41}});
 }
 
 TEST_P(SqliteTest, StatementCacheServesRepeatedQueries) {
