@@ -197,7 +197,7 @@ struct DatabaseOptions {
   /// SQLite: prepared statements kept per connection (LRU).
   std::size_t statement_cache_size = 64;
   /// SQLite: WAL length in pages at which a background thread copies the WAL into the database
-  /// file (commits never wait for that copy; 8 times as many and a commit copies it itself).
+  /// file (commits never wait for that copy; past 4 times as many the commits copy it themselves).
   std::size_t wal_checkpoint_pages = 1000;
   /// Open one connection inside open_database(), so a wrong path, host or password fails at
   /// start-up instead of at the first request.
