@@ -21,7 +21,22 @@ using namespace std::chrono_literals;
 
 // --- SQLite --------------------------------------------------------------------------------------
 
-class SqliteTest : public StoreTest {};
+class SqliteTest : public StoreTest {
+ protected:
+  /// This test's database, its WAL copied by the checkpoint thread past `wal_pages`, with an
+  /// empty table `bulk (data BLOB)`. Null (and the test failed) when that cannot be done.
+  std::unique_ptr<Database> open_with_bulk_table(std::size_t pool_size, std::size_t wal_pages) {
+    DatabaseOptions options;
+    options.pool_size = pool_size;
+    options.wal_checkpoint_pages = wal_pages;
+    auto database = open(options);
+    if (!database) return nullptr;
+    auto lease = database->acquire();
+    EXPECT_TRUE(lease && (*lease)->execute("CREATE TABLE bulk (data BLOB)"));
+    if (!lease) return nullptr;
+    return database;
+  }
+};
 
 TEST_P(SqliteTest, PragmasAreInEffectOnEveryPooledConnection) {
   std::vector<ConnectionLease> leases;
@@ -166,14 +181,11 @@ bool eventually(Done done) {
 }
 
 TEST_P(SqliteTest, CommitsLeaveTheWalToTheBackgroundCheckpoint) {
-  DatabaseOptions options;
-  options.pool_size = 1;
-  options.wal_checkpoint_pages = 24;  // with SQLite's default, the commit past it copied it
-  auto database = open(options);
+  // 24 pages: with SQLite's default, the commit past it copied the WAL.
+  auto database = open_with_bulk_table(1, 24);
   ASSERT_TRUE(database);
   auto lease = database->acquire();
   PARLEY_ASSERT_OK(lease);
-  PARLEY_ASSERT_OK((*lease)->execute("CREATE TABLE bulk (data BLOB)"));
   const auto file = temp_dir_ / "test.db";
   const auto size_before = std::filesystem::file_size(file);
   write_pages(**lease, 12);  // ~72 pages: past the threshold, short of 4 times it
@@ -191,14 +203,10 @@ TEST_P(SqliteTest, CommitsLeaveTheWalToTheBackgroundCheckpoint) {
 }
 
 TEST_P(SqliteTest, TheWalStartsOverUnderBackToBackCommits) {
-  DatabaseOptions options;
-  options.pool_size = 1;
-  options.wal_checkpoint_pages = 24;
-  auto database = open(options);
+  auto database = open_with_bulk_table(1, 24);
   ASSERT_TRUE(database);
   auto lease = database->acquire();
   PARLEY_ASSERT_OK(lease);
-  PARLEY_ASSERT_OK((*lease)->execute("CREATE TABLE bulk (data BLOB)"));
   // ~1,200 pages with no pause: a writer never finds the WAL all copied by the thread, so past 4
   // times the threshold the commits copy the rest and start it over. Without that the WAL
   // would hold every page (its file is not shrunk when it starts over, so its size is its
@@ -209,14 +217,10 @@ TEST_P(SqliteTest, TheWalStartsOverUnderBackToBackCommits) {
 }
 
 TEST_P(SqliteTest, CommitsCopyTheWalThemselvesWhenTheCheckpointCannotKeepUp) {
-  DatabaseOptions options;
-  options.pool_size = 2;
-  options.wal_checkpoint_pages = 10;
-  auto database = open(options);
+  auto database = open_with_bulk_table(2, 10);
   ASSERT_TRUE(database);
   auto writer = database->acquire();
   PARLEY_ASSERT_OK(writer);
-  PARLEY_ASSERT_OK((*writer)->execute("CREATE TABLE bulk (data BLOB)"));
   write_pages(**writer, 1);
   // A reader's snapshot keeps the WAL from starting over, so it grows past 4 times the
   // threshold whatever the thread does.
