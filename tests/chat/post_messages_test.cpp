@@ -5,7 +5,13 @@
 
 #include <gtest/gtest.h>
 
+#include <initializer_list>
+#include <set>
+#include <string>
+#include <vector>
+
 #include "chat/chatroom_service.hpp"
+#include "store/migrations/migrator.hpp"
 #include "support/chat_database_test.hpp"
 
 namespace parley::chat {
@@ -114,6 +120,114 @@ TEST_P(PostMessagesTest, ABatchOfFailuresStoresNothing) {
   EXPECT_TRUE(history().empty());
   EXPECT_EQ(rooms_->find(room_)->last_message_seq, 0);
   EXPECT_TRUE(rooms_->post_messages({}).empty());
+}
+
+// Migration 16: a typed message enters three indexes of its table, not five (no entry in the
+// recordings' index, no index of its own for the sender), and each lookup still has an index.
+TEST_P(PostMessagesTest, EachMessageLookupUsesAnIndexWithoutTheTwoMigration16Dropped) {
+  const bool sqlite = GetParam() == DatabaseKind::sqlite;
+  const auto text_at = [](const store::Row& row, std::size_t column) {
+    auto text = row.get<std::string>(column);
+    return text ? *text : std::string();
+  };
+  std::set<std::string> names;
+  for (const auto& row :
+       sql(sqlite ? "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'messages'"
+                  : "SELECT indexname FROM pg_indexes WHERE tablename = 'messages'")) {
+    names.insert(text_at(row, 0));
+  }
+  EXPECT_FALSE(names.contains("messages_sender_id_idx"));
+  EXPECT_FALSE(names.contains("messages_client_id_idx"));
+  EXPECT_TRUE(names.contains("messages_sender_client_idx"));
+  const auto audio_index =
+      sql(sqlite ? "SELECT sql FROM sqlite_master WHERE name = 'messages_audio_path_idx'"
+                 : "SELECT indexdef FROM pg_indexes WHERE indexname = 'messages_audio_path_idx'");
+  ASSERT_EQ(audio_index.size(), 1u);
+  EXPECT_NE(text_at(audio_index[0], 0)
+                .find(sqlite ? "WHERE audio_path IS NOT NULL" : "WHERE (audio_path IS NOT NULL)"),
+            std::string::npos);
+
+  auto lease = db_->acquire();
+  ASSERT_TRUE(lease);
+  store::Connection& connection = **lease;
+  // PostgreSQL reads tables this small sequentially: asked not to, it shows the index it can use.
+  if (!sqlite) {
+    ASSERT_TRUE(connection.execute("SET enable_seqscan = off"));
+  }
+  const auto plan_of = [&](const std::string& query, std::initializer_list<store::Value> params) {
+    auto rows = connection.query((sqlite ? "EXPLAIN QUERY PLAN " : "EXPLAIN ") + query, params);
+    EXPECT_TRUE(rows) << rows.error().message;
+    std::string plan;
+    for (const auto& row : rows ? *rows : store::Rows{}) {
+      plan += text_at(row, sqlite ? 3 : 0) + "\n";
+    }
+    return plan;
+  };
+  const auto recording = plan_of("SELECT chatroom_id FROM messages WHERE audio_path = $1 LIMIT 1",
+                                 {std::string("a.webm")});
+  EXPECT_NE(recording.find("messages_audio_path_idx"), std::string::npos) << recording;
+  const auto retry = plan_of(
+      "SELECT id FROM messages WHERE chatroom_id = $1 AND sender_id = $2 AND client_id = $3",
+      {room_, member_, std::string("c-1")});
+  EXPECT_NE(retry.find("messages_sender_client_idx"), std::string::npos) << retry;
+  // What the foreign key's ON DELETE SET NULL looks for when an account goes.
+  const auto senders = plan_of("SELECT id FROM messages WHERE sender_id = $1", {member_});
+  EXPECT_NE(senders.find("messages_sender_client_idx"), std::string::npos) << senders;
+  if (!sqlite) {
+    EXPECT_TRUE(connection.execute("RESET enable_seqscan"));
+  }
+}
+
+// Messages stored before migration 16 keep what its indexes are for: a retry of one is still
+// answered with the first copy, its recording is still found, and its sender can still go.
+TEST_P(PostMessagesTest, MessagesStoredBeforeMigration16KeepTheirRetryRecordingAndSender) {
+  testing::TestDatabase older(GetParam());
+  auto db = store::open_database(older.url());
+  ASSERT_TRUE(db) << db.error().message;
+  std::vector<store::Migration> before;
+  for (const auto& m : store::embedded_migrations()) {
+    if (m.version < 16) before.push_back(m);
+  }
+  ASSERT_TRUE(store::migrate(**db, before));
+  auth::UserStore users(**db, clock_);
+  ChatroomService rooms(**db, hasher_, clock_);
+  const auto owner = testing::create_user(users, "olga");
+  const auto member = testing::create_user(users, "mia");
+  CreateChatroomInput input;
+  input.name = "before";
+  auto room = rooms.create(owner, input);
+  ASSERT_TRUE(room) << room.error().message;
+  ASSERT_TRUE(rooms.join(room->id, member, {}));
+  auto typed = rooms.post_message(room->id, member, "typed", MessageKind::text, "en", "c-1");
+  ASSERT_TRUE(typed) << typed.error().message;
+  auto spoken = rooms.post_message(room->id, owner, "spoken", MessageKind::speech, "en",
+                                   std::nullopt, std::string("spoken.webm"));
+  ASSERT_TRUE(spoken) << spoken.error().message;
+
+  auto migrated = store::migrate(**db);
+  ASSERT_TRUE(migrated) << migrated.error().message;
+  ASSERT_FALSE(migrated->applied.empty());
+  EXPECT_EQ(migrated->applied.front(), 16);
+
+  auto retried =
+      rooms.post_message(room->id, member, "typed again", MessageKind::text, "en", "c-1");
+  ASSERT_TRUE(retried) << retried.error().message;
+  EXPECT_EQ(retried->id, typed->id);
+  EXPECT_EQ(retried->text, "typed");
+  auto other_sender = rooms.post_message(room->id, owner, "same client id, other sender",
+                                         MessageKind::text, "en", "c-1");
+  ASSERT_TRUE(other_sender) << other_sender.error().message;
+  EXPECT_NE(other_sender->id, typed->id);
+  auto found = rooms.room_of_audio("spoken.webm", member);
+  ASSERT_TRUE(found) << found.error().message;
+  EXPECT_EQ(*found, room->id);
+
+  ASSERT_TRUE(users.remove(member));
+  auto page = rooms.messages(room->id, owner, std::nullopt, 10);
+  ASSERT_TRUE(page) << page.error().message;
+  ASSERT_EQ(page->messages.size(), 3u);
+  EXPECT_EQ(page->messages.back().text, "typed") << "a deleted sender's messages stay";
+  EXPECT_FALSE(page->messages.back().sender);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, PostMessagesTest,
