@@ -24,10 +24,10 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <cctype>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
-#include <cctype>
 #include <cstring>
 #include <ctime>
 #include <fstream>
@@ -154,7 +154,8 @@ std::size_t word_errors(const std::string& reference, const std::string& hypothe
     std::vector<std::size_t> next(h.size() + 1);
     next[0] = i;
     for (std::size_t j = 1; j <= h.size(); ++j) {
-      next[j] = std::min({row[j] + 1, next[j - 1] + 1, row[j - 1] + (r[i - 1] == h[j - 1] ? 0 : 1)});
+      next[j] =
+          std::min({row[j] + 1, next[j - 1] + 1, row[j - 1] + (r[i - 1] == h[j - 1] ? 0 : 1)});
     }
     row = std::move(next);
   }
@@ -282,7 +283,8 @@ void bench_stt(const Options& o) {
                  "p95 %.1f ms | WER %.1f%% | decoder creation %.0f ms\n",
                  mode.c_str(), one.cpu_s / one.audio_s, one.wall_s / one.audio_s,
                  percentile(one.finish_ms, 0.5), percentile(one.finish_ms, 0.95),
-                 100.0 * static_cast<double>(one.errors) / static_cast<double>(std::max<std::size_t>(1, one.words)),
+                 100.0 * static_cast<double>(one.errors) /
+                     static_cast<double>(std::max<std::size_t>(1, one.words)),
                  create_ms);
 
     // Two utterances at once on two threads (both cores busy): per-stream RTF and throughput.
@@ -445,9 +447,11 @@ void bench_vad(const Options& o) {
         {"cpu_ms_per_audio_s", cpu * 1000 / (audio_s * rounds)},
         {"utterances_per_round", static_cast<double>(utterances) / rounds},
         {"expected_per_round", o.utterances.size()}});
-  std::fprintf(stderr, "vad segmenter (WebRTC mode 2): %.3f ms CPU per s of audio; %.1f utterances found of %zu\n",
-               cpu * 1000 / (audio_s * rounds), static_cast<double>(utterances) / rounds,
-               o.utterances.size());
+  std::fprintf(
+      stderr,
+      "vad segmenter (WebRTC mode 2): %.3f ms CPU per s of audio; %.1f utterances found of %zu\n",
+      cpu * 1000 / (audio_s * rounds), static_cast<double>(utterances) / rounds,
+      o.utterances.size());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -600,8 +604,8 @@ int main(int argc, char** argv) {
     if (o.utterances.empty()) throw std::runtime_error("give at least one --utt");
     double total = 0;
     for (const auto& u : o.utterances) total += u.seconds();
-    std::fprintf(stderr, "%zu utterances, %.1f s of audio, repeat %d\n", o.utterances.size(),
-                 total, o.repeat);
+    std::fprintf(stderr, "%zu utterances, %.1f s of audio, repeat %d\n", o.utterances.size(), total,
+                 o.repeat);
     if (o.only.contains("stt")) bench_stt(o);
     if (o.only.contains("decode")) bench_decode(o);
     if (o.only.contains("vad")) bench_vad(o);

@@ -6,21 +6,36 @@ namespace parley::net {
 
 http::status status_for(Errc code) noexcept {
   switch (code) {
-    case Errc::invalid_request: return http::status::bad_request;
-    case Errc::validation_failed: return http::status::unprocessable_entity;
-    case Errc::unauthorized: return http::status::unauthorized;
-    case Errc::forbidden: return http::status::forbidden;
-    case Errc::not_found: return http::status::not_found;
-    case Errc::conflict: return http::status::conflict;
-    case Errc::payload_too_large: return http::status::payload_too_large;
-    case Errc::unsupported_media_type: return http::status::unsupported_media_type;
-    case Errc::rate_limited: return http::status::too_many_requests;
-    case Errc::busy: return http::status::service_unavailable;
-    case Errc::unavailable: return http::status::service_unavailable;
-    case Errc::timeout: return http::status::gateway_timeout;
-    case Errc::internal: return http::status::internal_server_error;
-    case Errc::quota_exceeded: return http::status::payment_required;
-    case Errc::unsupported: return http::status::unprocessable_entity;
+    case Errc::invalid_request:
+      return http::status::bad_request;
+    case Errc::validation_failed:
+      return http::status::unprocessable_entity;
+    case Errc::unauthorized:
+      return http::status::unauthorized;
+    case Errc::forbidden:
+      return http::status::forbidden;
+    case Errc::not_found:
+      return http::status::not_found;
+    case Errc::conflict:
+      return http::status::conflict;
+    case Errc::payload_too_large:
+      return http::status::payload_too_large;
+    case Errc::unsupported_media_type:
+      return http::status::unsupported_media_type;
+    case Errc::rate_limited:
+      return http::status::too_many_requests;
+    case Errc::busy:
+      return http::status::service_unavailable;
+    case Errc::unavailable:
+      return http::status::service_unavailable;
+    case Errc::timeout:
+      return http::status::gateway_timeout;
+    case Errc::internal:
+      return http::status::internal_server_error;
+    case Errc::quota_exceeded:
+      return http::status::payment_required;
+    case Errc::unsupported:
+      return http::status::unprocessable_entity;
   }
   return http::status::internal_server_error;
 }

@@ -28,7 +28,9 @@ inline constexpr auto use_nothrow = boost::asio::as_tuple(boost::asio::use_await
 /// Path parameters captured by the router, in pattern order: {"user_id", "42"}.
 class PathParams {
  public:
-  void add(std::string_view name, std::string value) { items_.emplace_back(name, std::move(value)); }
+  void add(std::string_view name, std::string value) {
+    items_.emplace_back(name, std::move(value));
+  }
   /// The captured value, or an empty view when the pattern has no such name.
   std::string_view get(std::string_view name) const {
     for (const auto& [key, value] : items_) {
@@ -46,7 +48,7 @@ class PathParams {
 /// of the handler call.
 struct RequestContext {
   const Request& request;
-  std::string_view path;  ///< decoded path without the query
+  std::string_view path;   ///< decoded path without the query
   std::string_view query;  ///< raw query string without '?'
   PathParams params;
   std::string request_id;

@@ -60,8 +60,7 @@ Result<boost::json::object> parse_json_object(const Request& request) {
 }
 
 Result<std::optional<std::string>> optional_string(const boost::json::object& body,
-                                                   std::string_view name,
-                                                   const StringRule& rule) {
+                                                   std::string_view name, const StringRule& rule) {
   const auto* value = body.if_contains(name);
   if (value == nullptr || value->is_null()) return std::optional<std::string>{};
   if (!value->is_string()) return invalid_field(name, "must be a string");
@@ -82,10 +81,10 @@ Result<std::optional<std::string>> optional_string(const boost::json::object& bo
   }
   const auto length = utf8_length(text);
   if (length < rule.min_length) {
-    return invalid_field(name, rule.min_length == 1
-                                   ? "must not be empty"
-                                   : "must be at least " + std::to_string(rule.min_length) +
-                                         " characters long");
+    return invalid_field(
+        name, rule.min_length == 1
+                  ? "must not be empty"
+                  : "must be at least " + std::to_string(rule.min_length) + " characters long");
   }
   if (length > rule.max_length) {
     return invalid_field(name,
@@ -116,8 +115,8 @@ Result<std::optional<std::int64_t>> optional_int(const boost::json::object& body
     return invalid_field(name, "must be an integer");
   }
   if (n < min || n > max) {
-    return invalid_field(name, "must be from " + std::to_string(min) + " to " +
-                                   std::to_string(max));
+    return invalid_field(name,
+                         "must be from " + std::to_string(min) + " to " + std::to_string(max));
   }
   return std::optional<std::int64_t>(n);
 }

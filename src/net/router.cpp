@@ -16,7 +16,8 @@ std::vector<std::string_view> split_path(std::string_view path) {
       continue;
     }
     const auto end = path.find('/', pos);
-    parts.push_back(path.substr(pos, end == std::string_view::npos ? path.size() - pos : end - pos));
+    parts.push_back(
+        path.substr(pos, end == std::string_view::npos ? path.size() - pos : end - pos));
     if (end == std::string_view::npos) break;
     pos = end;
   }
@@ -84,8 +85,9 @@ Router::Lookup Router::find(http::verb method, std::string_view path) const {
     if (!matches(route, parts, nullptr)) continue;
     path_known = true;
     if (route.method != wanted) continue;
-    const auto literals = static_cast<std::size_t>(std::count_if(
-        route.segments.begin(), route.segments.end(), [](const auto& s) { return !is_capture(s); }));
+    const auto literals =
+        static_cast<std::size_t>(std::count_if(route.segments.begin(), route.segments.end(),
+                                               [](const auto& s) { return !is_capture(s); }));
     if (best == nullptr || literals > best_literals) {
       best = &route;
       best_literals = literals;

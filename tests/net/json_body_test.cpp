@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "net/json_body.hpp"
+
+#include <gtest/gtest.h>
 
 namespace parley::net {
 namespace {
@@ -26,10 +26,9 @@ TEST(JsonBody, RejectsWrongMediaTypeMalformedJsonAndNonObjects) {
   EXPECT_EQ(parse_json_object(json_request("{\"a\":")).error().code, Errc::invalid_request);
   EXPECT_EQ(parse_json_object(json_request("[1,2]")).error().code, Errc::invalid_request);
   EXPECT_EQ(parse_json_object(json_request("\"\xff\xfe\"")).error().code, Errc::invalid_request);
-  EXPECT_EQ(parse_json_object(json_request(std::string(100, '[') + std::string(100, ']')))
-                .error()
-                .code,
-            Errc::invalid_request);
+  EXPECT_EQ(
+      parse_json_object(json_request(std::string(100, '[') + std::string(100, ']'))).error().code,
+      Errc::invalid_request);
 }
 
 TEST(JsonBody, FieldRulesGiveValidationErrorsNamingTheField) {

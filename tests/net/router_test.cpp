@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "net/router.hpp"
+
+#include <gtest/gtest.h>
 
 namespace parley::net {
 namespace {
