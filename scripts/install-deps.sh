@@ -39,6 +39,7 @@ declare -A WHY=(
   [postgresql]="a real PostgreSQL 15 server that the tests start on 127.0.0.1"
   [curl]="HTTP checks in the shell-level tests"
   [clang]="clang 14 builds the libFuzzer targets (scripts/run-fuzzers.sh)"
+  [clang-format]="scripts/lint.sh checks that the C++ is formatted as .clang-format says"
   [libclang-rt-14-dev]="libFuzzer and the sanitizer runtimes for clang"
   [libcurl4-openssl-dev]="libcurl: outbound HTTPS (Google sign-in, later OpenAI, ElevenLabs, Stripe)"
   [ffmpeg]="the ffmpeg CLI makes the tests' webm/opus, ogg, mp3, m4a and flac inputs"
@@ -69,7 +70,7 @@ for group in "${groups[@]}"; do
                       libwebrtc-audio-processing-dev libcld2-dev apertium apertium-eng-spa
                       apertium-eng-cat apertium-spa-cat apertium-spa-ita apertium-en-gl
                       libhiredis-dev) ;;
-    test)  packages+=(postgresql curl clang libclang-rt-14-dev ffmpeg pocketsphinx-testdata flite
+    test)  packages+=(postgresql curl clang clang-format libclang-rt-14-dev ffmpeg pocketsphinx-testdata flite
                       redis-server nginx python3 chromium fonts-wqy-microhei) ;;
     # A machine may already have Node from elsewhere (e.g. /usr/local); only without any `node`
     # and `npm` on PATH are Debian's packages needed.

@@ -19,4 +19,15 @@ for name in $(grep -ohE '"(PARLEY_[A-Z0-9_]+|[A-Z][A-Z0-9]*_[A-Z0-9_]+)"' src/co
   fi
 done
 
+# The C++ is clang-formatted (.clang-format); `make format` fixes what this finds.
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+  sources=$(git ls-files '*.cpp' '*.hpp')
+else
+  sources=$(find src tests bench -name '*.cpp' -o -name '*.hpp' | grep -v node_modules)
+fi
+if ! echo "$sources" | xargs clang-format --dry-run --Werror; then
+  echo "lint: the files above are not clang-formatted (make format)" >&2
+  status=1
+fi
+
 exit $status
