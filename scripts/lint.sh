@@ -19,15 +19,27 @@ for name in $(grep -ohE '"(PARLEY_[A-Z0-9_]+|[A-Z][A-Z0-9]*_[A-Z0-9_]+)"' src/co
   fi
 done
 
-# The C++ is clang-formatted (.clang-format); `make format` fixes what this finds.
-if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-  sources=$(git ls-files '*.cpp' '*.hpp')
-else
-  sources=$(find src tests bench -name '*.cpp' -o -name '*.hpp' | grep -v node_modules)
-fi
-if ! echo "$sources" | xargs clang-format --dry-run --Werror; then
-  echo "lint: the files above are not clang-formatted (make format)" >&2
+# The C++ is clang-formatted (.clang-format); `make format` fixes what this finds. The file
+# list comes from git in a checkout of this project, else from the source folders.
+if ! command -v clang-format >/dev/null 2>&1; then
+  echo "lint: clang-format is missing (scripts/install-deps.sh test installs it)" >&2
   status=1
+else
+  if [ "$(git rev-parse --show-toplevel 2>/dev/null)" = "$(pwd -P)" ]; then
+    list_sources() { git ls-files -z '*.cpp' '*.hpp'; }
+  else
+    list_sources() {
+      find src tests bench -path '*/node_modules' -prune -o \( -name '*.cpp' -o -name '*.hpp' \) \
+        -print0 2>/dev/null || true
+    }
+  fi
+  if [ -z "$(list_sources | tr -d '\0')" ]; then
+    echo "lint: found no C++ files to check" >&2
+    status=1
+  elif ! list_sources | xargs -0 clang-format --dry-run --Werror; then
+    echo "lint: the files above are not clang-formatted (make format)" >&2
+    status=1
+  fi
 fi
 
 exit $status
