@@ -824,12 +824,25 @@ Result<std::optional<StoredMessage>> earlier_send(Connection& connection,
                       {message.room_id, message.sender_id, *message.client_id});
 }
 
-// Inserts one message in the open transaction and gives its id. A retry (same room, sender
-// and client_id as a stored message) fails on the unique index as a conflict: the caller
-// undoes the sequence allocation and answers with the first copy. Catching retries there, not
-// with a lookup before every insert, keeps a statement off every message's path.
-Result<std::int64_t> insert_message(Connection& connection, const NewMessage& message,
-                                    std::int64_t now) {
+// Returns the stored row in load_message's shape (the sender's name and picture read by their
+// key; no correction yet): reading it back with a SELECT was one more statement on every
+// message's path.
+constexpr const char* kInsertMessage =
+    "INSERT INTO messages (chatroom_id, room_seq, sender_id, kind, text, original_language, "
+    "client_id, audio_path, created_at, spoken_started_at, spoken_ended_at) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
+    "RETURNING id, chatroom_id, room_seq, sender_id, "
+    "(SELECT u.username FROM users u WHERE u.id = messages.sender_id) AS username, "
+    "(SELECT u.avatar_path FROM users u WHERE u.id = messages.sender_id) AS avatar_path, "
+    "kind, text, original_language, client_id, audio_path, created_at, spoken_started_at, "
+    "spoken_ended_at, corrected_at, corrected_by, initial_language, initial_text";
+
+// Inserts one message in the open transaction and gives it as stored. A retry (same room,
+// sender and client_id as a stored message) fails on the unique index as a conflict: the
+// caller undoes the sequence allocation and answers with the first copy. Catching retries
+// there, not with a lookup before every insert, keeps a statement off every message's path.
+Result<StoredMessage> insert_message(Connection& connection, const NewMessage& message,
+                                     std::int64_t now) {
   // Allocating the sequence number first also locks the room's row (PostgreSQL), so the
   // membership check and the unique index below see every transaction that committed before
   // ours.
@@ -856,15 +869,14 @@ Result<std::int64_t> insert_message(Connection& connection, const NewMessage& me
                  now - std::clamp<std::int64_t>(message.spoken->ended_ms_ago, 0, kMaxSpokenLead));
   }
   auto inserted = connection.query(
-      "INSERT INTO messages (chatroom_id, room_seq, sender_id, kind, text, original_language, "
-      "client_id, audio_path, created_at, spoken_started_at, spoken_ended_at) "
-      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+      kInsertMessage,
       {message.room_id, *seq, message.sender_id, std::string(to_string(message.kind)), message.text,
        store::nullable(message.language), store::nullable(message.client_id),
        store::nullable(message.audio_path), now, store::nullable(spoken_started_at),
        store::nullable(spoken_ended_at)});
   if (!inserted) return inserted.error();
-  return (*inserted)[0].get<std::int64_t>("id");
+  if (inserted->empty()) return fail(Errc::internal, "the insert returned no row");
+  return message_from_row((*inserted)[0]);
 }
 
 }  // namespace
@@ -883,13 +895,13 @@ std::vector<Result<StoredMessage>> ChatroomService::post_messages(
     }
   }
   if (open.empty()) return out;
-  std::vector<std::pair<std::size_t, std::int64_t>> inserted;  // answered after the commit
+  std::vector<std::pair<std::size_t, StoredMessage>> inserted;  // answered after the commit
   // Retries answered inside the transaction: their first copy may be this batch's, which a
   // failure of the batch undoes.
   std::vector<std::size_t> retried;
   const auto fail_rest = [&](const Error& error) {
     for (auto i : open) out[i] = error;
-    for (const auto& [i, id] : inserted) out[i] = error;
+    for (const auto& [i, stored] : inserted) out[i] = error;
     for (auto i : retried) out[i] = error;
     return std::move(out);
   };
@@ -931,7 +943,7 @@ std::vector<Result<StoredMessage>> ChatroomService::post_messages(
     }
     auto insertion = insert_message(connection, message, clock_.now_ms());
     if (insertion) {
-      inserted.emplace_back(i, *insertion);
+      inserted.emplace_back(i, std::move(*insertion));
     } else {
       // Undo the sequence allocation (and whatever failed), then answer this message.
       Result<void> undone;
@@ -968,18 +980,8 @@ std::vector<Result<StoredMessage>> ChatroomService::post_messages(
     }
   }
   if (inserted.empty()) return out;
-  // Read back before the commit: in the same transaction, with no read transaction of its own.
-  std::vector<StoredMessage> read_back;
-  read_back.reserve(inserted.size());
-  for (const auto& [i, id] : inserted) {
-    auto stored = load_message(connection, "m.id = $1", {id});
-    if (!stored) return fail_rest(stored.error());
-    if (!stored->has_value()) return fail_rest(fail(Errc::internal, "a stored message vanished"));
-    read_back.push_back(std::move(**stored));
-  }
   if (auto done = tx->commit(); !done) return fail_rest(done.error());
-  for (std::size_t k = 0; k < inserted.size(); ++k)
-    out[inserted[k].first] = std::move(read_back[k]);
+  for (auto& [i, stored] : inserted) out[i] = std::move(stored);
   return out;
 }
 
