@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <initializer_list>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -53,6 +54,7 @@ class PostMessagesTest : public testing::ChatDatabaseTest {
 };
 
 TEST_P(PostMessagesTest, ABatchStoresItsMessagesInOrderWithGapFreeSequences) {
+  ASSERT_TRUE(users_->set_avatar(member_, "mia.png"));
   std::vector<NewMessage> batch;
   for (int i = 0; i < 20; ++i) {
     batch.push_back(message(i % 2 == 0 ? owner_ : member_, "message " + std::to_string(i)));
@@ -65,6 +67,10 @@ TEST_P(PostMessagesTest, ABatchStoresItsMessagesInOrderWithGapFreeSequences) {
     EXPECT_EQ(stored[i]->text, batch[i].text);
     ASSERT_TRUE(stored[i]->sender);
     EXPECT_EQ(stored[i]->sender->id, batch[i].sender_id);
+    // As the history shows it: the sender's name and picture come with the stored message.
+    EXPECT_EQ(stored[i]->sender->username, i % 2 == 0 ? "olga" : "mia");
+    EXPECT_EQ(stored[i]->sender->avatar_path,
+              i % 2 == 0 ? std::nullopt : std::optional<std::string>("mia.png"));
     if (i > 0) {
       EXPECT_GT(stored[i]->id, stored[i - 1]->id);
     }
