@@ -825,8 +825,7 @@ Result<std::optional<StoredMessage>> earlier_send(Connection& connection,
 }
 
 // Returns the stored row in load_message's shape (the sender's name and picture read by their
-// key; no correction yet): reading it back with a SELECT was one more statement on every
-// message's path.
+// key; no correction yet), so that no SELECT on every message's path reads it back.
 constexpr const char* kInsertMessage =
     "INSERT INTO messages (chatroom_id, room_seq, sender_id, kind, text, original_language, "
     "client_id, audio_path, created_at, spoken_started_at, spoken_ended_at) "
