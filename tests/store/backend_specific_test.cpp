@@ -163,6 +163,34 @@ TEST_P(SqliteTest, AWriterSeesAnotherWaitingAndLetsItInFirst) {
   EXPECT_FALSE((*holder)->writer_waiting());
 }
 
+// A writer that stepped aside goes on after the next write, not after another connection's
+// read: a read never held the lock, so it says nothing about whether the waiter got its turn.
+TEST_P(SqliteTest, AReadIsNotTakenForTheWaitingWritersTurn) {
+  DatabaseOptions options;
+  options.pool_size = 2;
+  auto shared = open(options);
+  ASSERT_TRUE(shared);
+  auto holder = shared->acquire();
+  PARLEY_ASSERT_OK(holder);
+  auto other = shared->acquire();  // opened (and its pragmas run) before the holder commits
+  PARLEY_ASSERT_OK(other);
+  PARLEY_ASSERT_OK((*holder)->execute("CREATE TABLE log (writer TEXT)"));
+  PARLEY_ASSERT_OK((*holder)->begin());
+  PARLEY_ASSERT_OK((*holder)->execute("INSERT INTO log VALUES ('holder')"));
+  PARLEY_ASSERT_OK((*holder)->commit());
+  std::atomic<bool> failed{false};
+  std::thread reader_then_writer([&] {
+    if (!(*other)->query("SELECT COUNT(*) FROM log")) failed = true;
+    std::this_thread::sleep_for(300ms);  // the holder would have gone on by now if woken
+    if (!(*other)->execute("INSERT INTO log VALUES ('other')")) failed = true;
+  });
+  (*holder)->let_waiting_writer_in(10s);
+  auto rows = (*holder)->query("SELECT writer FROM log ORDER BY rowid");
+  PARLEY_ASSERT_OK(rows);
+  EXPECT_EQ(rows->size(), 2u) << "woken by the other connection's write, not by its read";
+  reader_then_writer.join();
+  EXPECT_FALSE(failed.load());
+}
 // Commits of ~16 KB: about six pages each in the WAL (four overflow pages, a leaf, the root).
 void write_pages(Connection& connection, int commits) {
   for (int i = 0; i < commits; ++i) {

@@ -77,7 +77,7 @@ Error to_error(int code, std::string_view message) {
 // Hand-overs of SQLite's write lock between the connections of one process. SQLite's own busy
 // handler sleeps 1, 2, 5, 10, 15 ... ms between attempts whatever the holder does, so a writer
 // queued behind a 3 ms transaction waited 8 ms. Here a waiting connection is woken as soon as
-// another connection of the process ends a statement outside a transaction or ends a
+// another connection of the process ends a writing statement outside a transaction or ends a
 // transaction, and otherwise tries again every kBusyPoll (the holder may be another process).
 class WriteTurns {
  public:
@@ -500,9 +500,13 @@ class SqliteConnection final : public detail::PooledConnection {
 
   /// Binds, steps to completion and (if `rows` is given) collects the rows.
   Result<void> run(std::string_view sql, std::span<const Value> params, Rows* rows) {
+    statement_took_write_lock_ = false;
     auto prepared = prepare(sql);
     if (!prepared) return prepared.error();
     sqlite3_stmt* stmt = *prepared;
+    // Outside a transaction only a statement that writes takes the write lock; one that ends a
+    // transaction (COMMIT, RELEASE of the outermost savepoint) gives back the transaction's.
+    statement_took_write_lock_ = in_transaction() || !sqlite3_stmt_readonly(stmt);
     StatementUse use(stmt);
     if (auto bound = bind(stmt, params); !bound) return bound.error();
     DeadlineScope deadline(*this);
@@ -533,8 +537,9 @@ class SqliteConnection final : public detail::PooledConnection {
   }
 
   // After a statement: outside a transaction, a write of its own (or a failed one) has ended.
+  // A read alone wakes no waiting writer: it never held the lock they wait for.
   void statement_ended() noexcept {
-    if (!in_transaction()) turns_->released();
+    if (statement_took_write_lock_ && !in_transaction()) turns_->released();
   }
 
   Result<Rows> do_query(std::string_view sql, std::span<const Value> params) override {
@@ -554,7 +559,7 @@ class SqliteConnection final : public detail::PooledConnection {
 
   Result<void> do_execute_script(std::string_view sql) override {
     auto done = exec(std::string(sql).c_str());
-    statement_ended();
+    if (!in_transaction()) turns_->released();
     return done;
   }
 
@@ -564,7 +569,8 @@ class SqliteConnection final : public detail::PooledConnection {
   std::chrono::milliseconds busy_timeout_;
   std::shared_ptr<WriteTurns> turns_;              // shared by the database's connections
   std::shared_ptr<WalCheckpointer> checkpointer_;  // shared too; null for :memory:
-  std::uint64_t last_release_ = 0;  // this connection's last commit, in turns_'s count
+  std::uint64_t last_release_ = 0;          // this connection's last commit, in turns_'s count
+  bool statement_took_write_lock_ = false;  // the last statement run(), for statement_ended()
   Clock::time_point busy_since_{};
   Clock::time_point deadline_{};
   // LRU statement cache. Declared after db_ so it is destroyed first: statements must be
