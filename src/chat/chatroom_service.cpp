@@ -753,24 +753,35 @@ Result<std::string> ChatroomService::set_listening_language(
 }
 
 Result<std::vector<std::string>> ChatroomService::listening_languages(std::int64_t room_id) {
-  auto lease = database_.acquire();
-  if (!lease) return lease.error();
-  // The version first, then the languages: a change between the two reads leaves an entry
-  // older than its version says, which the next call reads again, never the reverse.
-  auto version_rows = (*lease)->query(
-      "SELECT COALESCE((SELECT version FROM room_members_versions WHERE chatroom_id = $1), 0) "
-      "AS members_version",
-      {room_id});
-  if (!version_rows) return version_rows.error();
-  auto version = (*version_rows)[0].get<std::int64_t>("members_version");
-  if (!version) return version.error();
+  std::int64_t version = 0;
+  {
+    auto lease = database_.acquire();
+    if (!lease) return lease.error();
+    auto rows = (*lease)->query(
+        "SELECT COALESCE((SELECT version FROM room_members_versions WHERE chatroom_id = $1), 0) "
+        "AS members_version",
+        {room_id});
+    if (!rows) return rows.error();
+    auto read = (*rows)[0].get<std::int64_t>("members_version");
+    if (!read) return read.error();
+    version = *read;
+  }
+  return listening_languages(room_id, version);
+}
+
+Result<std::vector<std::string>> ChatroomService::listening_languages(
+    std::int64_t room_id, std::int64_t members_version) {
+  // The version was read first, the languages now: a change between the two reads leaves an
+  // entry older than its version says, which the next call reads again, never the reverse.
   {
     std::lock_guard lock(listening_mutex_);
     if (auto known = listening_.find(room_id);
-        known != listening_.end() && known->second.members_version == *version) {
+        known != listening_.end() && known->second.members_version == members_version) {
       return known->second.languages;
     }
   }
+  auto lease = database_.acquire();
+  if (!lease) return lease.error();
   auto rows = (*lease)->query(
       "SELECT DISTINCT COALESCE(m.language, u.preferred_language) AS language FROM memberships m "
       "JOIN users u ON u.id = m.user_id WHERE m.chatroom_id = $1 AND m.banned = 0 "
@@ -786,7 +797,13 @@ Result<std::vector<std::string>> ChatroomService::listening_languages(std::int64
   std::lock_guard lock(listening_mutex_);
   // Bounded by the rooms with messages since the last clear; a few bytes per room.
   if (listening_.size() >= kMaxListeningEntries) listening_.clear();
-  listening_.insert_or_assign(room_id, ListeningLanguages{*version, languages});
+  // A caller with a version older than the entry's (read in a transaction before the change)
+  // keeps the newer entry.
+  auto [entry, added] =
+      listening_.try_emplace(room_id, ListeningLanguages{members_version, languages});
+  if (!added && entry->second.members_version < members_version) {
+    entry->second = ListeningLanguages{members_version, languages};
+  }
   return languages;
 }
 
@@ -800,8 +817,9 @@ Result<StoredMessage> ChatroomService::post_message(std::int64_t room_id, std::i
                                                     const std::optional<SpokenTiming>& spoken) {
   const NewMessage message{room_id,  sender_id, std::string(text), kind,
                            language, client_id, audio_path,        spoken};
-  auto stored = post_messages(std::span<const NewMessage>(&message, 1));
-  return std::move(stored.front());
+  auto posted = post_messages(std::span<const NewMessage>(&message, 1));
+  if (!posted.front()) return posted.front().error();
+  return std::move(posted.front()->message);
 }
 
 namespace {
@@ -840,19 +858,24 @@ constexpr const char* kInsertMessage =
 // sender and client_id as a stored message) fails on the unique index as a conflict: the
 // caller undoes the sequence allocation and answers with the first copy. Catching retries
 // there, not with a lookup before every insert, keeps a statement off every message's path.
-Result<StoredMessage> insert_message(Connection& connection, const NewMessage& message,
-                                     std::int64_t now) {
+Result<ChatroomService::PostedMessage> insert_message(Connection& connection,
+                                                      const NewMessage& message, std::int64_t now) {
   // Allocating the sequence number first also locks the room's row (PostgreSQL), so the
   // membership check and the unique index below see every transaction that committed before
-  // ours.
+  // ours. The members version comes with it: delivering the message reads the room's
+  // listening languages by it, and a read of its own after the commit would be one more
+  // transaction on every message's way to its room.
   auto seq_rows = connection.query(
       "UPDATE chatrooms SET last_message_seq = last_message_seq + 1 WHERE id = $1 "
-      "RETURNING last_message_seq",
+      "RETURNING last_message_seq, COALESCE((SELECT v.version FROM room_members_versions v "
+      "WHERE v.chatroom_id = chatrooms.id), 0) AS members_version",
       {message.room_id});
   if (!seq_rows) return seq_rows.error();
   if (seq_rows->empty()) return fail(Errc::not_found, "no such chat room");
   auto seq = (*seq_rows)[0].get<std::int64_t>("last_message_seq");
   if (!seq) return seq.error();
+  auto members_version = (*seq_rows)[0].get<std::int64_t>("members_version");
+  if (!members_version) return members_version.error();
   if (auto m = require_member(connection, message.room_id, message.sender_id); !m) {
     return m.error();
   }
@@ -875,15 +898,17 @@ Result<StoredMessage> insert_message(Connection& connection, const NewMessage& m
        store::nullable(spoken_ended_at)});
   if (!inserted) return inserted.error();
   if (inserted->empty()) return fail(Errc::internal, "the insert returned no row");
-  return message_from_row((*inserted)[0]);
+  auto stored = message_from_row((*inserted)[0]);
+  if (!stored) return stored.error();
+  return ChatroomService::PostedMessage{std::move(*stored), *members_version};
 }
 
 }  // namespace
 
-std::vector<Result<StoredMessage>> ChatroomService::post_messages(
+std::vector<Result<ChatroomService::PostedMessage>> ChatroomService::post_messages(
     std::span<const NewMessage> messages) {
   // Every answer starts as this and is replaced exactly once.
-  std::vector<Result<StoredMessage>> out(messages.size(),
+  std::vector<Result<PostedMessage>> out(messages.size(),
                                          fail(Errc::internal, "the message was not stored"));
   std::vector<std::size_t> open;  // checked, not answered yet
   for (std::size_t i = 0; i < messages.size(); ++i) {
@@ -894,7 +919,7 @@ std::vector<Result<StoredMessage>> ChatroomService::post_messages(
     }
   }
   if (open.empty()) return out;
-  std::vector<std::pair<std::size_t, StoredMessage>> inserted;  // answered after the commit
+  std::vector<std::pair<std::size_t, PostedMessage>> inserted;  // answered after the commit
   // Retries answered inside the transaction: their first copy may be this batch's, which a
   // failure of the batch undoes.
   std::vector<std::size_t> retried;
@@ -963,7 +988,7 @@ std::vector<Result<StoredMessage>> ChatroomService::post_messages(
         if (!earlier) {
           out[i] = earlier.error();
         } else if (earlier->has_value()) {
-          out[i] = std::move(**earlier);
+          out[i] = PostedMessage{std::move(**earlier), std::nullopt};
         } else {
           out[i] = insertion.error();
         }

@@ -192,6 +192,10 @@ class ChatroomService {
   /// normalise tags). Errors: storage errors (an unknown room gives an empty list). Read once
   /// per change of the room's members version (migration 15), which the database moves.
   Result<std::vector<std::string>> listening_languages(std::int64_t room_id);
+  /// The same when the caller knows the room's members version (PostedMessage): no read of
+  /// the version, and no read at all when the languages were last read at that version.
+  Result<std::vector<std::string>> listening_languages(std::int64_t room_id,
+                                                       std::int64_t members_version);
 
   // --- messages -------------------------------------------------------------------------------
 
@@ -208,11 +212,19 @@ class ChatroomService {
                                      const std::optional<std::string>& audio_path = std::nullopt,
                                      const std::optional<SpokenTiming>& spoken = std::nullopt);
 
+  /// A message stored by post_messages.
+  struct PostedMessage {
+    StoredMessage message;
+    /// The room's members version in the transaction that stored the message, for
+    /// listening_languages(room, version); nullopt for a retry answered with its first copy.
+    std::optional<std::int64_t> members_version;
+  };
+
   /// post_message for several messages in one transaction (a group commit: one write of the
   /// pages they share and one sync instead of one per message). Each message succeeds or fails
   /// on its own, as post_message would; the answers are in the order of `messages`, and
   /// messages are stored (given their sequence numbers) in that order.
-  std::vector<Result<StoredMessage>> post_messages(std::span<const NewMessage> messages);
+  std::vector<Result<PostedMessage>> post_messages(std::span<const NewMessage> messages);
 
   /// The room a stored recording belongs to, for a viewer allowed to hear it.
   /// Errors: not_found when no message has that recording or the viewer is not a current

@@ -116,8 +116,9 @@ std::vector<Result<StoredForDelivery>> MessageBatcher::store(std::vector<Pending
                                         send.client_id, std::nullopt, std::nullopt});
   }
   auto stored = deps_.chatrooms.post_messages(messages);
-  // Read once per room and batch, after the batch is stored, so that delivering needs no second
-  // hop when nobody reads the room in another language. Unreadable: the delivery reads them.
+  // Read once per room and batch, after the batch is stored (by the members version its
+  // transaction saw: usually from memory), so that delivering needs no second hop when nobody
+  // reads the room in another language. Unreadable: the delivery reads them.
   std::map<std::int64_t, std::optional<std::set<std::string>>> members;
   std::vector<Result<StoredForDelivery>> answers;
   answers.reserve(batch.size());
@@ -126,12 +127,12 @@ std::vector<Result<StoredForDelivery>> MessageBatcher::store(std::vector<Pending
       answers.emplace_back(result.error());
       continue;
     }
-    StoredForDelivery out{std::move(*result), {}, std::nullopt};
+    StoredForDelivery out{std::move(result->message), {}, std::nullopt};
     out.shaped = chat::to_json(out.message, deps_.public_base_url);
     if (translations_ != nullptr) {
       auto known = members.find(out.message.room_id);
       if (known == members.end()) {
-        auto read = translations_->member_languages(out.message.room_id);
+        auto read = translations_->member_languages(out.message.room_id, result->members_version);
         known = members
                     .emplace(out.message.room_id,
                              read ? std::optional<std::set<std::string>>(std::move(*read))

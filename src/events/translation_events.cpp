@@ -206,8 +206,10 @@ std::string TranslationEvents::language_of_text(std::string_view text,
                               deps_.translator.engines().detector().detect(text));
 }
 
-Result<std::set<std::string>> TranslationEvents::member_languages(std::int64_t room_id) {
-  auto members = deps_.chatrooms.listening_languages(room_id);
+Result<std::set<std::string>> TranslationEvents::member_languages(
+    std::int64_t room_id, std::optional<std::int64_t> members_version) {
+  auto members = members_version ? deps_.chatrooms.listening_languages(room_id, *members_version)
+                                 : deps_.chatrooms.listening_languages(room_id);
   if (!members) return members.error();
   std::set<std::string> languages;
   for (const auto& language : *members) languages.insert(listener_language(language));

@@ -110,7 +110,9 @@ class TranslationEvents final : public translate::TranslationSink,
 
   /// BLOCKING (database). The listening languages of a room's members, online or not: a
   /// message is translated into each of them (for the history) as well as for whoever listens.
-  Result<std::set<std::string>> member_languages(std::int64_t room_id);
+  /// `members_version`: the room's, when the caller read it (ChatroomService::PostedMessage).
+  Result<std::set<std::string>> member_languages(
+      std::int64_t room_id, std::optional<std::int64_t> members_version = std::nullopt);
 
   /// A stored message reaches its room now, shaped per language group; the translations that
   /// are not known yet are queued (on a worker). Non-blocking.

@@ -63,21 +63,21 @@ TEST_P(PostMessagesTest, ABatchStoresItsMessagesInOrderWithGapFreeSequences) {
   ASSERT_EQ(stored.size(), batch.size());
   for (std::size_t i = 0; i < stored.size(); ++i) {
     ASSERT_TRUE(stored[i]) << i << ": " << stored[i].error().message;
-    EXPECT_EQ(stored[i]->seq, static_cast<std::int64_t>(i) + 1);
-    EXPECT_EQ(stored[i]->text, batch[i].text);
-    ASSERT_TRUE(stored[i]->sender);
-    EXPECT_EQ(stored[i]->sender->id, batch[i].sender_id);
+    EXPECT_EQ(stored[i]->message.seq, static_cast<std::int64_t>(i) + 1);
+    EXPECT_EQ(stored[i]->message.text, batch[i].text);
+    ASSERT_TRUE(stored[i]->message.sender);
+    EXPECT_EQ(stored[i]->message.sender->id, batch[i].sender_id);
     // As the history shows it: the sender's name and picture come with the stored message.
-    EXPECT_EQ(stored[i]->sender->username, i % 2 == 0 ? "olga" : "mia");
-    EXPECT_EQ(stored[i]->sender->avatar_path,
+    EXPECT_EQ(stored[i]->message.sender->username, i % 2 == 0 ? "olga" : "mia");
+    EXPECT_EQ(stored[i]->message.sender->avatar_path,
               i % 2 == 0 ? std::nullopt : std::optional<std::string>("mia.png"));
     if (i > 0) {
-      EXPECT_GT(stored[i]->id, stored[i - 1]->id);
+      EXPECT_GT(stored[i]->message.id, stored[i - 1]->message.id);
     }
   }
   const auto kept = history();
   ASSERT_EQ(kept.size(), 20u);
-  EXPECT_EQ(kept.front().id, stored.back()->id) << "newest first";
+  EXPECT_EQ(kept.front().id, stored.back()->message.id) << "newest first";
   EXPECT_EQ(rooms_->find(room_)->last_message_seq, 20);
 }
 
@@ -97,18 +97,19 @@ TEST_P(PostMessagesTest, EachMessageFailsAloneAndRetriesAnswerWithTheFirstCopy) 
   auto stored = rooms_->post_messages(batch);
   ASSERT_EQ(stored.size(), batch.size());
   ASSERT_TRUE(stored[0]) << stored[0].error().message;
-  EXPECT_EQ(stored[0]->seq, 2);
+  EXPECT_EQ(stored[0]->message.seq, 2);
   EXPECT_EQ(stored[1].error().code, Errc::validation_failed);
   EXPECT_EQ(stored[2].error().code, Errc::forbidden);
   EXPECT_EQ(stored[3].error().code, Errc::not_found);
   ASSERT_TRUE(stored[4]) << stored[4].error().message;
-  EXPECT_EQ(stored[4]->id, earlier.front()->id);
-  EXPECT_EQ(stored[4]->text, "before") << "a retry answers with what was stored";
+  EXPECT_EQ(stored[4]->message.id, earlier.front()->message.id);
+  EXPECT_FALSE(stored[4]->members_version) << "a retry's first copy was stored by another";
+  EXPECT_EQ(stored[4]->message.text, "before") << "a retry answers with what was stored";
   ASSERT_TRUE(stored[5]) << stored[5].error().message;
-  EXPECT_EQ(stored[5]->id, stored[0]->id);
-  EXPECT_EQ(stored[5]->text, "first");
+  EXPECT_EQ(stored[5]->message.id, stored[0]->message.id);
+  EXPECT_EQ(stored[5]->message.text, "first");
   ASSERT_TRUE(stored[6]) << stored[6].error().message;
-  EXPECT_EQ(stored[6]->seq, 3) << "failures and retries use up no sequence number";
+  EXPECT_EQ(stored[6]->message.seq, 3) << "failures and retries use up no sequence number";
 
   const auto kept = history();
   ASSERT_EQ(kept.size(), 3u);
@@ -116,6 +117,42 @@ TEST_P(PostMessagesTest, EachMessageFailsAloneAndRetriesAnswerWithTheFirstCopy) 
   EXPECT_EQ(kept[1].text, "first");
   EXPECT_EQ(kept[2].text, "before");
   EXPECT_EQ(rooms_->find(room_)->last_message_seq, 3);
+}
+
+// A stored message carries the room's members version from its own transaction, so that its
+// delivery reads the room's listening languages without reading the version again: a change of
+// the members between two messages shows in the second one's version and languages.
+TEST_P(PostMessagesTest, AStoredMessageCarriesTheMembersVersionItsTransactionSaw) {
+  auto first = rooms_->post_messages(std::vector<NewMessage>{message(member_, "one")});
+  ASSERT_TRUE(first.front()) << first.front().error().message;
+  ASSERT_TRUE(first.front()->members_version);
+  const std::int64_t before = *first.front()->members_version;
+  EXPECT_GT(before, 0) << "the member's join moved it";
+  EXPECT_EQ(*rooms_->listening_languages(room_, before), (std::vector<std::string>{"en"}));
+
+  ASSERT_TRUE(users_->set_preferred_language(member_, "es"));
+  auto second =
+      rooms_->post_messages(std::vector<NewMessage>{message(owner_, "two"), message(member_, "3")});
+  ASSERT_TRUE(second[0] && second[1]);
+  ASSERT_TRUE(second[0]->members_version);
+  const std::int64_t after = *second[0]->members_version;
+  EXPECT_GT(after, before);
+  EXPECT_EQ(second[1]->members_version, after) << "one transaction, one version";
+  EXPECT_EQ(*rooms_->listening_languages(room_, after), (std::vector<std::string>{"en", "es"}));
+  // A delivery still holding the older version reads the members again (never the old list).
+  EXPECT_EQ(*rooms_->listening_languages(room_, before), (std::vector<std::string>{"en", "es"}));
+
+  // At the version they were read at, the languages come from memory: a change that (here, by
+  // hand) leaves the version where it was is not seen; the service's own read of the version
+  // is still what decides for callers without one.
+  ASSERT_TRUE(users_->set_preferred_language(member_, "fr"));
+  ASSERT_TRUE(db_->acquire().value()->execute(
+      "UPDATE room_members_versions SET version = $1 WHERE chatroom_id = $2", {after, room_}));
+  EXPECT_EQ(*rooms_->listening_languages(room_, after), (std::vector<std::string>{"en", "es"}));
+  EXPECT_EQ(*rooms_->listening_languages(room_), (std::vector<std::string>{"en", "es"}));
+  ASSERT_TRUE(db_->acquire().value()->execute(
+      "UPDATE room_members_versions SET version = $1 WHERE chatroom_id = $2", {after + 1, room_}));
+  EXPECT_EQ(*rooms_->listening_languages(room_), (std::vector<std::string>{"en", "fr"}));
 }
 
 TEST_P(PostMessagesTest, ABatchOfFailuresStoresNothing) {
