@@ -987,6 +987,14 @@ std::vector<Result<ChatroomService::PostedMessage>> ChatroomService::post_messag
         auto earlier = earlier_send(connection, message);
         if (!earlier) {
           out[i] = earlier.error();
+          // PostgreSQL aborts the whole transaction on the lookup's error (a statement timeout,
+          // say): back to the savepoint once more, so that only this message fails.
+          if (!alone) {
+            if (auto rolled = connection.execute("ROLLBACK TO SAVEPOINT post_message"); !rolled) {
+              open.assign(pending.begin() + static_cast<std::ptrdiff_t>(at) + 1, pending.end());
+              return fail_rest(rolled.error());
+            }
+          }
         } else if (earlier->has_value()) {
           out[i] = PostedMessage{std::move(**earlier), std::nullopt};
         } else {

@@ -6,12 +6,15 @@
 #include <gtest/gtest.h>
 
 #include <initializer_list>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "chat/chatroom_service.hpp"
+#include "store/database.hpp"
 #include "store/migrations/migrator.hpp"
 #include "support/chat_database_test.hpp"
 
@@ -153,6 +156,110 @@ TEST_P(PostMessagesTest, AStoredMessageCarriesTheMembersVersionItsTransactionSaw
   ASSERT_TRUE(db_->acquire().value()->execute(
       "UPDATE room_members_versions SET version = $1 WHERE chatroom_id = $2", {after + 1, room_}));
   EXPECT_EQ(*rooms_->listening_languages(room_), (std::vector<std::string>{"en", "fr"}));
+}
+
+// Every statement runs on a real connection, but the lookup of a retry's first copy fails
+// there for real: an SQL error on the same connection, so PostgreSQL aborts the transaction as
+// it would for a statement timeout.
+class FirstCopyLookupFails final : public store::Connection {
+ public:
+  explicit FirstCopyLookupFails(store::Connection& real) : real_(real) {}
+  Result<void> begin() override { return real_.begin(); }
+  Result<void> commit() override { return real_.commit(); }
+  Result<void> rollback() override { return real_.rollback(); }
+  [[nodiscard]] bool in_transaction() const noexcept override { return real_.in_transaction(); }
+  [[nodiscard]] store::Dialect dialect() const noexcept override { return real_.dialect(); }
+
+ private:
+  Result<store::Rows> do_query(std::string_view sql,
+                               std::span<const store::Value> params) override {
+    if (sql.find("m.client_id = $3") == std::string_view::npos) return real_.query(sql, params);
+    auto failed = real_.query("SELECT no_such_column FROM messages");
+    if (failed) return fail(Errc::internal, "the failing statement did not fail");
+    return failed.error();
+  }
+  Result<std::int64_t> do_execute(std::string_view sql,
+                                  std::span<const store::Value> params) override {
+    return real_.execute(sql, params);
+  }
+  Result<void> do_execute_script(std::string_view sql) override {
+    return real_.execute_script(sql);
+  }
+
+  store::Connection& real_;
+};
+
+// The test's database, each leased connection wrapped in FirstCopyLookupFails.
+class DatabaseWhereFirstCopyLookupsFail final : public store::Database,
+                                                private store::ConnectionLease::Owner {
+ public:
+  explicit DatabaseWhereFirstCopyLookupsFail(store::Database& real)
+      : real_(real), slots_(real.pool_size()) {}
+
+  Result<store::ConnectionLease> acquire() override { return wrap(real_.acquire()); }
+  Result<store::ConnectionLease> acquire(std::chrono::steady_clock::time_point deadline) override {
+    return wrap(real_.acquire(deadline));
+  }
+  Result<void> ping() override { return real_.ping(); }
+  [[nodiscard]] store::Dialect dialect() const noexcept override { return real_.dialect(); }
+  [[nodiscard]] std::size_t pool_size() const noexcept override { return real_.pool_size(); }
+  [[nodiscard]] PoolStats pool_stats() const noexcept override { return real_.pool_stats(); }
+
+ private:
+  struct Slot {
+    store::ConnectionLease real;
+    std::unique_ptr<FirstCopyLookupFails> wrapped;
+  };
+
+  Result<store::ConnectionLease> wrap(Result<store::ConnectionLease> lease) {
+    if (!lease) return lease.error();
+    std::lock_guard lock(mutex_);
+    for (std::size_t slot = 0; slot < slots_.size(); ++slot) {
+      if (slots_[slot].wrapped) continue;
+      slots_[slot].wrapped = std::make_unique<FirstCopyLookupFails>(**lease);
+      slots_[slot].real = std::move(*lease);
+      return store::ConnectionLease(*this, slot, *slots_[slot].wrapped);
+    }
+    return fail(Errc::internal, "more leases than the pool has connections");
+  }
+  void release(std::size_t slot) noexcept override {
+    Slot done;
+    std::lock_guard lock(mutex_);
+    std::swap(done, slots_[slot]);  // the real lease goes back after the wrapper is gone
+  }
+
+  store::Database& real_;
+  std::mutex mutex_;
+  std::vector<Slot> slots_;
+};
+
+// A retry in a batch whose first copy cannot be looked up fails alone: on PostgreSQL the
+// lookup's error aborts the transaction, which goes back to the message's savepoint once more,
+// so the batch's other messages are still stored.
+TEST_P(PostMessagesTest, ARetryWhoseFirstCopyCannotBeReadFailsAlone) {
+  auto earlier = rooms_->post_messages(std::vector<NewMessage>{message(member_, "before", "c-0")});
+  ASSERT_TRUE(earlier.front()) << earlier.front().error().message;
+
+  DatabaseWhereFirstCopyLookupsFail failing(*db_);
+  ChatroomService rooms(failing, hasher_, clock_);
+  std::vector<NewMessage> batch{
+      message(member_, "first"),
+      message(member_, "before, sent again", "c-0"),  // its first copy's lookup fails
+      message(owner_, "last"),
+  };
+  auto stored = rooms.post_messages(batch);
+  ASSERT_EQ(stored.size(), batch.size());
+  ASSERT_TRUE(stored[0]) << stored[0].error().message;
+  EXPECT_FALSE(stored[1]) << "the lookup failed";
+  ASSERT_TRUE(stored[2]) << stored[2].error().message;
+  EXPECT_EQ(stored[0]->message.seq, 2);
+  EXPECT_EQ(stored[2]->message.seq, 3);
+
+  const auto kept = history();
+  ASSERT_EQ(kept.size(), 3u);
+  EXPECT_EQ(kept[0].text, "last");
+  EXPECT_EQ(kept[1].text, "first");
+  EXPECT_EQ(kept[2].text, "before");
 }
 
 TEST_P(PostMessagesTest, ABatchOfFailuresStoresNothing) {
