@@ -194,10 +194,41 @@ Result<void> UserStore::touch_last_seen(std::int64_t id) {
   return {};
 }
 
+namespace {
+
+// Deletes users (`deletion`, RETURNING what the caller reads) with their memberships. Each
+// membership's trigger moves its room's members version (migration 15) in whatever order the
+// cascade deletes them; on PostgreSQL two deletions sharing rooms could then each hold a room's
+// version the other waits for (a deadlock: one of them failed as busy). So there the versions
+// of the users' rooms (`rooms`: a query of their chatroom_id) move first, in room order, as
+// every other change of several rooms' versions takes them; the cascade then finds them taken.
+Result<store::Rows> delete_users(store::Connection& connection, std::string_view rooms,
+                                 std::string_view deletion, std::span<const store::Value> params) {
+  if (connection.dialect() != store::Dialect::postgres) return connection.query(deletion, params);
+  auto tx = store::Transaction::begin(connection);
+  if (!tx) return tx.error();
+  auto moved = connection.execute(
+      "INSERT INTO room_members_versions AS v (chatroom_id, version) SELECT DISTINCT "
+      "chatroom_id, 1 FROM (" +
+          std::string(rooms) +
+          ") AS rooms ORDER BY chatroom_id "
+          "ON CONFLICT (chatroom_id) DO UPDATE SET version = v.version + 1",
+      params);
+  if (!moved) return moved.error();
+  auto rows = connection.query(deletion, params);
+  if (!rows) return rows.error();
+  if (auto done = tx->commit(); !done) return done.error();
+  return rows;
+}
+
+}  // namespace
+
 Result<std::optional<std::string>> UserStore::remove(std::int64_t id) {
   auto lease = database_.acquire();
   if (!lease) return lease.error();
-  auto rows = (*lease)->query("DELETE FROM users WHERE id = $1 RETURNING avatar_path", {id});
+  const store::Value params[] = {id};
+  auto rows = delete_users(**lease, "SELECT chatroom_id FROM memberships WHERE user_id = $1",
+                           "DELETE FROM users WHERE id = $1 RETURNING avatar_path", params);
   if (!rows) return rows.error();
   if (rows->empty()) return fail(Errc::not_found, "no such user");
   return (*rows)[0].try_get<std::string>("avatar_path");
@@ -206,10 +237,13 @@ Result<std::optional<std::string>> UserStore::remove(std::int64_t id) {
 Result<std::vector<std::string>> UserStore::remove_idle_guests(std::int64_t cutoff_ms) {
   auto lease = database_.acquire();
   if (!lease) return lease.error();
-  auto rows = (*lease)->query(
-      "DELETE FROM users WHERE is_guest = 1 AND last_seen_at < $1 "
-      "RETURNING avatar_path",
-      {cutoff_ms});
+  const store::Value params[] = {cutoff_ms};
+  auto rows = delete_users(**lease,
+                           "SELECT m.chatroom_id FROM memberships m JOIN users u ON u.id = "
+                           "m.user_id WHERE u.is_guest = 1 AND u.last_seen_at < $1",
+                           "DELETE FROM users WHERE is_guest = 1 AND last_seen_at < $1 "
+                           "RETURNING avatar_path",
+                           params);
   if (!rows) return rows.error();
   std::vector<std::string> avatars;
   for (const auto& row : *rows) {
