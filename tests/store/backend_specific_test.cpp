@@ -36,6 +36,19 @@ class SqliteTest : public StoreTest {
     if (!lease) return nullptr;
     return database;
   }
+
+  /// This test's database, a pool of two, with an empty table `log (writer TEXT)` for tests of
+  /// the write lock's hand-overs. Null (and the test failed) when that cannot be done.
+  std::unique_ptr<Database> open_with_log_table() {
+    DatabaseOptions options;
+    options.pool_size = 2;
+    auto database = open(options);
+    if (!database) return nullptr;
+    auto lease = database->acquire();
+    EXPECT_TRUE(lease && (*lease)->execute("CREATE TABLE log (writer TEXT)"));
+    if (!lease) return nullptr;
+    return database;
+  }
 };
 
 TEST_P(SqliteTest, PragmasAreInEffectOnEveryPooledConnection) {
@@ -129,13 +142,10 @@ TEST_P(SqliteTest, WritersOfOneProcessTakeTurnsForTheWriteLock) {
 // A long writer learns that another one waits for the lock, commits early and lets it in: the
 // one waiting commits before the long writer goes on.
 TEST_P(SqliteTest, AWriterSeesAnotherWaitingAndLetsItInFirst) {
-  DatabaseOptions options;
-  options.pool_size = 2;
-  auto shared = open(options);
+  auto shared = open_with_log_table();
   ASSERT_TRUE(shared);
   auto holder = shared->acquire();
   PARLEY_ASSERT_OK(holder);
-  PARLEY_ASSERT_OK((*holder)->execute("CREATE TABLE log (writer TEXT)"));
   PARLEY_ASSERT_OK((*holder)->begin());
   EXPECT_FALSE((*holder)->writer_waiting()) << "nobody waits yet";
   std::atomic<bool> failed{false};
@@ -166,15 +176,12 @@ TEST_P(SqliteTest, AWriterSeesAnotherWaitingAndLetsItInFirst) {
 // A writer that stepped aside goes on after the next write, not after another connection's
 // read: a read never held the lock, so it says nothing about whether the waiter got its turn.
 TEST_P(SqliteTest, AReadIsNotTakenForTheWaitingWritersTurn) {
-  DatabaseOptions options;
-  options.pool_size = 2;
-  auto shared = open(options);
+  auto shared = open_with_log_table();
   ASSERT_TRUE(shared);
   auto holder = shared->acquire();
   PARLEY_ASSERT_OK(holder);
   auto other = shared->acquire();  // opened (and its pragmas run) before the holder commits
   PARLEY_ASSERT_OK(other);
-  PARLEY_ASSERT_OK((*holder)->execute("CREATE TABLE log (writer TEXT)"));
   PARLEY_ASSERT_OK((*holder)->begin());
   PARLEY_ASSERT_OK((*holder)->execute("INSERT INTO log VALUES ('holder')"));
   PARLEY_ASSERT_OK((*holder)->commit());
@@ -191,6 +198,7 @@ TEST_P(SqliteTest, AReadIsNotTakenForTheWaitingWritersTurn) {
   reader_then_writer.join();
   EXPECT_FALSE(failed.load());
 }
+
 // Commits of ~16 KB: about six pages each in the WAL (four overflow pages, a leaf, the root).
 void write_pages(Connection& connection, int commits) {
   for (int i = 0; i < commits; ++i) {
